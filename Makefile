@@ -1,0 +1,52 @@
+# OKE Portal — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Django 6 needs Python >= 3.12: take the newest suitable interpreter on PATH or in pyenv.
+PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 python3; do \
+            command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help venv run test migrate demo worker lint messages bench clean
+
+help:
+	@echo "make run   - install, migrate, load TERYT + demo cluster, start portal and task worker on http://$(HOST):$(PORT)"
+	@echo "make test  - install and run the whole test suite"
+
+$(VENV)/.installed: requirements.txt
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found (Django 6 wants 3.12)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_reference_data
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+run: demo
+	@echo "Starting the Celery worker (queue: $${CELERY_BROKER_URL:-filesystem in var/celery}) and the portal..."
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) -m celery -A okeportal worker --pool threads --concurrency 2 -l warning & \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: venv
+	$(PY) -m celery -A okeportal worker -l info
+
+test: venv
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) var

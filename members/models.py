@@ -1,0 +1,372 @@
+"""Registry: clusters, members, metering points, installations, TERYT, rules.
+
+Models hold invariants and derived values only; writes go through
+``members.services`` and reads through ``members.selectors``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class ClusterKind(models.TextChoices):
+    CLUSTER = "cluster", _("Klaster energii")
+    COOPERATIVE = "cooperative", _("Spółdzielnia energetyczna")
+
+
+class LegalForm(models.TextChoices):
+    PERSON = "person", _("Osoba fizyczna")
+    MICRO = "micro_enterprise", _("Mikroprzedsiębiorca")
+    SMALL = "small_enterprise", _("Mały przedsiębiorca")
+    MEDIUM = "medium_enterprise", _("Średni przedsiębiorca")
+    LARGE = "large_enterprise", _("Duży przedsiębiorca")
+    JST = "jst", _("Jednostka samorządu terytorialnego")
+    JST_UNIT = "jst_unit", _("Jednostka organizacyjna JST")
+    PUBLIC_TRANSPORT = "public_transport", _("Przedsiębiorstwo transportu publicznego")
+    COOPERATIVE = "cooperative", _("Spółdzielnia")
+    OTHER = "other", _("Inny podmiot")
+
+
+class VoltageLevel(models.TextChoices):
+    NN_LOW = "nN", _("nN — niskie napięcie (< 1 kV)")
+    SN = "SN", _("SN — średnie napięcie (1–110 kV)")
+    WN = "WN", _("WN — wysokie napięcie (110 kV)")
+    NN_HIGH = "NN", _("NN — najwyższe napięcie (> 110 kV)")
+
+
+# The area rule (art. 38a Prawa energetycznego): members connect "o napięciu
+# znamionowym niższym niż 110 kV", i.e. nN or SN.
+VOLTAGE_LEVELS_BELOW_110KV = frozenset({VoltageLevel.NN_LOW, VoltageLevel.SN})
+
+
+class Source(models.TextChoices):
+    PV = "pv", _("Fotowoltaika")
+    WIND = "wind", _("Wiatr")
+    HYDRO = "hydro", _("Woda")
+    BIOGAS = "biogas", _("Biogaz")
+    BIOMASS = "biomass", _("Biomasa")
+    CHP_GAS = "chp_gas", _("Kogeneracja gazowa")
+    CONVENTIONAL = "conventional", _("Inne konwencjonalne")
+    OTHER_RES = "other_res", _("Inne OZE")
+
+
+RENEWABLE_SOURCES = frozenset(
+    {Source.PV, Source.WIND, Source.HYDRO, Source.BIOGAS, Source.BIOMASS, Source.OTHER_RES}
+)
+
+
+class Gmina(models.Model):
+    """A gmina from TERYT TERC (2026 state), with its neighbours (PRG borders)."""
+
+    terc = models.CharField(_("kod TERC"), max_length=7, primary_key=True)
+    name = models.CharField(_("nazwa"), max_length=100)
+    type = models.CharField(_("rodzaj"), max_length=40)
+    powiat_terc = models.CharField(_("kod powiatu"), max_length=4, db_index=True)
+    powiat_name = models.CharField(_("powiat"), max_length=100)
+    woj_terc = models.CharField(_("kod województwa"), max_length=2)
+    woj_name = models.CharField(_("województwo"), max_length=60)
+    neighbours = models.ManyToManyField("self", symmetrical=True, blank=True, verbose_name=_("sąsiednie gminy"))
+
+    class Meta:
+        ordering = ["terc"]
+        verbose_name = _("gmina")
+        verbose_name_plural = _("gminy")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type}, pow. {self.powiat_name}) [{self.terc}]"
+
+
+class DSO(models.Model):
+    """Operator systemu dystrybucyjnego."""
+
+    slug = models.SlugField(_("kod"), max_length=30, unique=True)
+    name = models.CharField(_("nazwa"), max_length=120)
+    ppe_prefix = models.CharField(
+        _("prefiks PPE"),
+        max_length=7,
+        blank=True,
+        help_text=_("590 + numer firmy GS1, np. 5903224 dla Tauron Dystrybucja."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("operator systemu dystrybucyjnego")
+        verbose_name_plural = _("operatorzy systemów dystrybucyjnych")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cluster(models.Model):
+    kind = models.CharField(_("rodzaj"), max_length=20, choices=ClusterKind.choices, default=ClusterKind.CLUSTER)
+    name = models.CharField(_("nazwa"), max_length=200)
+    slug = models.SlugField(_("kod"), max_length=60, unique=True)
+    dso = models.ForeignKey(DSO, on_delete=models.PROTECT, verbose_name=_("OSD"))
+    coordinator_name = models.CharField(_("koordynator"), max_length=200, blank=True)
+    coordinator_address = models.CharField(_("adres koordynatora"), max_length=300, blank=True)
+    established_on = models.DateField(_("data utworzenia"), null=True, blank=True)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="clusters",
+        verbose_name=_("pracownicy koordynatora"),
+    )
+    history = HistoricalRecords(excluded_fields=["staff"])
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("klaster")
+        verbose_name_plural = _("klastry")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="members", verbose_name=_("klaster"))
+    ref = models.SlugField(_("symbol"), max_length=40, help_text=_("Krótki symbol członka, unikalny w klastrze."))
+    name = models.CharField(_("nazwa"), max_length=250)
+    legal_form = models.CharField(_("forma prawna"), max_length=30, choices=LegalForm.choices)
+    nip = models.CharField("NIP", max_length=10, blank=True)
+    regon = models.CharField("REGON", max_length=14, blank=True)
+    krs = models.CharField("KRS", max_length=10, blank=True)
+    pesel = models.CharField("PESEL", max_length=11, blank=True)
+    street = models.CharField(_("ulica i numer"), max_length=200, blank=True)
+    postal_code = models.CharField(_("kod pocztowy"), max_length=6, blank=True)
+    city = models.CharField(_("miejscowość"), max_length=100, blank=True)
+    email = models.EmailField(_("e-mail kontaktowy"), blank=True)
+    joined_on = models.DateField(_("data przystąpienia"))
+    left_on = models.DateField(_("data wystąpienia"), null=True, blank=True)
+    controlled_by_jst = models.BooleanField(
+        _("spółka kontrolowana przez JST"),
+        default=False,
+        help_text=_("Zaznacz dla spółki, nad którą JST sprawuje kontrolę (art. 38a ust. 1a)."),
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="member",
+        verbose_name=_("konto użytkownika"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "ref"], name="member_ref_unique_in_cluster"),
+        ]
+        verbose_name = _("członek")
+        verbose_name_plural = _("członkowie")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address(self) -> str:
+        return ", ".join(p for p in [self.street, f"{self.postal_code} {self.city}".strip()] if p)
+
+    @property
+    def is_jst_or_controlled(self) -> bool:
+        return self.legal_form in (LegalForm.JST, LegalForm.JST_UNIT) or self.controlled_by_jst
+
+
+class MeteringPoint(models.Model):
+    """PPE (punkt poboru energii)."""
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.PROTECT, related_name="metering_points", verbose_name=_("klaster")
+    )
+    code = models.CharField(_("kod PPE"), max_length=40)
+    is_legacy_code = models.BooleanField(
+        _("kod historyczny"), default=False, help_text=_("Starszy kod nadany przez OSD, nie w formacie GS1 590…")
+    )
+    is_sample = models.BooleanField(_("dane przykładowe"), default=False)
+    address = models.CharField(_("adres"), max_length=300, blank=True)
+    gmina = models.ForeignKey(Gmina, on_delete=models.PROTECT, verbose_name=_("gmina"))
+    dso = models.ForeignKey(DSO, on_delete=models.PROTECT, verbose_name=_("OSD"))
+    voltage_level = models.CharField(_("poziom napięcia"), max_length=2, choices=VoltageLevel.choices)
+    tariff_group = models.CharField(_("grupa taryfowa"), max_length=10)
+    contracted_kw = models.DecimalField(
+        _("moc umowna [kW]"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    annual_demand_kwh = models.DecimalField(
+        _("deklarowane roczne zużycie [kWh]"), max_digits=14, decimal_places=0, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Szacunek do czasu zaimportowania danych pomiarowych."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "code"], name="ppe_code_unique_in_cluster"),
+        ]
+        verbose_name = _("punkt poboru energii (PPE)")
+        verbose_name_plural = _("punkty poboru energii (PPE)")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PPEMembership(models.Model):
+    """Which member a PPE belonged to, and when (a PPE may move or leave)."""
+
+    ppe = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="memberships", verbose_name="PPE")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ppe_memberships", verbose_name=_("członek"))
+    valid_from = models.DateField(_("od"))
+    valid_to = models.DateField(_("do (włącznie)"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ppe", "valid_from"]
+        verbose_name = _("przynależność PPE")
+        verbose_name_plural = _("przynależność PPE")
+
+    def __str__(self) -> str:
+        return f"{self.ppe} → {self.member} ({self.valid_from}–{self.valid_to or '…'})"
+
+
+class Generator(models.Model):
+    """Jednostka wytwórcza / instalacja OZE behind a PPE."""
+
+    ppe = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="generators", verbose_name="PPE")
+    name = models.CharField(_("nazwa"), max_length=200)
+    source = models.CharField(_("źródło"), max_length=20, choices=Source.choices)
+    capacity_kw = models.DecimalField(
+        _("moc elektryczna [kW]"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0"))]
+    )
+    thermal_kw = models.DecimalField(
+        _("moc cieplna [kW]"), max_digits=12, decimal_places=3, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    biogas_m3_per_year = models.DecimalField(
+        _("roczna wydajność biogazu [m³]"), max_digits=14, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    commissioned_on = models.DateField(_("data uruchomienia"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ppe", "name"]
+        verbose_name = _("jednostka wytwórcza")
+        verbose_name_plural = _("jednostki wytwórcze")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_renewable(self) -> bool:
+        return self.source in RENEWABLE_SOURCES
+
+
+class StorageUnit(models.Model):
+    ppe = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="storage_units", verbose_name="PPE")
+    name = models.CharField(_("nazwa"), max_length=200)
+    power_kw = models.DecimalField(
+        _("moc [kW]"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0"))]
+    )
+    capacity_kwh = models.DecimalField(
+        _("pojemność [kWh]"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0"))]
+    )
+    efficiency = models.DecimalField(
+        _("sprawność cyklu"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.900"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+        help_text=_("Sprawność w cyklu ładowanie–rozładowanie, 0–1 (np. 0,90)."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ppe", "name"]
+        verbose_name = _("magazyn energii")
+        verbose_name_plural = _("magazyny energii")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConditionCode(models.TextChoices):
+    RES_SHARE = "res_share", _("Udział OZE w energii wprowadzonej do sieci")
+    CAPACITY_MAX = "capacity_max", _("Łączna moc zainstalowana elektryczna")
+    DEMAND_COVERAGE = "demand_coverage", _("Pokrycie rocznego zapotrzebowania członków")
+    STORAGE_SHARE = "storage_share", _("Moc magazynów względem mocy wytwórczej")
+    THERMAL_MAX = "thermal_max", _("Łączna moc cieplna")
+    BIOGAS_MAX = "biogas_max", _("Roczna wydajność instalacji biogazu")
+
+
+class Comparison(models.TextChoices):
+    AT_LEAST = "gte", "≥"
+    AT_MOST = "lte", "≤"
+
+
+class ConditionRule(models.Model):
+    """A statutory threshold with validity dates (e.g. RES share 30 % → 50 % in 2027)."""
+
+    applies_to = models.CharField(_("dotyczy"), max_length=20, choices=ClusterKind.choices)
+    code = models.CharField(_("warunek"), max_length=30, choices=ConditionCode.choices)
+    comparison = models.CharField(_("porównanie"), max_length=3, choices=Comparison.choices)
+    threshold = models.DecimalField(_("próg"), max_digits=16, decimal_places=4)
+    unit = models.CharField(_("jednostka"), max_length=20, help_text=_("%, MW, m³/rok …"))
+    valid_from = models.DateField(_("obowiązuje od"))
+    valid_to = models.DateField(_("obowiązuje do (włącznie)"), null=True, blank=True)
+    legal_basis = models.CharField(_("podstawa prawna"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["applies_to", "code", "valid_from"]
+        verbose_name = _("warunek ustawowy")
+        verbose_name_plural = _("warunki ustawowe")
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} {self.get_comparison_display()} {self.threshold} {self.unit} (od {self.valid_from})"
+
+
+class FullLoadHours(models.Model):
+    """Default annual full-load hours per source, for estimates before meter data exists."""
+
+    source = models.CharField(_("źródło"), max_length=20, choices=Source.choices)
+    hours = models.DecimalField(_("godziny pracy z mocą zainstalowaną [h/rok]"), max_digits=6, decimal_places=0)
+    valid_from = models.DateField(_("obowiązuje od"))
+    valid_to = models.DateField(_("obowiązuje do (włącznie)"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["source", "valid_from"]
+        verbose_name = _("roczny czas pracy źródła")
+        verbose_name_plural = _("roczne czasy pracy źródeł")
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()}: {self.hours} h"
+
+
+class RegistryImport(models.Model):
+    """An uploaded registry file set and its validation report (upload page)."""
+
+    class Status(models.TextChoices):
+        DONE = "done", _("zaimportowano")
+        FAILED = "failed", _("odrzucono")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="registry_imports")
+    file_name = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import rejestru")
+        verbose_name_plural = _("importy rejestru")

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from okeportal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include("reports.urls_portal", namespace="portal")),
+    path("c/<slug:cluster_slug>/", include("members.urls", namespace="members")),
+    path("c/<slug:cluster_slug>/", include("reports.urls", namespace="reports")),
+]
+
+admin.site.site_header = "OKE Portal — administracja"
+admin.site.site_title = "OKE Portal"

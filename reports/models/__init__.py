@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from .readings import JobStatus, MeterDay, Quality, ReadingImport
+from .settlements import (
+    AllocationKey,
+    AllocationMethod,
+    ClusterReport,
+    SettlementLine,
+    SettlementRun,
+    Statement,
+    StatementDownload,
+)
+from .tariffs import FEE_ORDER, DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule
+
+__all__ = [
+    "FEE_ORDER",
+    "AllocationKey",
+    "AllocationMethod",
+    "ClusterReport",
+    "DiscountTier",
+    "DistributionRate",
+    "ExemptFee",
+    "FeeCode",
+    "JobStatus",
+    "MeterDay",
+    "Quality",
+    "ReadingImport",
+    "SettlementLine",
+    "SettlementRule",
+    "SettlementRun",
+    "Statement",
+    "StatementDownload",
+]

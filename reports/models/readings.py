@@ -1,0 +1,81 @@
+"""Meter data: one row per PPE and UTC day holding packed arrays.
+
+Why arrays and not a row per interval: see docs/architecture.md ("Meter data
+layout"). A day row holds 24 (hourly) or 96 (15-minute) slots of UTC time;
+Polish local hours are whole-hour offsets from UTC, so an hour of the
+settlement period is always one UTC hour.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Cluster, MeteringPoint
+
+
+class Quality(models.IntegerChoices):
+    """Per-slot quality flag stored as one byte in ``MeterDay.quality``."""
+
+    MISSING = 0, _("brak")
+    MEASURED = 1, _("pomiar")
+    ESTIMATED = 2, _("szacunek")
+
+
+class MeterDay(models.Model):
+    ppe = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="meter_days")
+    day = models.DateField(_("dzień (UTC)"))
+    resolution_min = models.PositiveSmallIntegerField(_("rozdzielczość [min]"), choices=[(15, "15 min"), (60, "60 min")])
+    # little-endian int64 Wh per slot (A+ drawn, A- fed in); uint8 Quality per slot
+    import_wh = models.BinaryField()
+    export_wh = models.BinaryField()
+    quality = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ppe", "day"], name="meterday_unique_ppe_day")]
+        indexes = [models.Index(fields=["day", "ppe"])]
+        verbose_name = _("dane pomiarowe (dzień)")
+        verbose_name_plural = _("dane pomiarowe (dni)")
+
+    def __str__(self) -> str:
+        return f"{self.ppe_id} {self.day} ({self.resolution_min} min)"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("w kolejce")
+    RUNNING = "running", _("w toku")
+    DONE = "done", _("zakończono")
+    FAILED = "failed", _("błąd")
+
+
+class ReadingImport(models.Model):
+    class Format(models.TextChoices):
+        GENERIC = "generic", _("CSV ogólny (ppe_code, start, import_kwh, export_kwh)")
+        TAURON = "tauron", _("Tauron eLicznik")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="reading_imports")
+    file = models.FileField(upload_to="imports/readings/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.GENERIC)
+    ppe = models.ForeignKey(
+        MeteringPoint, null=True, blank=True, on_delete=models.SET_NULL,
+        help_text=_("Dla plików eLicznik, które nie zawierają kodu PPE."),
+    )
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    outside_membership = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import danych pomiarowych")
+        verbose_name_plural = _("importy danych pomiarowych")
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"

@@ -1,0 +1,174 @@
+"""Settlement runs and their immutable results, statements and their downloads."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Cluster, Member
+
+from .readings import JobStatus
+
+
+class AllocationMethod(models.TextChoices):
+    PRO_RATA = "pro_rata", _("proporcjonalnie do poboru")
+    STATIC = "static", _("według stałych kluczy")
+
+
+class AllocationKey(models.Model):
+    """Static allocation key of a member (used when a run allocates by keys)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="allocation_keys")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="allocation_keys")
+    share = models.DecimalField(_("udział"), max_digits=9, decimal_places=6)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "member"], name="allocation_key_unique")]
+        verbose_name = _("klucz podziału")
+        verbose_name_plural = _("klucze podziału")
+
+
+class SettlementRun(models.Model):
+    class PeriodKind(models.TextChoices):
+        MONTH = "month", _("miesiąc")
+        QUARTER = "quarter", _("kwartał")
+        YEAR = "year", _("rok")
+        CUSTOM = "custom", _("dowolny")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="settlement_runs")
+    period_kind = models.CharField(max_length=10, choices=PeriodKind.choices, default=PeriodKind.MONTH)
+    period_start = models.DateField(_("od"))
+    period_end = models.DateField(_("do (włącznie)"))
+    version = models.PositiveIntegerField(_("wersja"), default=1)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    allocation = models.CharField(max_length=10, choices=AllocationMethod.choices, default=AllocationMethod.PRO_RATA)
+    override_completeness = models.BooleanField(_("pomiń wymóg kompletności danych"), default=False)
+    error = models.TextField(blank=True)
+    missing = models.JSONField(default=list, blank=True, help_text=_("PPE i godziny bez danych"))
+    # Everything the result depended on, copied at computation time (pretix's build_invoice).
+    snapshot = models.JSONField(default=dict, blank=True)
+    totals = models.JSONField(default=dict, blank=True)
+    hourly_profile = models.JSONField(default=list, blank=True)
+    monthly = models.JSONField(default=list, blank=True)
+    cooperative = models.JSONField(default=dict, blank=True)
+    storage = models.JSONField(default=dict, blank=True)
+    diff = models.JSONField(default=dict, blank=True, help_text=_("Różnice względem poprzedniej wersji"))
+    statements_published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "period_start", "period_end", "version"], name="settlement_version_unique"
+            ),
+            # Two runs for the same cluster and period cannot be active at once.
+            models.UniqueConstraint(
+                fields=["cluster", "period_start", "period_end"],
+                condition=Q(status__in=["queued", "running"]),
+                name="settlement_one_active_per_period",
+            ),
+        ]
+        verbose_name = _("rozliczenie")
+        verbose_name_plural = _("rozliczenia")
+
+    def __str__(self) -> str:
+        return f"{self.cluster} {self.period_start}–{self.period_end} v{self.version}"
+
+
+class SettlementLine(models.Model):
+    """One member's result in a run; member data is copied, never joined later."""
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.CASCADE, related_name="lines")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="settlement_lines")
+    member_ref = models.CharField(max_length=40)
+    member_name = models.CharField(max_length=250)
+    member_address = models.CharField(max_length=300, blank=True)
+    member_identifiers = models.JSONField(default=dict, blank=True)
+    drawn_wh = models.BigIntegerField(default=0)
+    shared_wh = models.BigIntegerField(default=0)
+    fed_in_wh = models.BigIntegerField(default=0)
+    discount = models.DecimalField(max_digits=14, decimal_places=2)
+    exemptions = models.JSONField(default=dict, help_text=_("kod opłaty → kwota w zł (tekst dziesiętny)"))
+    exemptions_total = models.DecimalField(max_digits=14, decimal_places=2)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    cost_without_cluster = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    ppes = models.JSONField(default=list, help_text=_("[{code, drawn_wh, shared_wh, fed_in_wh}]"))
+    monthly = models.JSONField(default=list, help_text=_("[{month, drawn_wh, shared_wh}]"))
+
+    class Meta:
+        ordering = ["member_name"]
+        constraints = [models.UniqueConstraint(fields=["run", "member"], name="settlement_line_unique_member")]
+        verbose_name = _("pozycja rozliczenia")
+        verbose_name_plural = _("pozycje rozliczenia")
+
+    def __str__(self) -> str:
+        return f"{self.run} — {self.member_name}"
+
+
+def statement_upload_to(instance: Statement, filename: str) -> str:
+    return f"statements/{instance.run.cluster_id}/{instance.run_id}/{filename}"
+
+
+def report_upload_to(instance: ClusterReport, filename: str) -> str:
+    return f"reports/{instance.run.cluster_id}/{instance.run_id}/{filename}"
+
+
+class Statement(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("w przygotowaniu")
+        READY = "ready", _("gotowe do przeglądu")
+        PUBLISHED = "published", _("opublikowane")
+        FAILED = "failed", _("błąd")
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="statements")
+    line = models.OneToOneField(SettlementLine, on_delete=models.PROTECT, related_name="statement")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="statements")
+    number = models.CharField(_("numer"), max_length=60, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to=statement_upload_to, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-run__period_start", "member__name"]
+        verbose_name = _("zestawienie korzyści")
+        verbose_name_plural = _("zestawienia korzyści")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class StatementDownload(models.Model):
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(auto_now_add=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("pobranie zestawienia")
+        verbose_name_plural = _("pobrania zestawień")
+
+
+class ClusterReport(models.Model):
+    run = models.OneToOneField(SettlementRun, on_delete=models.PROTECT, related_name="cluster_report")
+    status = models.CharField(max_length=10, choices=Statement.Status.choices, default=Statement.Status.PENDING)
+    file = models.FileField(upload_to=report_upload_to, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("raport klastra")
+        verbose_name_plural = _("raporty klastra")

@@ -1,0 +1,143 @@
+"""Tariffs, exempt fees, discount tiers and settlement rules: dated data.
+
+Every row has a validity period; the most specific row in force wins (see
+``reports.selectors.tariffs``). django-simple-history records who changed what.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from members.models import DSO
+
+
+class DatedQuerySet(models.QuerySet):
+    def in_force(self, start, end=None):
+        """Rows whose validity overlaps [start, end] (end inclusive; None = start only)."""
+        end = end or start
+        return self.filter(valid_from__lte=end).filter(models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=start))
+
+
+class Dated(models.Model):
+    valid_from = models.DateField(_("obowiązuje od"))
+    valid_to = models.DateField(_("obowiązuje do (włącznie)"), null=True, blank=True)
+
+    objects = DatedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class DistributionRate(Dated):
+    """Variable network rate and quality rate, zł/MWh, per DSO and tariff group.
+
+    An empty DSO or tariff group means "every"; a specific row beats a general one.
+    """
+
+    dso = models.ForeignKey(DSO, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("OSD (puste = każdy)"))
+    tariff_group = models.CharField(_("grupa taryfowa (puste = każda)"), max_length=10, blank=True)
+    variable_rate = models.DecimalField(_("stawka zmienna sieciowa [zł/MWh]"), max_digits=10, decimal_places=4)
+    quality_rate = models.DecimalField(_("stawka jakościowa [zł/MWh]"), max_digits=10, decimal_places=4)
+    source_note = models.CharField(_("źródło"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["valid_from", "dso", "tariff_group"]
+        verbose_name = _("stawka dystrybucyjna")
+        verbose_name_plural = _("stawki dystrybucyjne")
+
+    def __str__(self) -> str:
+        who = f"{self.dso or _('każdy OSD')} / {self.tariff_group or _('każda grupa')}"
+        return f"{who}: {self.variable_rate} + {self.quality_rate} zł/MWh (od {self.valid_from})"
+
+
+class FeeCode(models.TextChoices):
+    OZE = "oze", _("Opłata OZE")
+    COGENERATION = "cogeneration", _("Opłata kogeneracyjna")
+    GREEN = "green", _("Zielone certyfikaty")
+    BLUE = "blue", _("Błękitne certyfikaty")
+    WHITE = "white", _("Białe certyfikaty")
+    CAPACITY = "capacity", _("Opłata mocowa")
+
+
+FEE_ORDER = [FeeCode.OZE, FeeCode.COGENERATION, FeeCode.GREEN, FeeCode.BLUE, FeeCode.WHITE, FeeCode.CAPACITY]
+
+
+class ExemptFee(Dated):
+    """A fee not charged on shared energy; a rate, or an obligation × price."""
+
+    class Mode(models.TextChoices):
+        RATE = "rate", _("stawka")
+        OBLIGATION = "obligation", _("obowiązek × cena")
+
+    code = models.CharField(_("opłata"), max_length=20, choices=FeeCode.choices)
+    mode = models.CharField(_("sposób ustalenia"), max_length=12, choices=Mode.choices, default=Mode.RATE)
+    rate = models.DecimalField(_("stawka [zł/MWh]"), max_digits=12, decimal_places=5, null=True, blank=True)
+    obligation_pct = models.DecimalField(_("obowiązek [%]"), max_digits=7, decimal_places=4, null=True, blank=True)
+    price = models.DecimalField(_("cena [zł/MWh]"), max_digits=12, decimal_places=4, null=True, blank=True)
+    applies_to_cluster = models.BooleanField(_("zwolnienie w klastrze"), default=True)
+    applies_to_cooperative = models.BooleanField(_("zwolnienie w spółdzielni"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["valid_from", "code"]
+        verbose_name = _("opłata zwolniona")
+        verbose_name_plural = _("opłaty zwolnione")
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()}: {self.effective_rate} zł/MWh (od {self.valid_from})"
+
+    @property
+    def effective_rate(self) -> Decimal:
+        """zł/MWh. Obligation × price is kept unrounded (the seed's totals use 2.3515, 1.50135)."""
+        if self.mode == self.Mode.OBLIGATION:
+            return (self.obligation_pct or Decimal(0)) / Decimal(100) * (self.price or Decimal(0))
+        return self.rate or Decimal(0)
+
+
+class DiscountTier(Dated):
+    """Autoconsumption threshold → discount on variable + quality rate."""
+
+    threshold_pct = models.DecimalField(
+        _("próg autokonsumpcji [%]"), max_digits=6, decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    discount_pct = models.DecimalField(
+        _("upust [%]"), max_digits=6, decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["valid_from", "threshold_pct"]
+        verbose_name = _("próg upustu")
+        verbose_name_plural = _("progi upustów")
+
+    def __str__(self) -> str:
+        return f"≥ {self.threshold_pct} % → {self.discount_pct} % (od {self.valid_from})"
+
+
+class SettlementRule(Dated):
+    """Scalar rules: end of the exemptions, cooperative coefficient, completeness gate."""
+
+    exemption_end_date = models.DateField(_("koniec zwolnień"), help_text=_("Do 31.12.2029 r. (art. 38c)."))
+    cooperative_coefficient = models.DecimalField(
+        _("współczynnik rozliczenia spółdzielni"), max_digits=5, decimal_places=3, default=Decimal("0.600")
+    )
+    completeness_gate_pct = models.DecimalField(
+        _("wymagana kompletność danych [%]"), max_digits=5, decimal_places=2, default=Decimal("99.00")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["valid_from"]
+        verbose_name = _("zasady rozliczenia")
+        verbose_name_plural = _("zasady rozliczenia")
+
+    def __str__(self) -> str:
+        return f"{_('Zasady rozliczenia')} (od {self.valid_from})"
