@@ -1,7 +1,9 @@
+"""Cluster-scoped money pages; each area keeps its own url list beside its views."""
+
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from reports.views import readings, settlements, statements
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = [*readings.urlpatterns, *settlements.urlpatterns, *statements.urlpatterns]

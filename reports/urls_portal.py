@@ -1,7 +1,9 @@
+"""The member portal: a member's own PPEs, settlements and statements."""
+
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from reports.views import portal
 
 app_name = "portal"
 
-urlpatterns: list = []
+urlpatterns = [*portal.urlpatterns]
