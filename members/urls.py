@@ -1,7 +1,25 @@
+"""Coordinator pages of the registry, all under /c/<cluster_slug>/."""
+
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from members.views import dashboard, imports, members, ppes
 
 app_name = "members"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("members/", members.member_list, name="member-list"),
+    path("members/new/", members.member_create, name="member-create"),
+    path("members/<int:pk>/", members.member_detail, name="member-detail"),
+    path("members/<int:pk>/edit/", members.member_edit, name="member-edit"),
+    path("members/<int:pk>/leave/", members.member_leave, name="member-leave"),
+    path("ppe/", ppes.ppe_list, name="ppe-list"),
+    path("ppe/<int:pk>/", ppes.ppe_detail, name="ppe-detail"),
+    path("ppe/<int:pk>/installations/", ppes.ppe_installations, name="ppe-installations"),
+    path("ppe/<int:pk>/transfer/", ppes.ppe_transfer, name="ppe-transfer"),
+    path("registry/import/", imports.registry_import, name="registry-import"),
+    path("registry/import/<int:pk>/", imports.registry_import_detail, name="registry-import-detail"),
+    path("registry/examples.zip", imports.registry_examples, name="registry-examples"),
+]

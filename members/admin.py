@@ -1,0 +1,246 @@
+"""Admin panel for the registry and the dated rules.
+
+Forms here run the same checks as the coordinator pages (identifiers, PPE
+codes, the area rule), so the admin cannot store what the portal would refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from members.models import (
+    DSO,
+    Cluster,
+    ConditionRule,
+    FullLoadHours,
+    Generator,
+    Gmina,
+    Member,
+    MeteringPoint,
+    PPEMembership,
+    RegistryImport,
+    StorageUnit,
+)
+from members.services.area import PPECandidate, area_validate_candidate
+from members.services.validators import (
+    krs_validate,
+    member_identifiers_validate,
+    nip_validate,
+    pesel_validate,
+    ppe_code_check,
+    regon_validate,
+)
+
+_IDENTIFIERS = {"nip": nip_validate, "regon": regon_validate, "krs": krs_validate, "pesel": pesel_validate}
+
+
+class MemberAdminForm(forms.ModelForm):
+    class Meta:
+        model = Member
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name, validate in _IDENTIFIERS.items():
+            value = (data.get(name) or "").strip()
+            if value and name not in self.errors:
+                try:
+                    data[name] = validate(value)
+                except ValidationError as exc:
+                    self.add_error(name, exc)
+        if data.get("legal_form"):
+            given = {k: data.get(k) or "" for k in _IDENTIFIERS if k not in self.errors}
+            for name, messages in member_identifiers_validate(legal_form=data["legal_form"], **given).items():
+                if name not in self.errors:
+                    self.add_error(name, messages)
+        return data
+
+
+class MeteringPointAdminForm(forms.ModelForm):
+    class Meta:
+        model = MeteringPoint
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        code, dso = data.get("code"), data.get("dso")
+        if code and dso and "code" not in self.errors:
+            try:
+                checked = ppe_code_check(code, dso=dso)
+            except ValidationError as exc:
+                self.add_error("code", exc)
+            else:
+                data["code"] = checked.code
+                data["is_legacy_code"] = checked.is_legacy
+        if not self.errors and all(data.get(k) for k in ("cluster", "code", "gmina", "dso", "voltage_level")):
+            candidate = PPECandidate(
+                code=data["code"], gmina=data["gmina"], dso=data["dso"], voltage_level=data["voltage_level"],
+                ppe_id=self.instance.pk,
+            )
+            try:
+                area_validate_candidate(cluster=data["cluster"], candidate=candidate)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return data
+
+
+@admin.register(Gmina)
+class GminaAdmin(admin.ModelAdmin):
+    """TERYT reference data: loaded by ``load_reference_data``, read-only here."""
+
+    list_display = ["terc", "name", "type", "powiat_name", "woj_name"]
+    list_filter = ["woj_name", "type"]
+    search_fields = ["terc", "name", "powiat_name"]
+    readonly_fields = ["terc", "name", "type", "powiat_terc", "powiat_name", "woj_terc", "woj_name", "neighbour_list"]
+    fields = readonly_fields
+
+    @admin.display(description=_("sąsiednie gminy"))
+    def neighbour_list(self, obj: Gmina) -> str:
+        return "; ".join(f"{g.name} [{g.terc}]" for g in obj.neighbours.order_by("terc"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Gmina | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Gmina | None = None) -> bool:
+        return False
+
+
+@admin.register(DSO)
+class DSOAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug", "ppe_prefix"]
+    search_fields = ["name", "slug", "ppe_prefix"]
+
+
+@admin.register(Cluster)
+class ClusterAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug", "kind", "dso", "established_on", "member_count"]
+    list_filter = ["kind", "dso"]
+    search_fields = ["name", "slug", "coordinator_name"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["staff"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Cluster]:
+        return super().get_queryset(request).select_related("dso").annotate(n_members=Count("members"))
+
+    @admin.display(description=_("członkowie"), ordering="n_members")
+    def member_count(self, obj: Cluster) -> int:
+        return obj.n_members
+
+
+class MembershipOfMemberInline(admin.TabularInline):
+    model = PPEMembership
+    fk_name = "member"
+    extra = 0
+    autocomplete_fields = ["ppe"]
+    verbose_name_plural = _("PPE członka (przynależność z datami)")
+
+
+@admin.register(Member)
+class MemberAdmin(SimpleHistoryAdmin):
+    form = MemberAdminForm
+    list_display = ["name", "ref", "cluster", "legal_form", "nip", "joined_on", "left_on"]
+    list_filter = ["cluster", "legal_form", "controlled_by_jst", ("left_on", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "ref", "nip", "regon", "krs", "email", "ppe_memberships__ppe__code"]
+    list_select_related = ["cluster"]
+    autocomplete_fields = ["user"]
+    date_hierarchy = "joined_on"
+    inlines = [MembershipOfMemberInline]
+    fieldsets = [
+        (None, {"fields": ["cluster", "ref", "name", "legal_form", "controlled_by_jst"]}),
+        (_("Identyfikatory"), {"fields": ["nip", "regon", "krs", "pesel"]}),
+        (_("Adres i kontakt"), {"fields": ["street", "postal_code", "city", "email", "user"]}),
+        (_("Członkostwo"), {"fields": ["joined_on", "left_on"]}),
+    ]
+
+
+class MembershipOfPPEInline(admin.TabularInline):
+    model = PPEMembership
+    fk_name = "ppe"
+    extra = 0
+    autocomplete_fields = ["member"]
+
+
+class GeneratorInline(admin.TabularInline):
+    model = Generator
+    extra = 0
+
+
+class StorageInline(admin.TabularInline):
+    model = StorageUnit
+    extra = 0
+
+
+@admin.register(MeteringPoint)
+class MeteringPointAdmin(SimpleHistoryAdmin):
+    form = MeteringPointAdminForm
+    list_display = ["code", "cluster", "gmina", "dso", "voltage_level", "tariff_group", "contracted_kw", "is_legacy_code"]
+    list_filter = ["cluster", "dso", "voltage_level", "tariff_group", "is_legacy_code", "is_sample"]
+    search_fields = ["code", "address", "gmina__name", "memberships__member__name"]
+    list_select_related = ["cluster", "gmina", "dso"]
+    autocomplete_fields = ["gmina"]
+    inlines = [MembershipOfPPEInline, GeneratorInline, StorageInline]
+
+
+@admin.register(PPEMembership)
+class PPEMembershipAdmin(SimpleHistoryAdmin):
+    list_display = ["ppe", "member", "valid_from", "valid_to"]
+    list_filter = ["member__cluster", ("valid_to", admin.EmptyFieldListFilter)]
+    search_fields = ["ppe__code", "member__name", "member__ref"]
+    list_select_related = ["ppe", "member"]
+    autocomplete_fields = ["ppe", "member"]
+    date_hierarchy = "valid_from"
+
+
+@admin.register(Generator)
+class GeneratorAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "ppe", "source", "capacity_kw", "thermal_kw", "commissioned_on"]
+    list_filter = ["source", "ppe__cluster"]
+    search_fields = ["name", "ppe__code"]
+    list_select_related = ["ppe"]
+    autocomplete_fields = ["ppe"]
+
+
+@admin.register(StorageUnit)
+class StorageUnitAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "ppe", "power_kw", "capacity_kwh", "efficiency"]
+    list_filter = ["ppe__cluster"]
+    search_fields = ["name", "ppe__code"]
+    list_select_related = ["ppe"]
+    autocomplete_fields = ["ppe"]
+
+
+@admin.register(ConditionRule)
+class ConditionRuleAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "applies_to", "comparison", "threshold", "unit", "valid_from", "valid_to"]
+    list_filter = ["applies_to", "code"]
+    search_fields = ["legal_basis"]
+    list_editable = ["threshold", "valid_to"]
+
+
+@admin.register(FullLoadHours)
+class FullLoadHoursAdmin(SimpleHistoryAdmin):
+    list_display = ["source", "hours", "valid_from", "valid_to"]
+    list_filter = ["source"]
+    list_editable = ["hours", "valid_to"]
+
+
+@admin.register(RegistryImport)
+class RegistryImportAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "cluster", "status", "created_by", "created_at"]
+    list_filter = ["cluster", "status"]
+    search_fields = ["file_name"]
+    readonly_fields = ["cluster", "file_name", "status", "errors", "summary", "created_by", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,313 @@
+"""Coordinator forms: a member with its PPEs on one page, installations of a PPE, uploads.
+
+Forms check what they can show next to a field (identifiers, PPE codes, the
+area rule per PPE row); the services in ``members.services.registry`` check
+again when they write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Max, Q, QuerySet
+from django.forms import BaseInlineFormSet, BaseModelFormSet, inlineformset_factory, modelformset_factory
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import DSO, Cluster, Generator, Gmina, Member, MeteringPoint, StorageUnit
+from members.services.area import PPECandidate, area_check, area_validate_candidate
+from members.services.registry import GENERATOR_FIELDS, MEMBER_FIELDS, PPE_FIELDS, STORAGE_FIELDS, gmina_resolve
+from members.services.validators import (
+    krs_validate,
+    member_identifiers_validate,
+    nip_validate,
+    pesel_validate,
+    ppe_code_check,
+    regon_validate,
+)
+
+TARIFF_GROUPS = ("G11", "G12", "G12w", "C11", "C12a", "C12b", "C21", "C22a", "C22b", "B11", "B21", "B22", "B23")
+GMINA_DATALIST_ID = "gminy-list"
+
+
+def _date_widget() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class MemberForm(forms.ModelForm):
+    # Wider than the stored compact numbers: people type "521-301-72-28" or "PL5213017228".
+    nip = forms.CharField(label="NIP", max_length=20, required=False)
+    regon = forms.CharField(label="REGON", max_length=20, required=False)
+    krs = forms.CharField(label="KRS", max_length=20, required=False)
+    pesel = forms.CharField(label="PESEL", max_length=20, required=False)
+
+    class Meta:
+        model = Member
+        fields = MEMBER_FIELDS
+        widgets = {"joined_on": _date_widget()}
+
+    def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cluster = cluster
+        self.fields["ref"].help_text = _("Krótki symbol, np. „gmina-orzesze”; litery, cyfry i myślniki.")
+        self.fields["pesel"].help_text = _("Tylko dla osoby fizycznej i tylko gdy jest niezbędny.")
+        if not self.instance.pk:
+            self.fields["joined_on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(Column("name", css_class="col-md-6"), Column("ref", css_class="col-md-3"), Column("legal_form", css_class="col-md-3")),
+            Row(*(Column(f, css_class="col-md-3") for f in ("nip", "regon", "krs", "pesel"))),
+            Row(Column("street", css_class="col-md-5"), Column("postal_code", css_class="col-md-2"), Column("city", css_class="col-md-5")),
+            Row(Column("email", css_class="col-md-5"), Column("joined_on", css_class="col-md-3"), Column("controlled_by_jst", css_class="col-md-4 pt-md-4")),
+        )
+
+    def clean_ref(self) -> str:
+        ref = self.cleaned_data["ref"]
+        taken = Member.objects.filter(cluster=self.cluster, ref=ref).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise ValidationError(_("Symbol „%(ref)s” ma już inny członek tego klastra.") % {"ref": ref})
+        return ref
+
+    def _clean_identifier(self, name: str, validate: Any) -> str:
+        value = (self.cleaned_data.get(name) or "").strip()
+        return validate(value) if value else ""
+
+    def clean_nip(self) -> str:
+        return self._clean_identifier("nip", nip_validate)
+
+    def clean_regon(self) -> str:
+        return self._clean_identifier("regon", regon_validate)
+
+    def clean_krs(self) -> str:
+        return self._clean_identifier("krs", krs_validate)
+
+    def clean_pesel(self) -> str:
+        return self._clean_identifier("pesel", pesel_validate)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "legal_form" in data:
+            errors = member_identifiers_validate(
+                legal_form=data["legal_form"],
+                **{k: data.get(k, "") for k in ("nip", "regon", "krs", "pesel") if k not in self.errors},
+            )
+            for name, messages in errors.items():
+                if name not in self.errors:
+                    for message in messages:
+                        self.add_error(name, message)
+        return data
+
+
+class GminaField(forms.CharField):
+    """A gmina typed as a TERC code or picked from a datalist (``Name (type, pow. X) [TERC]``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"list": GMINA_DATALIST_ID, "autocomplete": "off"}))
+        kwargs.setdefault("help_text", _("Kod TERC (7 cyfr) albo nazwa z podpowiedzi."))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return str(value) if isinstance(value, Gmina) else value
+
+    def clean(self, value: Any) -> Gmina | None:
+        text = super().clean(value)
+        return gmina_resolve(text) if text else None
+
+
+class PPEForm(forms.ModelForm):
+    gmina = GminaField(label=_("Gmina"))
+    valid_from = forms.DateField(
+        label=_("Należy do członka od"),
+        required=False,
+        widget=_date_widget(),
+        help_text=_("Puste: od daty przystąpienia członka."),
+    )
+
+    class Meta:
+        model = MeteringPoint
+        fields = PPE_FIELDS
+        widgets = {"tariff_group": forms.TextInput(attrs={"list": "tariff-groups"})}
+
+    def __init__(
+        self, *args: Any, cluster: Cluster, dso_choices: list[tuple[Any, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.cluster = cluster
+        if dso_choices is not None:
+            self.fields["dso"].choices = dso_choices  # one query for all rows of the formset
+        self.fields["dso"].initial = cluster.dso_id
+        self.fields["voltage_level"].initial = "nN"
+        self.fields["annual_demand_kwh"].help_text = _("Szacunek, dopóki nie ma danych pomiarowych.")
+        if self.instance.pk:
+            self.initial["gmina"] = str(self.instance.gmina)
+            membership_from = getattr(self.instance, "current_from", None)
+            if membership_from:
+                self.initial["valid_from"] = membership_from
+
+    def clean_code(self) -> str:
+        return (self.cleaned_data.get("code") or "").replace(" ", "").upper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        code, dso = data.get("code"), data.get("dso")
+        if code and dso and "code" not in self.errors:
+            try:
+                data["code"] = ppe_code_check(code, dso=dso).code
+            except ValidationError as exc:
+                self.add_error("code", exc)
+            else:
+                taken = MeteringPoint.objects.filter(cluster=self.cluster, code=data["code"]).exclude(pk=self.instance.pk)
+                if taken.exists():
+                    self.add_error("code", _("PPE %(code)s jest już zarejestrowany w tym klastrze.") % {"code": data["code"]})
+        candidate = self.candidate()
+        if candidate is not None and not self.errors:
+            try:
+                area_validate_candidate(cluster=self.cluster, candidate=candidate)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return data
+
+    def candidate(self) -> PPECandidate | None:
+        data = getattr(self, "cleaned_data", {})
+        if not all(data.get(k) for k in ("code", "gmina", "dso", "voltage_level")):
+            return None
+        return PPECandidate(
+            code=data["code"], gmina=data["gmina"], dso=data["dso"], voltage_level=data["voltage_level"],
+            ppe_id=self.instance.pk,
+        )
+
+
+class BasePPEFormSet(BaseModelFormSet):
+    """PPE rows of one member: codes unique across rows, and all rows together inside the area."""
+
+    def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
+        self.cluster = cluster
+        super().__init__(*args, **kwargs)
+        self.form_kwargs.setdefault("cluster", cluster)
+        self.form_kwargs.setdefault("dso_choices", [("", "---------"), *((d.pk, str(d)) for d in DSO.objects.all())])
+
+    def clean(self) -> None:
+        super().clean()
+        live = [f for f in self.forms if f.has_changed() or f.instance.pk]
+        if any(f.errors for f in live):
+            return
+        seen: dict[str, PPEForm] = {}
+        for form in live:
+            code = form.cleaned_data.get("code")
+            if code in seen:
+                form.add_error("code", _("PPE %(code)s wpisano dwa razy.") % {"code": code})
+            seen[code] = form
+        candidates = [c for f in live if (c := f.candidate()) is not None]
+        if len(candidates) < 2 or any(f.errors for f in live):
+            return
+        # Each row passed on its own; together they may still spread over too many gminas.
+        result = area_check(cluster=self.cluster, candidates=candidates)
+        baseline = area_check(cluster=self.cluster, exclude_ppe_ids=[c.ppe_id for c in candidates if c.ppe_id])
+        for error in (e for e in result.errors if e not in baseline.errors):
+            rows = [f for f in live if f.cleaned_data.get("code") and f.cleaned_data["code"] in error]
+            if rows:
+                rows[-1].add_error(None, error)
+            else:
+                raise ValidationError(error)
+
+
+def ppe_formset_class(*, extra: int = 1) -> type[BasePPEFormSet]:
+    return modelformset_factory(MeteringPoint, form=PPEForm, formset=BasePPEFormSet, extra=extra, can_delete=False)
+
+
+def member_ppes_queryset(member: Member | None, *, on: dt.date | None = None) -> QuerySet[MeteringPoint]:
+    """The PPEs the member page edits: those whose membership with this member has not ended."""
+    if member is None or member.pk is None:
+        return MeteringPoint.objects.none()
+    on = on or timezone.localdate()
+    open_ = Q(memberships__member=member) & (Q(memberships__valid_to__isnull=True) | Q(memberships__valid_to__gte=on))
+    return (
+        MeteringPoint.objects.filter(open_)
+        .select_related("gmina", "dso")
+        .annotate(current_from=Max("memberships__valid_from", filter=open_))
+        .order_by("code")
+    )
+
+
+class GeneratorForm(forms.ModelForm):
+    class Meta:
+        model = Generator
+        fields = GENERATOR_FIELDS
+        widgets = {"commissioned_on": _date_widget()}
+
+
+class StorageForm(forms.ModelForm):
+    class Meta:
+        model = StorageUnit
+        fields = STORAGE_FIELDS
+
+
+class _InstallationFormSet(BaseInlineFormSet):
+    def rows(self) -> list[tuple[forms.ModelForm, bool]]:
+        """(form, delete) for rows that carry data; untouched empty rows are left out."""
+        out = []
+        for form in self.forms:
+            if not form.instance.pk and not form.has_changed():
+                continue
+            out.append((form, bool(self.can_delete and form.cleaned_data.get("DELETE"))))
+        return out
+
+
+GeneratorFormSet = inlineformset_factory(
+    MeteringPoint, Generator, form=GeneratorForm, formset=_InstallationFormSet, extra=1, can_delete=True
+)
+StorageFormSet = inlineformset_factory(
+    MeteringPoint, StorageUnit, form=StorageForm, formset=_InstallationFormSet, extra=1, can_delete=True
+)
+
+
+class PPETransferForm(forms.Form):
+    to_member = forms.ModelChoiceField(label=_("Nowy członek"), queryset=Member.objects.none())
+    on = forms.DateField(label=_("Od dnia"), widget=_date_widget())
+
+    def __init__(self, *args: Any, ppe: MeteringPoint, current: Member | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        members = Member.objects.filter(cluster_id=ppe.cluster_id, left_on__isnull=True)
+        if current is not None:
+            members = members.exclude(pk=current.pk)
+        self.fields["to_member"].queryset = members.order_by("name")
+        self.fields["on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class MemberLeaveForm(forms.Form):
+    on = forms.DateField(label=_("Ostatni dzień członkostwa"), widget=_date_widget())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class RegistryUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Plik rejestru"),
+        help_text=_("Arkusz .xlsx albo archiwum .zip z plikami CSV (członkowie, PPE, instalacje)."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,.xlsx"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".zip", ".xlsx")):
+            raise ValidationError(
+                _("Plik %(name)s: dozwolone są tylko pliki .zip i .xlsx.") % {"name": upload.name}
+            )
+        return upload

@@ -1,0 +1,65 @@
+"""Write a validated ``Plan``: upsert by member ref, PPE code and (PPE, name)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from django.db import models
+
+from members.models import Cluster, Generator, Member, MeteringPoint, PPEMembership, StorageUnit
+from members.services.imports.checks import Plan, PPERow
+
+
+def _upsert(instance: models.Model | None, model: type[models.Model], values: dict[str, Any], **create: Any) -> tuple[models.Model, str]:
+    """Returns the object and "created" / "updated" / "unchanged"."""
+    if instance is None:
+        return model.objects.create(**create, **values), "created"
+    changed = [k for k, v in values.items() if getattr(instance, k) != v]
+    if not changed:
+        return instance, "unchanged"
+    for k in changed:
+        setattr(instance, k, values[k])
+    instance.save(update_fields=changed)
+    return instance, "updated"
+
+
+def _membership(ppe: MeteringPoint, member: Member, row: PPERow, counts: dict[str, Counter]) -> None:
+    history = sorted(ppe.memberships.all(), key=lambda m: (m.valid_from, m.pk))
+    latest = history[-1] if history else None
+    if latest is not None and latest.member_id == member.pk:
+        _, status = _upsert(latest, PPEMembership, {"valid_from": row.valid_from, "valid_to": row.valid_to})
+        counts[status]["memberships"] += 1
+        return
+    # A PPE changing hands: the previous membership ends the day before the new one starts.
+    for m in history:
+        if m.member_id != member.pk and m.valid_from < row.valid_from and (m.valid_to is None or m.valid_to >= row.valid_from):
+            m.valid_to = row.valid_from - dt.timedelta(days=1)
+            m.save(update_fields=["valid_to"])
+            counts["updated"]["memberships"] += 1
+    PPEMembership.objects.create(ppe=ppe, member=member, valid_from=row.valid_from, valid_to=row.valid_to)
+    counts["created"]["memberships"] += 1
+
+
+def plan_save(*, cluster: Cluster, plan: Plan) -> dict[str, Counter]:
+    """Caller holds the transaction. Returns counts per status and kind."""
+    counts: dict[str, Counter] = {"created": Counter(), "updated": Counter(), "unchanged": Counter()}
+    members = {m.ref: m for m in Member.objects.filter(cluster=cluster)}
+    for row in plan.members:
+        member, status = _upsert(row.existing, Member, row.values, cluster=cluster, ref=row.key)
+        members[row.key] = member
+        counts[status]["members"] += 1
+    ppes = {p.code: p for p in MeteringPoint.objects.filter(cluster=cluster)}
+    for row in plan.ppes:
+        ppe, status = _upsert(row.existing, MeteringPoint, row.values, cluster=cluster, code=row.key)
+        ppes[row.key] = ppe
+        counts[status]["metering_points"] += 1
+        _membership(ppe, members[row.member_ref], row, counts)
+    for rows, model, kind in ((plan.generators, Generator, "generators"), (plan.storage, StorageUnit, "storage_units")):
+        for row in rows:
+            values = dict(row.values)
+            name = values.pop("name")
+            _, status = _upsert(row.existing, model, values, ppe=ppes[row.key], name=name)
+            counts[status][kind] += 1
+    return counts

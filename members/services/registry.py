@@ -1,0 +1,368 @@
+"""Writes to the registry: members, PPEs with dated membership, installations.
+
+Every function validates what it writes (identifiers, PPE code, the area rule)
+so the browser forms, the admin and scripts cannot store a registry that
+breaks the rules; forms validate first to show errors on the right field, and
+these checks are the last line. Functions that write several rows are atomic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from members.models import (
+    Cluster,
+    Generator,
+    Gmina,
+    Member,
+    MeteringPoint,
+    PPEMembership,
+    StorageUnit,
+)
+from members.services.area import PPECandidate, area_validate_candidate
+from members.services.validators import (
+    krs_validate,
+    member_identifiers_validate,
+    nip_validate,
+    pesel_validate,
+    ppe_code_check,
+    regon_validate,
+)
+
+MEMBER_FIELDS = (
+    "ref", "name", "legal_form", "nip", "regon", "krs", "pesel", "street", "postal_code",
+    "city", "email", "joined_on", "controlled_by_jst",
+)
+PPE_FIELDS = (
+    "code", "address", "gmina", "dso", "voltage_level", "tariff_group", "contracted_kw", "annual_demand_kwh",
+)
+GENERATOR_FIELDS = ("name", "source", "capacity_kw", "thermal_kw", "biogas_m3_per_year", "commissioned_on")
+STORAGE_FIELDS = ("name", "power_kw", "capacity_kwh", "efficiency")
+
+_IDENTIFIER_VALIDATORS = {"nip": nip_validate, "regon": regon_validate, "krs": krs_validate, "pesel": pesel_validate}
+
+
+# --- members -----------------------------------------------------------------
+
+
+def _member_identifiers_clean(data: dict[str, Any]) -> None:
+    """Normalise identifiers in place; raise one ValidationError with every problem, by field."""
+    errors: dict[str, list[str]] = {}
+    for name, validate in _IDENTIFIER_VALIDATORS.items():
+        value = (data.get(name) or "").strip()
+        if not value:
+            data[name] = ""
+            continue
+        try:
+            data[name] = validate(value)
+        except ValidationError as exc:
+            errors.setdefault(name, []).extend(exc.messages)
+    for name, messages in member_identifiers_validate(
+        legal_form=data.get("legal_form", ""),
+        nip=data.get("nip", ""),
+        regon=data.get("regon", ""),
+        krs=data.get("krs", ""),
+        pesel=data.get("pesel", ""),
+    ).items():
+        errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _member_full_clean(member: Member) -> None:
+    member.full_clean(exclude=["user"])
+    if member.left_on and member.left_on < member.joined_on:
+        raise ValidationError({"left_on": _("Data wystąpienia nie może być wcześniejsza niż data przystąpienia.")})
+
+
+@transaction.atomic
+def member_create(*, cluster: Cluster, data: Mapping[str, Any]) -> Member:
+    """Register a member; ``data`` holds MEMBER_FIELDS (identifiers may be unformatted)."""
+    values = {k: data[k] for k in MEMBER_FIELDS if k in data}
+    _member_identifiers_clean(values)
+    member = Member(cluster=cluster, **values)
+    _member_full_clean(member)
+    member.save()
+    return member
+
+
+@transaction.atomic
+def member_update(*, member: Member, data: Mapping[str, Any]) -> Member:
+    # Identifiers are checked together with the legal form, changed or not.
+    values = {k: getattr(member, k) for k in ("legal_form", *_IDENTIFIER_VALIDATORS)}
+    values.update({k: data[k] for k in MEMBER_FIELDS if k in data})
+    _member_identifiers_clean(values)
+    for k, v in values.items():
+        setattr(member, k, v)
+    _member_full_clean(member)
+    member.save()
+    return member
+
+
+@transaction.atomic
+def member_leave(*, member: Member, on: dt.date) -> Member:
+    """The member leaves the cluster; ``on`` is its last day, and its PPEs' memberships end with it."""
+    if on < member.joined_on:
+        raise ValidationError(
+            _("Data wystąpienia %(on)s jest wcześniejsza niż data przystąpienia %(joined)s.")
+            % {"on": on, "joined": member.joined_on}
+        )
+    later = member.ppe_memberships.filter(valid_from__gt=on).select_related("ppe").first()
+    if later is not None:
+        raise ValidationError(
+            _("PPE %(code)s należy do członka dopiero od %(start)s, po dacie wystąpienia %(on)s; najpierw zmień tę przynależność.")
+            % {"code": later.ppe.code, "start": later.valid_from, "on": on}
+        )
+    member.ppe_memberships.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)).update(valid_to=on)
+    member.left_on = on
+    member.save(update_fields=["left_on"])
+    return member
+
+
+# --- PPEs ----------------------------------------------------------------------
+
+
+def _ppe_validate(*, cluster: Cluster, ppe: MeteringPoint) -> None:
+    """PPE code format, uniqueness in the cluster, voltage and the area rule."""
+    try:
+        checked = ppe_code_check(ppe.code, dso=ppe.dso)
+    except ValidationError as exc:
+        raise ValidationError({"code": exc.messages}) from exc
+    ppe.code = checked.code
+    ppe.is_legacy_code = checked.is_legacy
+    duplicate = MeteringPoint.objects.filter(cluster=cluster, code=ppe.code).exclude(pk=ppe.pk)
+    if duplicate.exists():
+        raise ValidationError({"code": _("PPE %(code)s jest już zarejestrowany w tym klastrze.") % {"code": ppe.code}})
+    ppe.full_clean(exclude=["cluster"], validate_unique=False, validate_constraints=False)
+    area_validate_candidate(
+        cluster=cluster,
+        candidate=PPECandidate(
+            code=ppe.code, gmina=ppe.gmina, dso=ppe.dso, voltage_level=ppe.voltage_level, ppe_id=ppe.pk
+        ),
+    )
+
+
+def _membership_check(*, member: Member, valid_from: dt.date, code: str) -> None:
+    if valid_from < member.joined_on:
+        raise ValidationError(
+            {"valid_from": _("PPE %(code)s: przynależność od %(start)s zaczyna się przed przystąpieniem członka (%(joined)s).")
+             % {"code": code, "start": valid_from, "joined": member.joined_on}}
+        )
+    if member.left_on and valid_from > member.left_on:
+        raise ValidationError(
+            {"valid_from": _("PPE %(code)s: członek wystąpił z klastra %(left)s.") % {"code": code, "left": member.left_on}}
+        )
+
+
+@transaction.atomic
+def ppe_create(*, cluster: Cluster, member: Member, data: Mapping[str, Any], valid_from: dt.date) -> MeteringPoint:
+    """Register a PPE of ``member`` (PPE_FIELDS in ``data``) and its membership from ``valid_from``."""
+    if member.cluster_id != cluster.pk:
+        raise ValidationError(_("Członek %(member)s nie należy do tego klastra.") % {"member": member})
+    ppe = MeteringPoint(cluster=cluster, **{k: data[k] for k in PPE_FIELDS if k in data})
+    _ppe_validate(cluster=cluster, ppe=ppe)
+    _membership_check(member=member, valid_from=valid_from, code=ppe.code)
+    ppe.save()
+    PPEMembership.objects.create(ppe=ppe, member=member, valid_from=valid_from, valid_to=member.left_on)
+    return ppe
+
+
+def ppe_current_membership(*, ppe: MeteringPoint, on: dt.date | None = None) -> PPEMembership | None:
+    """The membership valid on ``on`` (today by default), else the next one that starts later."""
+    on = on or dt.date.today()
+    open_ = ppe.memberships.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on)).select_related("member")
+    return open_.filter(valid_from__lte=on).order_by("-valid_from").first() or open_.order_by("valid_from").first()
+
+
+@transaction.atomic
+def ppe_update(*, ppe: MeteringPoint, data: Mapping[str, Any], valid_from: dt.date | None = None) -> MeteringPoint:
+    """Change a PPE's data; ``valid_from`` moves the start of its current membership."""
+    for k in PPE_FIELDS:
+        if k in data:
+            setattr(ppe, k, data[k])
+    _ppe_validate(cluster=ppe.cluster, ppe=ppe)
+    ppe.save()
+    if valid_from is not None:
+        membership = ppe_current_membership(ppe=ppe)
+        if membership is not None and membership.valid_from != valid_from:
+            _membership_check(member=membership.member, valid_from=valid_from, code=ppe.code)
+            earlier = ppe.memberships.filter(valid_from__lt=membership.valid_from).order_by("-valid_from").first()
+            if earlier is not None and (earlier.valid_to is None or earlier.valid_to >= valid_from):
+                raise ValidationError(
+                    {"valid_from": _("PPE %(code)s należał do %(member)s do %(end)s; nowa przynależność musi zacząć się później.")
+                     % {"code": ppe.code, "member": earlier.member, "end": earlier.valid_to or "…"}}
+                )
+            membership.valid_from = valid_from
+            membership.save(update_fields=["valid_from"])
+    return ppe
+
+
+@transaction.atomic
+def ppe_transfer(*, ppe: MeteringPoint, to_member: Member, on: dt.date) -> PPEMembership:
+    """Move a PPE to another member from ``on``: the old membership ends the day before."""
+    if to_member.cluster_id != ppe.cluster_id:
+        raise ValidationError(_("Członek %(member)s nie należy do klastra PPE %(code)s.") % {"member": to_member, "code": ppe.code})
+    current = ppe_current_membership(ppe=ppe, on=on)
+    if current is not None:
+        if current.member_id == to_member.pk:
+            raise ValidationError(_("PPE %(code)s już należy do %(member)s.") % {"code": ppe.code, "member": to_member})
+        if current.valid_from >= on:
+            raise ValidationError(
+                _("PPE %(code)s należy do %(member)s od %(start)s; przeniesienie musi nastąpić później.")
+                % {"code": ppe.code, "member": current.member, "start": current.valid_from}
+            )
+    if ppe.memberships.filter(valid_from__gt=on).exists():
+        raise ValidationError(_("PPE %(code)s ma już zaplanowaną przynależność po %(on)s.") % {"code": ppe.code, "on": on})
+    _membership_check(member=to_member, valid_from=on, code=ppe.code)
+    if current is not None:
+        current.valid_to = on - dt.timedelta(days=1)
+        current.save(update_fields=["valid_to"])
+    else:
+        # The PPE left the cluster earlier: coming back must satisfy the area rule again.
+        _ppe_validate(cluster=ppe.cluster, ppe=ppe)
+    return PPEMembership.objects.create(ppe=ppe, member=to_member, valid_from=on, valid_to=to_member.left_on)
+
+
+# --- installations --------------------------------------------------------------
+
+
+def _installation_save(obj: Generator | StorageUnit, data: Mapping[str, Any], names: Sequence[str]) -> None:
+    for k in names:
+        if k in data:
+            setattr(obj, k, data[k])
+    obj.full_clean()
+    obj.save()
+
+
+@transaction.atomic
+def generator_create(*, ppe: MeteringPoint, data: Mapping[str, Any]) -> Generator:
+    generator = Generator(ppe=ppe)
+    _installation_save(generator, data, GENERATOR_FIELDS)
+    return generator
+
+
+@transaction.atomic
+def generator_update(*, generator: Generator, data: Mapping[str, Any]) -> Generator:
+    _installation_save(generator, data, GENERATOR_FIELDS)
+    return generator
+
+
+@transaction.atomic
+def storage_create(*, ppe: MeteringPoint, data: Mapping[str, Any]) -> StorageUnit:
+    unit = StorageUnit(ppe=ppe)
+    _installation_save(unit, data, STORAGE_FIELDS)
+    return unit
+
+
+@transaction.atomic
+def storage_update(*, storage: StorageUnit, data: Mapping[str, Any]) -> StorageUnit:
+    _installation_save(storage, data, STORAGE_FIELDS)
+    return storage
+
+
+# --- one-page flows ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PPERow:
+    """One PPE row of the member page: ``ppe`` is None for a new PPE."""
+
+    data: Mapping[str, Any]
+    valid_from: dt.date
+    ppe: MeteringPoint | None = None
+
+
+@dataclass(frozen=True)
+class InstallationRow:
+    """One generator or storage row: ``obj`` is None for a new one; ``delete`` removes it."""
+
+    data: Mapping[str, Any]
+    obj: Generator | StorageUnit | None = None
+    delete: bool = False
+
+
+@dataclass
+class MemberSaveResult:
+    member: Member
+    created_ppes: list[MeteringPoint] = field(default_factory=list)
+
+
+@transaction.atomic
+def member_save_with_ppes(
+    *, cluster: Cluster, member: Member | None, member_data: Mapping[str, Any], ppes: Sequence[PPERow]
+) -> MemberSaveResult:
+    """The member page in one transaction: the member, then each PPE row in order.
+
+    Each PPE is checked against the PPEs saved before it, so two new rows that
+    together break the area rule are refused as well.
+    """
+    if member is None:
+        member = member_create(cluster=cluster, data=member_data)
+    else:
+        member = member_update(member=member, data=member_data)
+    result = MemberSaveResult(member=member)
+    for row in ppes:
+        if row.ppe is None:
+            result.created_ppes.append(ppe_create(cluster=cluster, member=member, data=row.data, valid_from=row.valid_from))
+        else:
+            ppe_update(ppe=row.ppe, data=row.data, valid_from=row.valid_from)
+    return result
+
+
+@transaction.atomic
+def ppe_installations_save(
+    *, ppe: MeteringPoint, generators: Sequence[InstallationRow], storage: Sequence[InstallationRow]
+) -> tuple[int, int]:
+    """Save the generator and storage rows of one PPE; returns how many of each the PPE has now."""
+    for row in generators:
+        if row.obj is not None and row.delete:
+            row.obj.delete()
+        elif row.obj is not None:
+            generator_update(generator=row.obj, data=row.data)  # type: ignore[arg-type]
+        elif not row.delete:
+            generator_create(ppe=ppe, data=row.data)
+    for row in storage:
+        if row.obj is not None and row.delete:
+            row.obj.delete()
+        elif row.obj is not None:
+            storage_update(storage=row.obj, data=row.data)  # type: ignore[arg-type]
+        elif not row.delete:
+            storage_create(ppe=ppe, data=row.data)
+    return ppe.generators.count(), ppe.storage_units.count()
+
+
+def gmina_resolve(text: str) -> Gmina:
+    """A gmina from a TERC code, the portal's label ``Name (type, pow. X) [TERC]`` or ``Name (powiat)``."""
+    text = (text or "").strip()
+    match = re.search(r"\b(\d{7})\b", text)
+    if match:
+        gmina = Gmina.objects.filter(terc=match.group(1)).first()
+        if gmina is None:
+            raise ValidationError(_("Nie ma gminy o kodzie TERC %(terc)s.") % {"terc": match.group(1)})
+        return gmina
+    name, powiat = text, ""
+    paren = re.fullmatch(r"(.+?)\s*\((.+)\)\s*", text)
+    if paren:
+        name, powiat = paren.group(1).strip(), paren.group(2).strip()
+    found = list(Gmina.objects.filter(name__iexact=name))
+    if powiat:
+        p = powiat.lower().removeprefix("pow.").strip()
+        narrowed = [g for g in found if p in g.powiat_name.lower() or p in f"{g.type}, pow. {g.powiat_name}".lower()]
+        found = narrowed or found
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ValidationError(_("Nie znaleziono gminy „%(text)s”; podaj kod TERC (7 cyfr) lub wybierz z listy.") % {"text": text})
+    raise ValidationError(
+        _("Jest kilka gmin „%(text)s”: %(options)s; wybierz jedną z listy lub podaj kod TERC.")
+        % {"text": text, "options": "; ".join(str(g) for g in found[:6])}
+    )

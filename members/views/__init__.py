@@ -1,0 +1,1 @@
+"""Coordinator pages of the registry: dashboard, members, PPEs and installations, registry upload."""
