@@ -1,0 +1,323 @@
+"""``settle``: hourly flows → integer Wh per member, PPE and tariff → money.
+
+Money follows ``money.py``: exact Decimal amounts per member and tariff,
+each cluster amount rounded once, members' lines split by largest remainder.
+The discount uses the tariff of each PPE (DSO / tariff group may differ) and
+the tier reached by the whole cluster over the period; exemptions apply only on
+days up to the rule's exemption end (``RateSegment.exempt``).
+
+"Cost without cluster" of a member: what it would pay on its shared energy for
+the components the cluster discounts or exempts, i.e. the full variable +
+quality rate plus every fee exempt in a cluster, at the rates in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+
+from .hourly import PRO_RATA, EnergyFlows, HourlyInput, energy_flows, int_split
+from .money import ZERO, grosze_split, money_round, money_str, pct_of, per_mwh, wh_amount
+from .scenarios import CooperativeScenario, PerMWh, cooperative_amounts
+from .types import Fee, Tariff, Tier, tier_for
+
+
+@dataclass(frozen=True)
+class RateSegment:
+    """Local days [day_start, day_end) of the period settled with one set of rates."""
+
+    day_start: int
+    day_end: int
+    tariffs: tuple[Tariff, ...]
+    tariff_of_ppe: np.ndarray  # int[n_ppe] index into tariffs
+    fees: tuple[Fee, ...]
+    exempt: bool = True
+
+
+@dataclass
+class PPEResult:
+    ppe: int
+    drawn_wh: int
+    shared_wh: int
+    fed_in_wh: int
+    renewable_fed_in_wh: int
+
+
+@dataclass
+class MemberResult:
+    member: int
+    drawn_wh: int
+    shared_wh: int
+    fed_in_wh: int
+    renewable_fed_in_wh: int
+    discount: Decimal
+    exemptions: dict[str, Decimal]
+    exemptions_total: Decimal
+    total: Decimal
+    cost_without_cluster: Decimal
+    ppes: list[PPEResult] = field(default_factory=list)
+    monthly: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class SettlementResult:
+    drawn_wh: int
+    shared_wh: int
+    fed_in_wh: int
+    renewable_fed_in_wh: int
+    tier: Tier | None
+    discount: Decimal
+    exemptions: dict[str, Decimal]
+    exemptions_total: Decimal
+    total: Decimal
+    cost_without_cluster: Decimal
+    per_mwh: PerMWh
+    members: list[MemberResult]
+    monthly: list[dict]
+    hourly_profile: list[dict]
+    cooperative: CooperativeScenario
+    n_ppes: int
+    n_hours: int
+    flows: EnergyFlows
+    # exact zł per Wh of shared energy: Σ Wh × (variable + quality), Σ Wh × exempt fees
+    shared_rate_exact: Decimal
+    shared_fees_exact: Decimal
+
+    @property
+    def autoconsumption_pct(self) -> Decimal:
+        return pct_of(part=self.shared_wh, whole=self.drawn_wh)
+
+    def totals_json(self) -> dict:
+        return {
+            "drawn_wh": self.drawn_wh,
+            "shared_wh": self.shared_wh,
+            "fed_in_wh": self.fed_in_wh,
+            "renewable_fed_in_wh": self.renewable_fed_in_wh,
+            "autoconsumption_pct": str(self.autoconsumption_pct),
+            "tier": self.tier.as_json() if self.tier else None,
+            "discount": money_str(self.discount),
+            "exemptions": {k: money_str(v) for k, v in self.exemptions.items()},
+            "exemptions_total": money_str(self.exemptions_total),
+            "total": money_str(self.total),
+            "cost_without_cluster": money_str(self.cost_without_cluster),
+            "per_mwh": self.per_mwh.as_json(),
+            "members": len(self.members),
+            "ppes": self.n_ppes,
+            "hours": self.n_hours,
+        }
+
+
+def settle(
+    *,
+    data: HourlyInput,
+    tiers: Sequence[Tier],
+    segments: Sequence[RateSegment],
+    allocation: str = PRO_RATA,
+    keys: np.ndarray | None = None,
+    coefficient: Decimal = Decimal("0.6"),
+    chunk_rows: int = 2048,
+) -> SettlementResult:
+    flows = energy_flows(
+        data=data, allocation=allocation, keys=keys, coefficient=float(coefficient), chunk_rows=chunk_rows
+    )
+    n_ppe, n_days = data.membership.shape
+    seg_of_day = _segment_of_day(segments, n_days)
+    n_seg, n_mem = len(segments), max(int(data.n_members), 1)
+
+    # cells: (PPE, member, segment) with the PPE a member on at least one day
+    p_idx, d_idx = np.nonzero(data.membership >= 0)
+    m_idx = data.membership[p_idx, d_idx].astype(np.int64)
+    code = (p_idx.astype(np.int64) * n_mem + m_idx) * n_seg + seg_of_day[d_idx]
+    cells, inverse = np.unique(code, return_inverse=True)
+    c_ppe, c_mem, c_seg = cells // (n_mem * n_seg), (cells // n_seg) % n_mem, cells % n_seg
+
+    def cell_sum(daily: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=daily[p_idx, d_idx], minlength=len(cells))
+
+    drawn = np.rint(cell_sum(flows.daily_drawn)).astype(np.int64)
+    fed = np.rint(cell_sum(flows.daily_fed)).astype(np.int64)
+    renewable = int_split(cell_sum(flows.daily_renewable), int(np.rint(flows.renewable_h.sum())))
+    shared = int_split(cell_sum(flows.daily_shared), int(np.rint(flows.shared_h.sum())))
+    settled = int_split(cell_sum(flows.daily_settled), int(np.rint(flows.settled_h.sum())))
+    drawn_wh, shared_wh = int(drawn.sum()), int(shared.sum())
+    tier = tier_for(tiers=list(tiers), shared_wh=shared_wh, drawn_wh=drawn_wh)
+    discount_share = (tier.discount_pct / 100) if tier else Decimal(0)
+
+    member_ids = sorted({int(m) for m in c_mem})
+    row_of = {m: i for i, m in enumerate(member_ids)}
+    fee_codes = list(dict.fromkeys(f.code for s in segments for f in s.fees if f.cluster))
+    coop_codes = list(dict.fromkeys(f.code for s in segments for f in s.fees if f.cooperative))
+    n = len(member_ids)
+    discount_exact = [Decimal(0)] * n
+    fees_exact = {c: [Decimal(0)] * n for c in fee_codes}
+    cost_exact = [Decimal(0)] * n
+    rate_exact = Decimal(0)
+    coop_variable = coop_quality = Decimal(0)
+    coop_fees = {c: Decimal(0) for c in coop_codes}
+
+    # group Wh by (member, segment, tariff) before touching Decimal: money is linear in energy
+    c_tariff = np.array([segments[s].tariff_of_ppe[p] for p, s in zip(c_ppe, c_seg, strict=True)], dtype=np.int64)
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for m, s, t, sh, st in zip(c_mem.tolist(), c_seg.tolist(), c_tariff.tolist(), shared.tolist(), settled.tolist(), strict=True):
+        acc = groups.setdefault((m, s, t), [0, 0])
+        acc[0] += sh
+        acc[1] += st
+    for (m, s, t), (sh, st) in groups.items():
+        seg, tariff, i = segments[s], segments[s].tariffs[t], row_of[m]
+        rate_exact += wh_amount(wh=sh, rate=tariff.rate)
+        discount_exact[i] += wh_amount(wh=sh, rate=discount_share * tariff.rate)
+        cluster_fees = [f for f in seg.fees if f.cluster]
+        cost_exact[i] += wh_amount(wh=sh, rate=tariff.rate + sum((f.rate for f in cluster_fees), Decimal(0)))
+        coop_variable += wh_amount(wh=st, rate=tariff.variable_rate)
+        coop_quality += wh_amount(wh=st, rate=tariff.quality_rate)
+        if seg.exempt:
+            for f in cluster_fees:
+                fees_exact[f.code][i] += wh_amount(wh=sh, rate=f.rate)
+            for f in seg.fees:
+                if f.cooperative:
+                    coop_fees[f.code] += wh_amount(wh=st, rate=f.rate)
+
+    discount = money_round(sum(discount_exact, Decimal(0)))
+    member_discount = grosze_split(total=discount, exact=discount_exact)
+    exemptions = {c: money_round(sum(v, Decimal(0))) for c, v in fees_exact.items()}
+    member_fees = {c: grosze_split(total=exemptions[c], exact=fees_exact[c]) for c in fee_codes}
+    exemptions_total = sum(exemptions.values(), ZERO)
+    total = discount + exemptions_total
+    member_cost = [money_round(x) for x in cost_exact]
+
+    members = []
+    months = sorted(set(flows.axis.month_of_day))
+    for i, m in enumerate(member_ids):
+        sel = c_mem == m
+        ex = {c: member_fees[c][i] for c in fee_codes}
+        ex_total = sum(ex.values(), ZERO)
+        members.append(
+            MemberResult(
+                member=m,
+                drawn_wh=int(drawn[sel].sum()),
+                shared_wh=int(shared[sel].sum()),
+                fed_in_wh=int(fed[sel].sum()),
+                renewable_fed_in_wh=int(renewable[sel].sum()),
+                discount=member_discount[i],
+                exemptions=ex,
+                exemptions_total=ex_total,
+                total=member_discount[i] + ex_total,
+                cost_without_cluster=member_cost[i],
+                ppes=_ppe_results(c_ppe[sel], drawn[sel], shared[sel], fed[sel], renewable[sel]),
+            )
+        )
+    _member_monthly(members, row_of, flows, data.membership, months)
+
+    return SettlementResult(
+        drawn_wh=drawn_wh,
+        shared_wh=shared_wh,
+        fed_in_wh=int(fed.sum()),
+        renewable_fed_in_wh=int(renewable.sum()),
+        tier=tier,
+        discount=discount,
+        exemptions=exemptions,
+        exemptions_total=exemptions_total,
+        total=total,
+        cost_without_cluster=sum(member_cost, ZERO),
+        per_mwh=PerMWh(
+            discount=per_mwh(amount=discount, wh=shared_wh),
+            exemptions=per_mwh(amount=exemptions_total, wh=shared_wh),
+            total=per_mwh(amount=total, wh=shared_wh),
+        ),
+        members=members,
+        monthly=_cluster_monthly(flows, months),
+        hourly_profile=_hourly_profile(flows),
+        cooperative=cooperative_amounts(
+            demand_wh=drawn_wh,
+            settled_wh=int(settled.sum()),
+            coefficient=coefficient,
+            variable_exact=coop_variable,
+            quality_exact=coop_quality,
+            fees_exact=coop_fees,
+        ),
+        n_ppes=len(set(c_ppe.tolist())),
+        n_hours=len(flows.drawn_h),
+        flows=flows,
+        shared_rate_exact=rate_exact,
+        shared_fees_exact=sum((sum(v, Decimal(0)) for v in fees_exact.values()), Decimal(0)),
+    )
+
+
+def _segment_of_day(segments: Sequence[RateSegment], n_days: int) -> np.ndarray:
+    seg_of_day = np.full(n_days, -1, dtype=np.int64)
+    for i, s in enumerate(segments):
+        seg_of_day[s.day_start : s.day_end] = i
+    if n_days and (seg_of_day < 0).any():
+        raise ValueError(f"days without rates: {np.nonzero(seg_of_day < 0)[0].tolist()}")
+    return seg_of_day
+
+
+def _ppe_results(ppes, drawn, shared, fed, renewable) -> list[PPEResult]:
+    out: dict[int, PPEResult] = {}
+    for p, dr, sh, fd, rn in zip(ppes.tolist(), drawn.tolist(), shared.tolist(), fed.tolist(), renewable.tolist(), strict=True):
+        r = out.setdefault(p, PPEResult(ppe=p, drawn_wh=0, shared_wh=0, fed_in_wh=0, renewable_fed_in_wh=0))
+        r.drawn_wh += dr
+        r.shared_wh += sh
+        r.fed_in_wh += fd
+        r.renewable_fed_in_wh += rn
+    return list(out.values())
+
+
+def _member_monthly(members, row_of, flows: EnergyFlows, membership: np.ndarray, months: list[str]) -> None:
+    month_idx = np.array([months.index(m) for m in flows.axis.month_of_day], dtype=np.int64)
+    p_idx, d_idx = np.nonzero(membership >= 0)
+    lookup = np.full(int(membership.max(initial=0)) + 1, -1, dtype=np.int64)
+    for m, row in row_of.items():
+        lookup[m] = row
+    rows = lookup[membership[p_idx, d_idx]]
+    cell = rows * len(months) + month_idx[d_idx]
+    size = len(members) * len(months)
+    sums = {
+        key: np.bincount(cell, weights=daily[p_idx, d_idx], minlength=size).reshape(len(members), len(months))
+        for key, daily in (("drawn_wh", flows.daily_drawn), ("shared_wh", flows.daily_shared), ("fed_in_wh", flows.daily_fed))
+    }
+    for i, member in enumerate(members):
+        # months are display figures; the shared energy is split so they add up to the member's total
+        shared = int_split(sums["shared_wh"][i], member.shared_wh)
+        member.monthly = [
+            {
+                "month": month,
+                "drawn_wh": int(np.rint(sums["drawn_wh"][i, j])),
+                "shared_wh": int(shared[j]),
+                "fed_in_wh": int(np.rint(sums["fed_in_wh"][i, j])),
+            }
+            for j, month in enumerate(months)
+            if sums["drawn_wh"][i, j] or sums["fed_in_wh"][i, j]
+        ]
+
+
+def _cluster_monthly(flows: EnergyFlows, months: list[str]) -> list[dict]:
+    month_idx = np.array([months.index(m) for m in flows.axis.month_of_day], dtype=np.int64)
+    out = []
+    for j, month in enumerate(months):
+        days = month_idx == j
+        out.append(
+            {
+                "month": month,
+                "drawn_wh": int(np.rint(flows.daily_drawn[:, days].sum())),
+                "shared_wh": int(np.rint(flows.daily_shared[:, days].sum())),
+                "fed_in_wh": int(np.rint(flows.daily_fed[:, days].sum())),
+            }
+        )
+    return out
+
+
+def _hourly_profile(flows: EnergyFlows) -> list[dict]:
+    """Mean local day: each clock hour's sum divided by the number of days."""
+    n_days = max(len(flows.axis.days), 1)
+    hour = flows.axis.local_hour.astype(np.int64)
+    profile = []
+    for key, series in (("drawn_wh", flows.drawn_h), ("shared_wh", flows.shared_h), ("fed_in_wh", flows.fed_h)):
+        profile.append(np.bincount(hour, weights=series, minlength=24) / n_days)
+    return [
+        {"hour": h, "drawn_wh": int(np.rint(profile[0][h])), "shared_wh": int(np.rint(profile[1][h])), "fed_in_wh": int(np.rint(profile[2][h]))}
+        for h in range(24)
+    ]

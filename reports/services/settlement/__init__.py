@@ -1,0 +1,7 @@
+"""Settlement runs: gather from the database, call the pure engine, publish immutably."""
+
+from __future__ import annotations
+
+from .runs import settlement_compute, settlement_fail, settlement_request
+
+__all__ = ["settlement_compute", "settlement_fail", "settlement_request"]

@@ -1,0 +1,60 @@
+"""The completeness gate: share of member PPE-hours that have meter data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+import numpy as np
+
+from reports.engine import hour_axis
+
+MAX_RANGES = 20
+
+
+@dataclass(frozen=True)
+class Completeness:
+    needed_hours: int
+    missing_hours: int
+    missing: list[dict]  # per PPE: {ppe, member, hours, first, last, ranges}
+
+    @property
+    def pct(self) -> Decimal:
+        if not self.needed_hours:
+            return Decimal("100.00")
+        # floored, so 98.999 % never displays as (and passes for) 99.00 %
+        value = Decimal(self.needed_hours - self.missing_hours) * 100 / Decimal(self.needed_hours)
+        return value.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+
+
+def _iso(stamp: np.datetime64) -> str:
+    return dt.datetime.fromtimestamp(int(stamp.astype("datetime64[s]").astype(np.int64)), dt.UTC).isoformat()
+
+
+def completeness_check(
+    *, hours: np.ndarray, membership: np.ndarray, present: np.ndarray, ppe_codes: list[str], member_refs: list[str]
+) -> Completeness:
+    """Only hours in which the PPE is a member are needed (readings outside membership never count)."""
+    axis = hour_axis(hours)
+    member_of_hour = membership[:, axis.day_of_hour]
+    needed = member_of_hour >= 0
+    gaps = needed & ~present
+    missing = []
+    for p in np.nonzero(gaps.any(axis=1))[0]:
+        row = gaps[p]
+        edges = np.diff(np.concatenate(([0], row.view(np.int8), [0])))
+        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+        first_hour = int(starts[0])
+        missing.append(
+            {
+                "ppe": ppe_codes[p],
+                "member": member_refs[int(member_of_hour[p, first_hour])],
+                "hours": int(row.sum()),
+                "first": _iso(hours[starts[0]]),
+                "last": _iso(hours[ends[-1] - 1]),
+                "ranges": [[_iso(hours[a]), _iso(hours[b - 1])] for a, b in zip(starts[:MAX_RANGES], ends[:MAX_RANGES], strict=True)],
+                "ranges_more": max(len(starts) - MAX_RANGES, 0),
+            }
+        )
+    return Completeness(needed_hours=int(needed.sum()), missing_hours=int(gaps.sum()), missing=missing)

@@ -1,0 +1,142 @@
+"""Reads for a settlement: the cluster's member PPEs in the period, their meter
+data, rates and storage, turned into the engine's arrays."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from members.models import Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
+from reports.engine import Fee, HourlyInput, RateSegment, Tariff, Tier, hours_for_days
+from reports.models import AllocationKey
+from reports.selectors.tariffs import TariffPlan, tariff_plan
+from reports.services.meterstore import HourlyData, hourly_matrix
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+@dataclass
+class Gathered:
+    days: list[dt.date]
+    ppes: list[MeteringPoint]
+    members: list[Member]
+    memberships: list[PPEMembership]
+    membership: np.ndarray  # int32[n_ppe, n_days]
+    renewable_share: np.ndarray
+    generating_kw: Decimal
+    storage: list[StorageUnit]
+    plan: TariffPlan
+    hourly: HourlyData
+
+
+def period_memberships(*, cluster: Cluster, start: dt.date, end: dt.date) -> list[PPEMembership]:
+    """PPE memberships of the cluster's members overlapping [start, end]."""
+    return list(
+        PPEMembership.objects.filter(member__cluster=cluster, valid_from__lte=end)
+        .exclude(valid_to__lt=start)
+        .select_related("ppe__dso", "member")
+        .order_by("ppe__code", "valid_from", "pk")
+    )
+
+
+def membership_matrix(
+    *, memberships: list[PPEMembership], ppe_row: dict[int, int], member_row: dict[int, int], days: list[dt.date]
+) -> np.ndarray:
+    """Member index per PPE and local day; -1 where the PPE is not a member.
+
+    A day counts only inside both the PPE membership and the member's own
+    join/leave dates (a member that left takes its PPEs out with it)."""
+    start = days[0]
+    out = np.full((len(ppe_row), len(days)), -1, dtype=np.int32)
+    for ms in memberships:
+        member = ms.member
+        first = max(ms.valid_from, member.joined_on, start)
+        last = min(d for d in (ms.valid_to, member.left_on, days[-1]) if d is not None)
+        if last < first:
+            continue
+        out[ppe_row[ms.ppe_id], (first - start).days : (last - start).days + 1] = member_row[member.pk]
+    return out
+
+
+def renewable_shares(ppes: list[MeteringPoint]) -> tuple[np.ndarray, Decimal]:
+    """Renewable share of each PPE's export by installed capacity, and the total generating kW."""
+    shares = np.zeros(len(ppes))
+    total_kw = Decimal(0)
+    for i, ppe in enumerate(ppes):
+        generators = list(ppe.generators.all())
+        kw = sum((g.capacity_kw for g in generators), Decimal(0))
+        renewable = sum((g.capacity_kw for g in generators if g.is_renewable), Decimal(0))
+        total_kw += kw
+        shares[i] = float(renewable / kw) if kw else 0.0
+    return shares, total_kw
+
+
+def settlement_gather(*, cluster: Cluster, start: dt.date, end: dt.date) -> Gathered:
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    memberships = period_memberships(cluster=cluster, start=start, end=end)
+    ppes = list(
+        MeteringPoint.objects.filter(pk__in={m.ppe_id for m in memberships})
+        .select_related("dso")
+        .prefetch_related("generators")
+        .order_by("code")
+    )
+    members = sorted({m.member for m in memberships}, key=lambda m: m.ref)
+    ppe_row = {p.pk: i for i, p in enumerate(ppes)}
+    member_row = {m.pk: i for i, m in enumerate(members)}
+    membership = membership_matrix(memberships=memberships, ppe_row=ppe_row, member_row=member_row, days=days)
+    shares, generating_kw = renewable_shares(ppes)
+    plan = tariff_plan(ppes=ppes, start=start, end=end)
+    hours = hours_for_days(start=start, end=end)
+    first = dt.datetime.fromtimestamp(int(hours[0].astype("datetime64[s]").astype(np.int64)), dt.UTC)
+    hourly = hourly_matrix(
+        ppe_ids=[p.pk for p in ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(hours))
+    )
+    storage = list(StorageUnit.objects.filter(ppe__in=ppes))
+    return Gathered(days, ppes, members, memberships, membership, shares, generating_kw, storage, plan, hourly)
+
+
+def engine_input(g: Gathered) -> HourlyInput:
+    return HourlyInput(
+        hours_utc=g.hourly.hours,
+        import_wh=g.hourly.import_wh,
+        export_wh=g.hourly.export_wh,
+        renewable_share=g.renewable_share,
+        membership=g.membership,
+        n_members=len(g.members),
+    )
+
+
+def engine_segments(g: Gathered) -> list[RateSegment]:
+    start = g.days[0]
+    segments = []
+    for seg in g.plan.segments:
+        tariffs: list[Tariff] = []
+        index: dict[int, int] = {}
+        of_ppe = np.zeros(len(g.ppes), dtype=np.int64)
+        for i, ppe in enumerate(g.ppes):
+            rate = seg.rates[ppe.pk]
+            if rate.pk not in index:
+                index[rate.pk] = len(tariffs)
+                tariffs.append(Tariff(rate.variable_rate, rate.quality_rate))
+            of_ppe[i] = index[rate.pk]
+        fees = tuple(
+            Fee(f.code, f.effective_rate, cluster=f.applies_to_cluster, cooperative=f.applies_to_cooperative)
+            for f in seg.fees
+        )
+        segments.append(
+            RateSegment((seg.start - start).days, (seg.end - start).days + 1, tuple(tariffs), of_ppe, fees, seg.exempt)
+        )
+    return segments
+
+
+def engine_tiers(g: Gathered) -> list[Tier]:
+    return [Tier(t.threshold_pct, t.discount_pct) for t in g.plan.tiers]
+
+
+def allocation_keys(*, cluster: Cluster, members: list[Member]) -> np.ndarray:
+    shares = dict(AllocationKey.objects.filter(cluster=cluster).values_list("member_id", "share"))
+    return np.array([float(shares.get(m.pk, 0)) for m in members])

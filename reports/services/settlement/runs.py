@@ -1,0 +1,193 @@
+"""Settlement runs: request (a new version, queued) and compute (one transaction)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from members.models import Cluster
+from reports.engine import DEFAULT_PRICE_SPREAD, STATIC, settle
+from reports.models import AllocationMethod, JobStatus, SettlementLine, SettlementRun
+
+from .completeness import completeness_check
+from .gather import allocation_keys, engine_input, engine_segments, engine_tiers, settlement_gather
+from .results import run_diff, run_snapshot, storage_json
+
+logger = logging.getLogger(__name__)
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def settlement_request(
+    *,
+    cluster: Cluster,
+    period_start: dt.date,
+    period_end: dt.date,
+    period_kind: str = SettlementRun.PeriodKind.MONTH,
+    allocation: str = AllocationMethod.PRO_RATA,
+    override_completeness: bool = False,
+    user=None,
+    dispatch: bool = True,
+) -> SettlementRun:
+    """Create the next version of the cluster's settlement for the period (QUEUED).
+
+    The task is sent after commit; ``dispatch=False`` lets a caller (the
+    ``settle`` command) run it in-process instead.
+    """
+    if period_end < period_start:
+        raise ValidationError("Koniec okresu jest wcześniejszy niż jego początek.")
+    if allocation not in AllocationMethod.values:
+        raise ValidationError(f"Nieznana metoda podziału: {allocation}.")
+    busy = ValidationError("Rozliczenie tego klastra za ten okres jest już w kolejce lub w toku.")
+    try:
+        with transaction.atomic():
+            # Serialises version numbering per cluster (PostgreSQL row lock; SQLite locks the file).
+            Cluster.objects.select_for_update().filter(pk=cluster.pk).exists()
+            runs = SettlementRun.objects.filter(cluster=cluster, period_start=period_start, period_end=period_end)
+            if runs.filter(status__in=ACTIVE).exists():
+                raise busy
+            version = (runs.aggregate(v=Max("version"))["v"] or 0) + 1
+            run = SettlementRun.objects.create(
+                cluster=cluster,
+                period_kind=period_kind,
+                period_start=period_start,
+                period_end=period_end,
+                version=version,
+                allocation=allocation,
+                override_completeness=override_completeness,
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+                message="W kolejce",
+            )
+    except IntegrityError as exc:
+        # The partial unique constraint (one active run per period) caught a concurrent request.
+        raise busy from exc
+    if dispatch:
+        from reports.tasks.settlements import settlement_run_task
+
+        transaction.on_commit(lambda: settlement_run_task.delay(run.pk))
+    return run
+
+
+def _progress(run: SettlementRun, pct: int, message: str) -> None:
+    SettlementRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(progress=pct, message=message)
+
+
+def settlement_compute(*, run: SettlementRun, price_spread: Decimal = DEFAULT_PRICE_SPREAD) -> SettlementRun:
+    """Gather, check completeness, settle, and publish the result in one transaction.
+
+    The run must be RUNNING (claimed by the task). Raises ``ValidationError`` for
+    data the settlement cannot use (the task records it); incomplete data below
+    the gate is not an exception: the run is marked FAILED with ``missing``.
+    """
+    _progress(run, 5, "Wczytywanie danych pomiarowych")
+    g = settlement_gather(cluster=run.cluster, start=run.period_start, end=run.period_end)
+    if not g.ppes:
+        raise ValidationError("W tym okresie klaster nie ma członków z przypisanymi PPE.")
+    _progress(run, 40, "Sprawdzanie kompletności danych")
+    done = completeness_check(
+        hours=g.hourly.hours,
+        membership=g.membership,
+        present=g.hourly.present,
+        ppe_codes=[p.code for p in g.ppes],
+        member_refs=[m.ref for m in g.members],
+    )
+    gate = g.plan.rule.completeness_gate_pct
+    if done.pct < gate and not run.override_completeness:
+        message = (
+            f"Niekompletne dane pomiarowe: {done.pct} % godzin członkowskich PPE ma odczyty, wymagane {gate} %. "
+            f"Brakuje {done.missing_hours} godzin w {len(done.missing)} PPE — zaimportuj brakujące dane "
+            f"albo uruchom rozliczenie z pominięciem wymogu kompletności."
+        )
+        SettlementRun.objects.filter(pk=run.pk).update(
+            status=JobStatus.FAILED, error=message, message=message[:500], missing=done.missing,
+            finished_at=timezone.now(),
+        )
+        run.refresh_from_db()
+        return run
+
+    _progress(run, 55, "Dopasowanie godzinowe")
+    keys = allocation_keys(cluster=run.cluster, members=g.members) if run.allocation == STATIC else None
+    if keys is not None and not keys.any():
+        raise ValidationError("Podział według kluczy wymaga kluczy podziału członków (AllocationKey).")
+    tiers = engine_tiers(g)
+    result = settle(
+        data=engine_input(g),
+        tiers=tiers,
+        segments=engine_segments(g),
+        allocation=run.allocation,
+        keys=keys,
+        coefficient=g.plan.rule.cooperative_coefficient,
+    )
+    _progress(run, 80, "Symulacja magazynów")
+    storage = storage_json(result=result, gathered=g, tiers=tiers, price_spread=price_spread)
+    totals = result.totals_json() | {
+        "completeness_pct": str(done.pct),
+        "missing_hours": done.missing_hours,
+        "override_completeness": run.override_completeness,
+    }
+    _progress(run, 90, "Zapisywanie wyniku")
+    return _publish(run=run, g=g, result=result, totals=totals, storage=storage, missing=done.missing, price_spread=price_spread)
+
+
+@transaction.atomic
+def _publish(*, run, g, result, totals, storage, missing, price_spread) -> SettlementRun:
+    run = SettlementRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != JobStatus.RUNNING:
+        # someone else finished or failed it meanwhile: a published result never changes
+        return run
+    SettlementLine.objects.filter(run=run).delete()  # a retried task never duplicates lines
+    lines = []
+    for m in result.members:
+        member = g.members[m.member]
+        lines.append(
+            SettlementLine(
+                run=run,
+                member=member,
+                member_ref=member.ref,
+                member_name=member.name,
+                member_address=member.address,
+                member_identifiers={k: v for k, v in (("nip", member.nip), ("regon", member.regon), ("krs", member.krs)) if v},
+                drawn_wh=m.drawn_wh,
+                shared_wh=m.shared_wh,
+                fed_in_wh=m.fed_in_wh,
+                discount=m.discount,
+                exemptions={k: str(v) for k, v in m.exemptions.items()},
+                exemptions_total=m.exemptions_total,
+                total=m.total,
+                cost_without_cluster=m.cost_without_cluster,
+                ppes=[
+                    {"code": g.ppes[p.ppe].code, "drawn_wh": p.drawn_wh, "shared_wh": p.shared_wh,
+                     "fed_in_wh": p.fed_in_wh, "renewable_fed_in_wh": p.renewable_fed_in_wh}
+                    for p in m.ppes
+                ],
+                monthly=m.monthly,
+            )
+        )
+    SettlementLine.objects.bulk_create(lines)
+    run.totals = totals
+    run.hourly_profile = result.hourly_profile
+    run.monthly = result.monthly
+    run.cooperative = result.cooperative.as_json()
+    run.storage = storage
+    run.snapshot = run_snapshot(run=run, gathered=g, price_spread=price_spread)
+    run.missing = missing
+    run.diff = run_diff(run=run, totals=totals, lines=lines)
+    run.status = JobStatus.DONE
+    run.progress = 100
+    run.message = "Zakończono"
+    run.error = ""
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def settlement_fail(*, run_id: int, reason: str) -> None:
+    """Mark a run FAILED with the reason (never a run that already finished)."""
+    SettlementRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
+        status=JobStatus.FAILED, error=reason, message=reason[:500], finished_at=timezone.now()
+    )
