@@ -1,5 +1,140 @@
+"""Meter-data pages: upload and imports, import progress, completeness per month."""
+
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+import datetime as dt
+from typing import Any
 
-urlpatterns: list = []
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from members.decorators import cluster_staff_required
+from members.models import Cluster, MeteringPoint
+from reports.models import JobStatus, ReadingImport
+from reports.selectors.readings import completeness, reading_imports_recent
+from reports.services.readings_import import reading_import_create
+
+
+class ReadingUploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("plik z danymi pomiarowymi"),
+        help_text=gettext_lazy("CSV ogólny (ppe_code, start, import_kwh, export_kwh) albo eksport Tauron eLicznik."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt"}),
+    )
+    format = forms.ChoiceField(label=gettext_lazy("format"), choices=ReadingImport.Format.choices)
+    ppe = forms.ModelChoiceField(
+        label=gettext_lazy("PPE (dla eLicznik)"),
+        queryset=MeteringPoint.objects.none(),
+        required=False,
+        help_text=gettext_lazy("Plik eLicznik nie zawiera kodu PPE: wybierz go albo umieść kod w nazwie pliku."),
+    )
+
+    def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ppe"].queryset = MeteringPoint.objects.filter(cluster=cluster).order_by("code")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        limit = settings.OKE_READINGS_UPLOAD_MAX_MB
+        if upload.size > limit * 1024 * 1024:
+            raise ValidationError(_("Plik %(name)s jest większy niż %(mb)d MB.") % {"name": upload.name, "mb": limit})
+        return upload
+
+
+def _page(request: HttpRequest, template: str, *, cluster: Cluster, **context: Any) -> HttpResponse:
+    return render(request, template, {"cluster": cluster, "nav": "readings", **context})
+
+
+@cluster_staff_required
+def import_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    if request.method == "POST":
+        form = ReadingUploadForm(request.POST, request.FILES, cluster=cluster)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            reading_import = reading_import_create(
+                cluster=cluster, file=upload, name=upload.name, format=form.cleaned_data["format"],
+                ppe=form.cleaned_data["ppe"], user=request.user,
+            )
+            messages.info(request, _("Plik %(name)s przyjęty, import w toku.") % {"name": upload.name})
+            return redirect("reports:import-detail", cluster_slug=cluster.slug, pk=reading_import.pk)
+    else:
+        form = ReadingUploadForm(cluster=cluster)
+    return _page(
+        request, "reports/readings/import_list.html", cluster=cluster, form=form,
+        imports=reading_imports_recent(cluster=cluster),
+    )
+
+
+def _import(cluster: Cluster, pk: int) -> ReadingImport:
+    return get_object_or_404(ReadingImport.objects.select_related("ppe", "created_by"), cluster=cluster, pk=pk)
+
+
+@cluster_staff_required
+def import_detail(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
+    reading_import = _import(cluster, pk)
+    running = reading_import.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    return _page(request, "reports/readings/import_detail.html", cluster=cluster, imp=reading_import, running=running)
+
+
+@cluster_staff_required
+def import_progress(request: HttpRequest, cluster: Cluster, pk: int) -> JsonResponse:
+    reading_import = _import(cluster, pk)
+    return JsonResponse({
+        "status": reading_import.status,
+        "status_display": reading_import.get_status_display(),
+        "progress": reading_import.progress,
+        "message": reading_import.message,
+        "done": reading_import.status in (JobStatus.DONE, JobStatus.FAILED),
+    })
+
+
+def _month(value: str | None) -> tuple[int, int] | None:
+    try:
+        parsed = dt.datetime.strptime(value or "", "%Y-%m")
+    except ValueError:
+        return None
+    return parsed.year, parsed.month
+
+
+@cluster_staff_required
+def completeness_view(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    today = timezone.localdate()
+    chosen = _month(request.GET.get("month"))
+    if chosen is None:
+        if request.GET.get("month"):
+            messages.warning(request, _("Nieprawidłowy miesiąc „%(m)s” — oczekiwano RRRR-MM.") % {
+                "m": request.GET["month"]})
+        chosen = (today.year, today.month)
+    year, month = chosen
+    rows = completeness(cluster=cluster, year=year, month=month)
+    previous = dt.date(year, month, 1) - dt.timedelta(days=1)
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    totals = {
+        "expected": sum(r.expected for r in rows),
+        "present": sum(r.present for r in rows),
+        "missing": sum(r.missing for r in rows),
+        "estimated": sum(r.estimated for r in rows),
+    }
+    return _page(
+        request, "reports/readings/completeness.html", cluster=cluster, rows=rows, totals=totals,
+        month=dt.date(year, month, 1), previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}",
+    )
+
+
+urlpatterns = [
+    path("readings/", import_list, name="import-list"),
+    path("readings/completeness/", completeness_view, name="completeness"),
+    path("readings/<int:pk>/", import_detail, name="import-detail"),
+    path("readings/<int:pk>/progress/", import_progress, name="import-progress"),
+]

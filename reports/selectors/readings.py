@@ -1,0 +1,141 @@
+"""Reads over meter data: completeness per PPE and month, measured energy per year."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.db.models import Prefetch, Q, QuerySet
+
+from members.models import Cluster, Generator, MeteringPoint, PPEMembership
+from members.services.conditions import MeasuredEnergy
+from reports.models import ReadingImport
+from reports.services.meterstore import hourly_matrix, warsaw_offsets
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class PPECompleteness:
+    ppe: MeteringPoint
+    expected: int  # hours of the local month within the PPE's membership
+    present: int
+    missing: int
+    estimated: int
+
+    @property
+    def percent(self) -> Decimal:
+        if not self.expected:
+            return Decimal(100)
+        return (Decimal(self.present * 100) / self.expected).quantize(Decimal("0.1"))
+
+
+def local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """UTC instants of local midnight at ``start`` and at ``end`` (exclusive)."""
+    return (
+        dt.datetime.combine(start, dt.time(), WARSAW).astimezone(UTC),
+        dt.datetime.combine(end, dt.time(), WARSAW).astimezone(UTC),
+    )
+
+
+def hours_local_dates(hours: np.ndarray) -> np.ndarray:
+    """Local (Europe/Warsaw) date of each UTC hour start (datetime64), as datetime64[D]."""
+    seconds = hours.astype("datetime64[s]").astype(np.int64)
+    return ((seconds + warsaw_offsets(seconds)) // 86400).astype("datetime64[D]")
+
+
+def membership_mask(*, ppes: Sequence[MeteringPoint], hours: np.ndarray) -> np.ndarray:
+    """bool[n_ppe, n_hours]: the PPE belonged to a member in that hour (prefetch ``memberships``)."""
+    local = hours_local_dates(hours)
+    mask = np.zeros((len(ppes), len(hours)), dtype=bool)
+    for i, ppe in enumerate(ppes):
+        for m in ppe.memberships.all():
+            hi = np.datetime64(m.valid_to) if m.valid_to else np.datetime64("9999-12-31")
+            mask[i] |= (local >= np.datetime64(m.valid_from)) & (local <= hi)
+    return mask
+
+
+def _member_ppes(cluster: Cluster, start: dt.date, end: dt.date) -> list[MeteringPoint]:
+    """PPEs of the cluster with a membership overlapping local ``[start, end)``."""
+    overlapping = Q(memberships__valid_from__lt=end) & (
+        Q(memberships__valid_to__isnull=True) | Q(memberships__valid_to__gte=start)
+    )
+    return list(
+        MeteringPoint.objects.filter(overlapping, cluster=cluster)
+        .distinct()
+        .order_by("code")
+        .prefetch_related(Prefetch("memberships", queryset=PPEMembership.objects.order_by("valid_from")))
+    )
+
+
+def completeness(*, cluster: Cluster, year: int, month: int) -> list[PPECompleteness]:
+    """Hours present per PPE in a local calendar month (743 h in March, 745 h in October).
+
+    Counted in settlement hours: a 15-minute hour is present only when all its
+    quarters are. Only hours within the PPE's membership are expected.
+    """
+    first = dt.date(year, month, 1)
+    after = dt.date(year + month // 12, month % 12 + 1, 1)
+    ppes = _member_ppes(cluster, first, after)
+    start, end = local_bounds(first, after)
+    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end)
+    mask = membership_mask(ppes=ppes, hours=data.hours)
+    present = data.present & mask
+    rows = []
+    for i, ppe in enumerate(ppes):
+        expected = int(mask[i].sum())
+        got = int(present[i].sum())
+        rows.append(PPECompleteness(
+            ppe=ppe, expected=expected, present=got, missing=expected - got,
+            estimated=int((data.estimated[i] & present[i]).sum()),
+        ))
+    return rows
+
+
+def measured_energy(*, cluster: Cluster, year: int) -> MeasuredEnergy | None:
+    """A local calendar year of meter data for the member PPEs, or None unless it is complete.
+
+    Complete means every hour in which a PPE belonged to a member is present
+    (measured or estimated by the DSO). Only member hours count. Fed-in energy
+    of a PPE with both renewable and other units is split by installed
+    capacity. ``generated_wh`` is the energy fed in by PPEs with generating
+    units: a net meter does not see self-consumption behind it.
+    """
+    first, after = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+    ppes = _member_ppes(cluster, first, after)
+    if not ppes:
+        return None
+    generators = list(Generator.objects.filter(ppe__in=ppes))
+    start, end = local_bounds(first, after)
+    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end)
+    mask = membership_mask(ppes=ppes, hours=data.hours)
+    if not mask.any() or (mask & ~data.present).any():
+        return None
+    total_kw: dict[int, Decimal] = {}
+    renewable_kw: dict[int, Decimal] = {}
+    for g in generators:
+        total_kw[g.ppe_id] = total_kw.get(g.ppe_id, Decimal(0)) + g.capacity_kw
+        if g.is_renewable:
+            renewable_kw[g.ppe_id] = renewable_kw.get(g.ppe_id, Decimal(0)) + g.capacity_kw
+    fed = np.where(mask, data.export_wh, 0).sum(axis=1)
+    drawn = np.where(mask, data.import_wh, 0).sum(axis=1)
+    renewable = 0
+    generated = 0
+    for i, ppe in enumerate(ppes):
+        if total_kw.get(ppe.id):
+            generated += int(fed[i])
+            share = renewable_kw.get(ppe.id, Decimal(0)) / total_kw[ppe.id]
+            renewable += int((Decimal(int(fed[i])) * share).to_integral_value())
+    return MeasuredEnergy(
+        year=year, fed_in_wh=int(fed.sum()), renewable_fed_in_wh=renewable, drawn_wh=int(drawn.sum()),
+        generated_wh=generated,
+    )
+
+
+def reading_imports_recent(*, cluster: Cluster, limit: int = 30) -> QuerySet[ReadingImport]:
+    return ReadingImport.objects.filter(cluster=cluster).select_related("ppe", "created_by")[:limit]
