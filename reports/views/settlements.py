@@ -1,5 +1,305 @@
+"""Settlement pages for coordinator staff: list + request, progress, results, one member."""
+
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+import datetime as dt
+from decimal import Decimal
+from typing import Any
 
-urlpatterns: list = []
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from members.decorators import cluster_staff_required
+from members.models import Cluster
+from reports.forms import SettlementRequestForm, SettlementRerunForm
+from reports.models import FEE_ORDER, FeeCode, JobStatus, SettlementLine, SettlementRun
+from reports.services.settlement import settlement_request
+from reports.templatetags.oke_format import format_by_key, zl
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+WH_PER_KWH = 1_000
+WH_PER_MWH = 1_000_000
+TOTALS_LABELS = {
+    "drawn_wh": gettext_lazy("energia pobrana"), "shared_wh": gettext_lazy("energia współdzielona"),
+    "fed_in_wh": gettext_lazy("energia wprowadzona"), "renewable_fed_in_wh": gettext_lazy("energia OZE wprowadzona"),
+    "autoconsumption_pct": gettext_lazy("poziom autokonsumpcji"), "tier": gettext_lazy("próg upustu"),
+    "discount": gettext_lazy("upust"), "exemptions_total": gettext_lazy("zwolnienia razem"),
+    "total": gettext_lazy("korzyść razem"), "cost_without_cluster": gettext_lazy("koszt bez klastra"),
+    "exemptions": gettext_lazy("zwolnienia"), "members": gettext_lazy("członkowie"), "ppes": gettext_lazy("PPE"), "hours": gettext_lazy("godziny"),
+}
+
+
+def _run_or_404(cluster: Cluster, run_id: int) -> SettlementRun:
+    return get_object_or_404(SettlementRun.objects.select_related("created_by"), cluster=cluster, id=run_id)
+
+
+def _fee_codes(*dicts: dict) -> list[str]:
+    """Fee codes present in any of the exemption dicts, in the statutory order."""
+    present = {code for d in dicts for code in (d or {})}
+    known = [str(code) for code in FEE_ORDER if str(code) in present]
+    return known + sorted(present - set(known))
+
+
+def _fee_label(code: str) -> str:
+    return str(FeeCode(code).label) if code in FeeCode.values else code
+
+
+def _to_decimal(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+@cluster_staff_required
+@require_http_methods(["GET", "POST"])
+def settlement_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    form = SettlementRequestForm(request.POST or None, cluster=cluster)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = settlement_request(
+                cluster=cluster, period_start=data["period_start"], period_end=data["period_end"],
+                period_kind=data["period_kind"], allocation=data["allocation"],
+                override_completeness=data["override_completeness"], user=request.user,
+            )
+        except ValidationError as exc:
+            for text in exc.messages:
+                messages.error(request, text)
+        else:
+            messages.success(request, _("Rozliczenie za %(start)s – %(end)s (wersja %(version)s) zostało zlecone.") % {
+                "start": run.period_start.strftime("%d.%m.%Y"), "end": run.period_end.strftime("%d.%m.%Y"), "version": run.version,
+            })
+            return redirect("reports:settlement-detail", cluster.slug, run.id)
+    runs = SettlementRun.objects.filter(cluster=cluster).select_related("created_by").order_by("-period_start", "-period_end", "-version")
+    periods: list[dict[str, Any]] = []
+    for run in runs:
+        if not periods or (periods[-1]["start"], periods[-1]["end"]) != (run.period_start, run.period_end):
+            periods.append({"start": run.period_start, "end": run.period_end, "kind": run.get_period_kind_display(), "runs": []})
+        periods[-1]["runs"].append(run)
+    return render(request, "reports/settlements/list.html", {
+        "cluster": cluster, "nav": "settlements", "form": form, "periods": periods,
+    })
+
+
+@cluster_staff_required
+@require_POST
+def settlement_rerun(request: HttpRequest, cluster: Cluster, run_id: int) -> HttpResponse:
+    run = _run_or_404(cluster, run_id)
+    form = SettlementRerunForm(request.POST)
+    form.is_valid()
+    try:
+        new_run = settlement_request(
+            cluster=cluster, period_start=run.period_start, period_end=run.period_end, period_kind=run.period_kind,
+            allocation=run.allocation, override_completeness=form.cleaned_data.get("override_completeness", False),
+            user=request.user,
+        )
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("reports:settlement-detail", cluster.slug, run.id)
+    messages.success(request, _("Zlecono ponowne obliczenie (wersja %(version)s).") % {"version": new_run.version})
+    return redirect("reports:settlement-detail", cluster.slug, new_run.id)
+
+
+@cluster_staff_required
+@require_GET
+def settlement_progress(request: HttpRequest, cluster: Cluster, run_id: int) -> JsonResponse:
+    run = get_object_or_404(
+        SettlementRun.objects.only("id", "status", "progress", "message", "error"), cluster=cluster, id=run_id
+    )
+    return JsonResponse({
+        "id": run.id, "status": run.status, "status_display": run.get_status_display(), "progress": run.progress,
+        "message": run.message, "error": run.error, "done": run.status not in ACTIVE,
+        "url": reverse("reports:settlement-detail", args=[cluster.slug, run.id]),
+    })
+
+
+def _member_rows(lines: list[SettlementLine], codes: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rows = [{"line": line, "exemptions": [line.exemptions.get(code) for code in codes]} for line in lines]
+    total = {
+        "drawn_wh": sum(line.drawn_wh for line in lines),
+        "shared_wh": sum(line.shared_wh for line in lines),
+        "discount": sum((line.discount for line in lines), Decimal(0)),
+        "exemptions": [sum((_to_decimal(line.exemptions.get(code)) for line in lines), Decimal(0)) for code in codes],
+        "exemptions_total": sum((line.exemptions_total for line in lines), Decimal(0)),
+        "total": sum((line.total for line in lines), Decimal(0)),
+    }
+    return rows, total
+
+
+def _chart_data(run: SettlementRun) -> dict[str, Any]:
+    hourly = sorted(run.hourly_profile or [], key=lambda h: h["hour"])
+    monthly = run.monthly or []
+    return {
+        "hourly": {
+            "labels": [f"{h['hour']}:00" for h in hourly],
+            "drawn": [h["drawn_wh"] / WH_PER_KWH for h in hourly],
+            "shared": [h["shared_wh"] / WH_PER_KWH for h in hourly],
+            "fed_in": [h.get("fed_in_wh", 0) / WH_PER_KWH for h in hourly],
+        },
+        "monthly": {
+            "labels": [m["month"] for m in monthly],
+            "drawn": [m["drawn_wh"] / WH_PER_MWH for m in monthly],
+            "shared": [m["shared_wh"] / WH_PER_MWH for m in monthly],
+        },
+        "labels": {"drawn": _("pobór"), "shared": _("energia współdzielona"), "fed_in": _("wprowadzenie do sieci"),
+                   "kwh": _("kWh (średnia doba)"), "mwh": "MWh"},
+    }
+
+
+def _comparison(run: SettlementRun) -> dict[str, Any] | None:
+    """Cluster vs energy cooperative side by side (seed's Table 8) and the storage per-MWh view."""
+    totals, coop = run.totals or {}, run.cooperative or {}
+    if not coop:
+        return None
+    codes = _fee_codes(totals.get("exemptions", {}), coop.get("exemptions", {}))
+    fees = [{
+        "label": _fee_label(code),
+        "cluster": totals.get("exemptions", {}).get(code),
+        "cooperative": coop.get("exemptions", {}).get(code),
+    } for code in codes]
+    spread = (run.storage or {}).get("price_spread")
+    per_mwh_rows = None
+    if spread not in (None, ""):
+        cluster_pref = _to_decimal(totals.get("per_mwh", {}).get("total"))
+        coop_pref = _to_decimal(coop.get("per_mwh", {}).get("total"))
+        per_mwh_rows = [
+            {"name": _("Klaster energii"), "preferences": cluster_pref, "spread": _to_decimal(spread), "total": cluster_pref + _to_decimal(spread)},
+            {"name": _("Spółdzielnia energetyczna"), "preferences": coop_pref, "spread": Decimal(0), "total": coop_pref},
+        ]
+    return {"fees": fees, "per_mwh_rows": per_mwh_rows}
+
+
+def _diff_rows(run: SettlementRun) -> dict[str, Any] | None:
+    diff = run.diff or {}
+    if run.version <= 1 or not diff:
+        return None
+    totals = []
+    for key, (old, new) in (diff.get("totals") or {}).items():
+        if key in ("exemptions", "per_mwh"):  # {code: zł} on both sides: list the codes that changed
+            old, new = old or {}, new or {}
+            for sub in _fee_codes(old, new) if key == "exemptions" else sorted(old.keys() | new.keys()):
+                if old.get(sub) != new.get(sub):
+                    label = _fee_label(sub) if key == "exemptions" else f"{TOTALS_LABELS.get(sub, sub)} {_('na 1 MWh')}"
+                    totals.append({"label": label, "old": zl(old.get(sub)), "new": zl(new.get(sub))})
+        else:
+            totals.append({"label": TOTALS_LABELS.get(key, key), "old": format_by_key(key, old), "new": format_by_key(key, new)})
+    members = [
+        {"ref": m.get("ref"), "field": TOTALS_LABELS.get(m.get("field", ""), m.get("field")),
+         "old": format_by_key(m.get("field", ""), m.get("old")), "new": format_by_key(m.get("field", ""), m.get("new"))}
+        for m in diff.get("members") or []
+    ]
+    return {"previous_version": diff.get("previous_version"), "totals": totals, "members": members}
+
+
+def _local_hour(stamp: Any) -> str:
+    """An ISO UTC hour from ``run.missing`` as local time, ``01.03.2025 01:00``."""
+    try:
+        moment = dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, dt.UTC)
+    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+
+
+def _missing_rows(run: SettlementRun) -> list[dict[str, Any]]:
+    """``run.missing`` ({ppe, member, hours, first, last, ranges, ranges_more}) as table rows."""
+    rows = []
+    for item in run.missing or []:
+        if not isinstance(item, dict):
+            rows.append({"ppe": str(item), "member": "", "count": None, "ranges": [], "more": 0})
+            continue
+        ranges = item.get("ranges") or ([[item["first"], item.get("last") or item["first"]]] if item.get("first") else [])
+        rows.append({
+            "ppe": item.get("ppe", ""),
+            "member": item.get("member", ""),
+            "count": item.get("hours"),
+            "ranges": [
+                _local_hour(a) if a == b else f"{_local_hour(a)} – {_local_hour(b)}" for a, b in ranges
+            ],
+            "more": item.get("ranges_more", 0),
+        })
+    return rows
+
+
+def _snapshot_rows(run: SettlementRun) -> dict[str, Any]:
+    snapshot = run.snapshot or {}
+    rates = [{
+        "who": f"{r.get('dso_name') or r.get('dso') or _('każdy OSD')} / {r.get('tariff_group') or _('każda grupa')}",
+        "variable_rate": r.get("variable_rate"), "quality_rate": r.get("quality_rate"),
+        "valid": f"{r.get('valid_from') or '…'} – {r.get('valid_to') or '…'}",
+        "used": f"{r['used_from']} – {r.get('used_to', '…')}" if r.get("used_from") else "",
+    } for r in snapshot.get("rates", [])]
+    fees = [{
+        "label": _fee_label(str(f.get("code", ""))), "mode": f.get("mode"), "obligation_pct": f.get("obligation_pct"),
+        "price": f.get("price"), "rate": f.get("effective_rate") if f.get("effective_rate") is not None else f.get("rate"),
+        "cluster": f.get("applies_to_cluster", True), "cooperative": f.get("applies_to_cooperative", True),
+    } for f in snapshot.get("fees", [])]
+    return {"snapshot_rates": rates, "snapshot_fees": fees}
+
+
+@cluster_staff_required
+@require_GET
+def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> HttpResponse:
+    run = _run_or_404(cluster, run_id)
+    context: dict[str, Any] = {
+        "cluster": cluster, "nav": "settlements", "run": run, "active": run.status in ACTIVE,
+        "other_versions": SettlementRun.objects.filter(
+            cluster=cluster, period_start=run.period_start, period_end=run.period_end
+        ).exclude(id=run.id).only("id", "version", "status").order_by("-version"),
+    }
+    if run.status == JobStatus.FAILED:
+        context["missing_rows"] = _missing_rows(run)
+    if run.status == JobStatus.DONE:
+        totals = run.totals or {}
+        lines = list(run.lines.defer("member_identifiers", "ppes", "monthly"))
+        codes = _fee_codes(totals.get("exemptions", {}), *(line.exemptions for line in lines))
+        rows, line_total = _member_rows(lines, codes)
+        context.update({
+            "totals": totals,
+            "fee_columns": [_fee_label(code) for code in codes],
+            "exemption_cards": [(_fee_label(code), totals.get("exemptions", {}).get(code)) for code in codes],
+            "rows": rows, "line_total": line_total,
+            "chart_data": _chart_data(run),
+            "comparison": _comparison(run),
+            "diff": _diff_rows(run),
+            **_snapshot_rows(run),
+        })
+    return render(request, "reports/settlements/detail.html", context)
+
+
+@cluster_staff_required
+@require_GET
+def settlement_member(request: HttpRequest, cluster: Cluster, run_id: int, line_id: int) -> HttpResponse:
+    run = _run_or_404(cluster, run_id)
+    line = get_object_or_404(SettlementLine, run=run, id=line_id)
+    codes = _fee_codes(line.exemptions)
+    monthly = sorted(line.monthly or [], key=lambda m: m["month"])
+    return render(request, "reports/settlements/member.html", {
+        "cluster": cluster, "nav": "settlements", "run": run, "line": line,
+        "exemptions": [(_fee_label(code), line.exemptions.get(code)) for code in codes],
+        "share_pct": (Decimal(line.shared_wh) * 100 / Decimal(line.drawn_wh)) if line.drawn_wh else None,
+        "monthly": monthly,
+        "chart_data": {
+            "labels": [m["month"] for m in monthly],
+            "drawn": [m["drawn_wh"] / WH_PER_MWH for m in monthly],
+            "shared": [m["shared_wh"] / WH_PER_MWH for m in monthly],
+            "names": {"drawn": _("pobór"), "shared": _("energia współdzielona")},
+        },
+        "ppe_total": {k: sum(p.get(k, 0) for p in line.ppes or []) for k in ("drawn_wh", "shared_wh", "fed_in_wh")},
+    })
+
+
+urlpatterns = [
+    path("settlements/", settlement_list, name="settlement-list"),
+    path("settlements/<int:run_id>/", settlement_detail, name="settlement-detail"),
+    path("settlements/<int:run_id>/progress.json", settlement_progress, name="settlement-progress"),
+    path("settlements/<int:run_id>/rerun/", settlement_rerun, name="settlement-rerun"),
+    path("settlements/<int:run_id>/members/<int:line_id>/", settlement_member, name="settlement-member"),
+]

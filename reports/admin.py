@@ -1,0 +1,396 @@
+"""Admin panel for the money: dated tariffs (with history), keys, and read-only results.
+
+Tariff rows are data with validity dates (domain.md); two rows for the same key
+in force on the same day would make a settlement ambiguous, so the forms refuse
+overlaps and name the row in the way. Settlement results, statements and their
+downloads are immutable records: the admin shows them and never edits them.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from reports.models import (
+    AllocationKey,
+    ClusterReport,
+    DiscountTier,
+    DistributionRate,
+    ExemptFee,
+    JobStatus,
+    MeterDay,
+    ReadingImport,
+    SettlementLine,
+    SettlementRule,
+    SettlementRun,
+    Statement,
+    StatementDownload,
+)
+from reports.templatetags.oke_format import kwh, mwh, pct, zl
+
+
+def pretty_json(value: Any) -> str:
+    return format_html('<pre style="max-height: 30rem; overflow: auto">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
+
+
+# --- dated tariff data ---------------------------------------------------------
+
+
+class DatedAdminForm(forms.ModelForm):
+    """valid_to ≥ valid_from, and no two rows of the same key in force on the same day."""
+
+    overlap_key: tuple[str, ...] = ()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_to")
+        if start and end and end < start:
+            self.add_error("valid_to", _("Data końca obowiązywania nie może być wcześniejsza niż data początku."))
+            return data
+        if start is None or any(f in self.errors for f in self.overlap_key):
+            return data
+        others = type(self.instance).objects.filter(**{f: data.get(f) for f in self.overlap_key})
+        others = others.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+        if end is not None:
+            others = others.filter(valid_from__lte=end)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        clash = others.order_by("valid_from").first()
+        if clash is not None:
+            raise ValidationError(
+                _("Okres obowiązywania nakłada się na wiersz „%(row)s” (id %(id)s, %(start)s – %(end)s). "
+                  "Zakończ tamten wiersz dzień wcześniej albo zmień daty."),
+                params={"row": str(clash), "id": clash.pk, "start": clash.valid_from, "end": clash.valid_to or "…"},
+                code="overlap",
+            )
+        return data
+
+
+class DistributionRateForm(DatedAdminForm):
+    overlap_key = ("dso", "tariff_group")
+
+    class Meta:
+        model = DistributionRate
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field in ("variable_rate", "quality_rate"):
+            if data.get(field) is not None and data[field] < 0:
+                self.add_error(field, _("Stawka nie może być ujemna."))
+        return data
+
+
+class ExemptFeeForm(DatedAdminForm):
+    overlap_key = ("code",)
+
+    class Meta:
+        model = ExemptFee
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        mode = data.get("mode")
+        if mode == ExemptFee.Mode.RATE and data.get("rate") is None:
+            self.add_error("rate", _("Opłata ustalana stawką wymaga stawki [zł/MWh]."))
+        if mode == ExemptFee.Mode.OBLIGATION:
+            for field, message in (
+                ("obligation_pct", _("Opłata „obowiązek × cena” wymaga obowiązku [%].")),
+                ("price", _("Opłata „obowiązek × cena” wymaga ceny [zł/MWh].")),
+            ):
+                if data.get(field) is None:
+                    self.add_error(field, message)
+        for field in ("rate", "obligation_pct", "price"):
+            if data.get(field) is not None and data[field] < 0:
+                self.add_error(field, _("Wartość nie może być ujemna."))
+        if data.get("obligation_pct") is not None and data["obligation_pct"] > 100:
+            self.add_error("obligation_pct", _("Obowiązek to procent: 0–100."))
+        return data
+
+
+class DiscountTierForm(DatedAdminForm):
+    overlap_key = ("threshold_pct",)
+
+    class Meta:
+        model = DiscountTier
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field in ("threshold_pct", "discount_pct"):
+            value = data.get(field)
+            if value is not None and not Decimal(0) <= value <= Decimal(100):
+                self.add_error(field, _("Podaj wartość od 0 do 100 %."))
+        return data
+
+
+class SettlementRuleForm(DatedAdminForm):
+    overlap_key = ()  # one set of rules at a time
+
+    class Meta:
+        model = SettlementRule
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        coefficient = data.get("cooperative_coefficient")
+        if coefficient is not None and not Decimal(0) < coefficient <= Decimal(1):
+            self.add_error("cooperative_coefficient", _("Współczynnik musi być większy od 0 i nie większy niż 1."))
+        gate = data.get("completeness_gate_pct")
+        if gate is not None and not Decimal(0) <= gate <= Decimal(100):
+            self.add_error("completeness_gate_pct", _("Podaj wartość od 0 do 100 %."))
+        return data
+
+
+@admin.register(DistributionRate)
+class DistributionRateAdmin(SimpleHistoryAdmin):
+    form = DistributionRateForm
+    list_display = ("__str__", "dso", "tariff_group", "variable_rate", "quality_rate", "valid_from", "valid_to")
+    list_filter = ("dso", "tariff_group", "valid_from")
+    search_fields = ("tariff_group", "dso__name", "source_note")
+    list_select_related = ("dso",)
+    date_hierarchy = "valid_from"
+
+
+@admin.register(ExemptFee)
+class ExemptFeeAdmin(SimpleHistoryAdmin):
+    form = ExemptFeeForm
+    list_display = ("code", "mode", "rate", "obligation_pct", "price", "effective_rate", "applies_to_cluster",
+                    "applies_to_cooperative", "valid_from", "valid_to")
+    list_filter = ("code", "mode", "applies_to_cluster", "applies_to_cooperative")
+    search_fields = ("code",)
+    date_hierarchy = "valid_from"
+
+    @admin.display(description=_("stawka efektywna [zł/MWh]"))
+    def effective_rate(self, obj: ExemptFee) -> Decimal:
+        return obj.effective_rate
+
+
+@admin.register(DiscountTier)
+class DiscountTierAdmin(SimpleHistoryAdmin):
+    form = DiscountTierForm
+    list_display = ("threshold_pct", "discount_pct", "valid_from", "valid_to")
+    list_filter = ("valid_from",)
+    search_fields = ("threshold_pct",)
+
+
+@admin.register(SettlementRule)
+class SettlementRuleAdmin(SimpleHistoryAdmin):
+    form = SettlementRuleForm
+    list_display = ("__str__", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "valid_from", "valid_to")
+    list_filter = ("valid_from",)
+
+
+class AllocationKeyForm(forms.ModelForm):
+    class Meta:
+        model = AllocationKey
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        member, cluster = data.get("member"), data.get("cluster")
+        if member is not None and cluster is not None and member.cluster_id != cluster.pk:
+            self.add_error("member", _("Członek „%(member)s” nie należy do klastra „%(cluster)s”.") % {"member": member, "cluster": cluster})
+        if data.get("share") is not None and data["share"] < 0:
+            self.add_error("share", _("Udział nie może być ujemny."))
+        return data
+
+
+@admin.register(AllocationKey)
+class AllocationKeyAdmin(admin.ModelAdmin):
+    form = AllocationKeyForm
+    list_display = ("member", "cluster", "share")
+    list_filter = ("cluster",)
+    search_fields = ("member__name", "member__ref")
+    list_select_related = ("member", "cluster")
+    autocomplete_fields = ("member",)
+
+
+# --- read-only records -----------------------------------------------------------
+
+
+class ReadOnlyMixin:
+    """Results are immutable: view only (recomputing creates a new version)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SettlementLineInline(ReadOnlyMixin, admin.TabularInline):
+    model = SettlementLine
+    fields = ("member_ref", "member_name", "drawn", "shared", "discount_zl", "exemptions_zl", "total_zl")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+    @admin.display(description=_("pobór"))
+    def drawn(self, obj: SettlementLine) -> str:
+        return mwh(obj.drawn_wh)
+
+    @admin.display(description=_("współdzielona"))
+    def shared(self, obj: SettlementLine) -> str:
+        return mwh(obj.shared_wh)
+
+    @admin.display(description=_("upust"))
+    def discount_zl(self, obj: SettlementLine) -> str:
+        return zl(obj.discount)
+
+    @admin.display(description=_("zwolnienia"))
+    def exemptions_zl(self, obj: SettlementLine) -> str:
+        return zl(obj.exemptions_total)
+
+    @admin.display(description=_("razem"))
+    def total_zl(self, obj: SettlementLine) -> str:
+        return zl(obj.total)
+
+
+@admin.register(SettlementRun)
+class SettlementRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("__str__", "cluster", "period_kind", "version", "status", "autoconsumption", "total", "created_by", "created_at")
+    list_filter = ("status", "period_kind", "allocation", "cluster")
+    search_fields = ("cluster__name", "cluster__slug", "message", "error")
+    list_select_related = ("cluster", "created_by")
+    date_hierarchy = "period_start"
+    inlines = [SettlementLineInline]
+    exclude = ("totals", "snapshot", "hourly_profile", "monthly", "cooperative", "storage", "diff", "missing")
+    readonly_fields = ("totals_json", "missing_json", "diff_json", "cooperative_json", "storage_json", "snapshot_json")
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        # Bulk delete would skip the per-object rule below.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: SettlementRun | None = None) -> bool:
+        # Only a superuser may remove a FAILED run (it has no lines or statements); results stay.
+        return bool(request.user.is_superuser and obj is not None and obj.status == JobStatus.FAILED)
+
+    @admin.display(description=_("autokonsumpcja"))
+    def autoconsumption(self, obj: SettlementRun) -> str:
+        return pct((obj.totals or {}).get("autoconsumption_pct"))
+
+    @admin.display(description=_("korzyść razem"))
+    def total(self, obj: SettlementRun) -> str:
+        return zl((obj.totals or {}).get("total"))
+
+    @admin.display(description=_("sumy"))
+    def totals_json(self, obj: SettlementRun) -> str:
+        return pretty_json(obj.totals)
+
+    @admin.display(description=_("brakujące dane"))
+    def missing_json(self, obj: SettlementRun) -> str:
+        return pretty_json(obj.missing)
+
+    @admin.display(description=_("zmiany względem poprzedniej wersji"))
+    def diff_json(self, obj: SettlementRun) -> str:
+        return pretty_json(obj.diff)
+
+    @admin.display(description=_("porównanie ze spółdzielnią"))
+    def cooperative_json(self, obj: SettlementRun) -> str:
+        return pretty_json(obj.cooperative)
+
+    @admin.display(description=_("magazyny"))
+    def storage_json(self, obj: SettlementRun) -> str:
+        return pretty_json(obj.storage)
+
+    @admin.display(description=_("zastosowane stawki i dane (migawka)"))
+    def snapshot_json(self, obj: SettlementRun) -> str:
+        return pretty_json(obj.snapshot)
+
+
+@admin.register(SettlementLine)
+class SettlementLineAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("member_ref", "member_name", "run", "drawn", "shared", "total")
+    list_filter = ("run__cluster", "run__status")
+    search_fields = ("member_ref", "member_name", "run__cluster__name")
+    list_select_related = ("run__cluster",)
+
+    @admin.display(description=_("pobór"), ordering="drawn_wh")
+    def drawn(self, obj: SettlementLine) -> str:
+        return mwh(obj.drawn_wh)
+
+    @admin.display(description=_("współdzielona"), ordering="shared_wh")
+    def shared(self, obj: SettlementLine) -> str:
+        return mwh(obj.shared_wh)
+
+
+class StatementDownloadInline(ReadOnlyMixin, admin.TabularInline):
+    model = StatementDownload
+    fields = ("at", "user", "ip", "user_agent")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("number", "member", "run", "status", "rendered_at", "published_at")
+    list_filter = ("status", "run__cluster")
+    search_fields = ("number", "member__name", "member__ref", "sha256")
+    list_select_related = ("member", "run__cluster")
+    inlines = [StatementDownloadInline]
+
+
+@admin.register(StatementDownload)
+class StatementDownloadAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("statement", "user", "at", "ip")
+    list_filter = ("statement__run__cluster",)
+    search_fields = ("statement__number", "user__username", "ip")
+    list_select_related = ("statement", "user")
+    date_hierarchy = "at"
+
+
+@admin.register(ClusterReport)
+class ClusterReportAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("run", "status", "rendered_at")
+    list_filter = ("status", "run__cluster")
+    search_fields = ("run__cluster__name", "sha256")
+    list_select_related = ("run__cluster",)
+
+
+@admin.register(ReadingImport)
+class ReadingImportAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("original_name", "cluster", "format", "ppe", "status", "created_by", "created_at")
+    list_filter = ("status", "format", "cluster")
+    search_fields = ("original_name", "ppe__code", "message")
+    list_select_related = ("cluster", "ppe", "created_by")
+    date_hierarchy = "created_at"
+
+
+@admin.register(MeterDay)
+class MeterDayAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("ppe", "day", "resolution_min", "drawn", "fed_in", "missing_slots")
+    list_filter = ("resolution_min", "ppe__cluster")
+    search_fields = ("ppe__code",)
+    list_select_related = ("ppe",)
+    date_hierarchy = "day"
+    exclude = ("import_wh", "export_wh", "quality")
+    readonly_fields = ("drawn", "fed_in", "missing_slots")
+
+    @admin.display(description=_("pobór"))
+    def drawn(self, obj: MeterDay) -> str:
+        return kwh(int(np.frombuffer(bytes(obj.import_wh), dtype="<i8").sum()))
+
+    @admin.display(description=_("wprowadzenie"))
+    def fed_in(self, obj: MeterDay) -> str:
+        return kwh(int(np.frombuffer(bytes(obj.export_wh), dtype="<i8").sum()))
+
+    @admin.display(description=_("sloty bez danych"))
+    def missing_slots(self, obj: MeterDay) -> int:
+        return int((np.frombuffer(bytes(obj.quality), dtype=np.uint8) == 0).sum())

@@ -1,0 +1,139 @@
+"""Forms of the money pages (settlements)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Div, Layout, Row, Submit
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Cluster
+from reports.models import AllocationKey, AllocationMethod, SettlementRun
+
+MONTHS = [
+    (1, _("styczeń")), (2, _("luty")), (3, _("marzec")), (4, _("kwiecień")), (5, _("maj")), (6, _("czerwiec")),
+    (7, _("lipiec")), (8, _("sierpień")), (9, _("wrzesień")), (10, _("październik")), (11, _("listopad")), (12, _("grudzień")),
+]
+QUARTERS = [(1, "I"), (2, "II"), (3, "III"), (4, "IV")]
+# Clusters exist in Polish law since 2010 (art. 38a); earlier periods are a typo.
+FIRST_YEAR = 2010
+MAX_CUSTOM_DAYS = 366
+
+OVERRIDE_HELP = _(
+    "Domyślnie rozliczenie zostaje przerwane, gdy brakuje danych pomiarowych powyżej progu "
+    "kompletności z zasad rozliczenia; pojawi się wtedy lista PPE i godzin bez danych. "
+    "Zaznacz tylko wtedy, gdy braków nie da się uzupełnić: brakujące godziny zostaną "
+    "policzone jako zero, a lista braków zostanie zapisana przy rozliczeniu."
+)
+
+
+def period_bounds(*, kind: str, year: int, month: int | None = None, quarter: int | None = None) -> tuple[dt.date, dt.date]:
+    """First and last day (inclusive) of a calendar month, quarter or year."""
+    if kind == SettlementRun.PeriodKind.MONTH:
+        first_month, last_month = month, month
+    elif kind == SettlementRun.PeriodKind.QUARTER:
+        first_month, last_month = 3 * quarter - 2, 3 * quarter
+    else:
+        first_month, last_month = 1, 12
+    return dt.date(year, first_month, 1), dt.date(year, last_month, calendar.monthrange(year, last_month)[1])
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class SettlementRequestForm(forms.Form):
+    period_kind = forms.ChoiceField(label=_("Okres"), choices=SettlementRun.PeriodKind.choices, initial="month")
+    year = forms.TypedChoiceField(label=_("Rok"), coerce=int)
+    month = forms.TypedChoiceField(label=_("Miesiąc"), choices=MONTHS, coerce=int, required=False)
+    quarter = forms.TypedChoiceField(label=_("Kwartał"), choices=QUARTERS, coerce=int, required=False)
+    start = forms.DateField(label=_("Od"), required=False, widget=DateInput())
+    end = forms.DateField(label=_("Do (włącznie)"), required=False, widget=DateInput())
+    allocation = forms.ChoiceField(
+        label=_("Podział korzyści między członków"),
+        choices=AllocationMethod.choices,
+        initial=AllocationMethod.PRO_RATA,
+        widget=forms.RadioSelect,
+    )
+    override_completeness = forms.BooleanField(
+        label=_("Rozlicz mimo braków w danych pomiarowych"), required=False, help_text=OVERRIDE_HELP
+    )
+
+    def __init__(self, *args: Any, cluster: Cluster, today: dt.date | None = None, **kwargs: Any) -> None:
+        self.cluster = cluster
+        self.today = today or timezone.localdate()
+        last_month = self.today.replace(day=1) - dt.timedelta(days=1)
+        kwargs.setdefault("initial", {})
+        kwargs["initial"] = {
+            "year": last_month.year,
+            "month": last_month.month,
+            "quarter": (last_month.month - 1) // 3 + 1,
+            **kwargs["initial"],
+        }
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [(y, str(y)) for y in range(self.today.year, FIRST_YEAR - 1, -1)]
+        self.helper = FormHelper()
+        self.helper.form_id = "settlement-form"
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(
+                Column("period_kind", css_class="col-12"),
+                Column("year", css_class="col-6", data_kinds="month quarter year"),
+                Column("month", css_class="col-6", data_kinds="month"),
+                Column("quarter", css_class="col-6", data_kinds="quarter"),
+                Column("start", css_class="col-6", data_kinds="custom"),
+                Column("end", css_class="col-6", data_kinds="custom"),
+            ),
+            Div("allocation", css_class="mb-2"),
+            "override_completeness",
+            HTML('{% load i18n %}<p class="small text-body-secondary">{% translate "Obliczenie trwa w tle; po wysłaniu zobaczysz postęp." %}</p>'),
+        )
+        self.helper.add_input(Submit("submit", _("Oblicz rozliczenie"), css_class="btn-success"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kind = data.get("period_kind")
+        if not kind or data.get("year") is None:
+            return data
+        if kind == SettlementRun.PeriodKind.CUSTOM:
+            start, end = data.get("start"), data.get("end")
+            if start is None:
+                self.add_error("start", _("Podaj pierwszy dzień okresu."))
+            if end is None:
+                self.add_error("end", _("Podaj ostatni dzień okresu."))
+            if start is None or end is None:
+                return data
+            if end < start:
+                raise ValidationError(_("Koniec okresu (%(end)s) jest przed jego początkiem (%(start)s).") % {"start": start, "end": end})
+            if (end - start).days + 1 > MAX_CUSTOM_DAYS:
+                raise ValidationError(_("Okres dowolny może trwać najwyżej rok (%(days)s dni).") % {"days": MAX_CUSTOM_DAYS})
+            if start.year < FIRST_YEAR:
+                raise ValidationError(_("Okres nie może zaczynać się przed %(year)s r.") % {"year": FIRST_YEAR})
+        else:
+            missing = {"month": "month", "quarter": "quarter"}.get(kind)
+            if missing and data.get(missing) is None:
+                self.add_error(missing, _("To pole jest wymagane."))
+                return data
+            start, end = period_bounds(kind=kind, year=data["year"], month=data.get("month"), quarter=data.get("quarter"))
+        # The current period may be settled provisionally; a period that has not begun has no data.
+        if start > self.today:
+            raise ValidationError(_("Okres zaczyna się w przyszłości (%(start)s): nie ma jeszcze danych do rozliczenia.") % {"start": start})
+        if data.get("allocation") == AllocationMethod.STATIC and not AllocationKey.objects.filter(cluster=self.cluster).exists():
+            self.add_error("allocation", _("Klaster nie ma stałych kluczy podziału; wprowadź je w panelu administracyjnym albo wybierz podział proporcjonalny."))
+        data["period_start"], data["period_end"] = start, end
+        return data
+
+
+class SettlementRerunForm(forms.Form):
+    """Re-run a failed settlement for the same period, usually with the completeness override."""
+
+    override_completeness = forms.BooleanField(required=False, initial=True)
