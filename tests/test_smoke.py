@@ -20,3 +20,15 @@ def test_it_redirects_anonymous_users_to_login(client) -> None:
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
+
+
+def test_it_speaks_polish_even_to_an_english_browser(client) -> None:
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "pl"
+    assert "Zaloguj się" in response.content.decode()
+
+
+def test_it_switches_to_english_on_request(client) -> None:
+    client.cookies["django_language"] = "en"
+    response = client.get(reverse("login"))
+    assert response["Content-Language"] == "en"

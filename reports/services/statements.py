@@ -1,0 +1,327 @@
+"""Member benefit statements: numbering, data, rendering, publishing, reads.
+
+A statement is built only from its SettlementLine and the run's snapshot
+(pretix's build_invoice): editing a member, a PPE or a tariff afterwards never
+changes an issued PDF. A new settlement version gets its own statements, whose
+numbers carry the version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import Member
+from reports.engine import per_mwh
+from reports.engine.money import pct_of
+from reports.models import FEE_ORDER, ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
+from reports.pdf import RenderedPDF, monthly_chart_html, pdf_render
+
+FEE_LABELS = dict(FeeCode.choices)
+IDENTIFIER_LABELS = {"nip": "NIP", "regon": "REGON", "krs": "KRS", "pesel": "PESEL"}
+CHART_SERIES = [("drawn_wh", "Energia pobrana", "#adb5bd"), ("shared_wh", "Energia współdzielona w klastrze", "#198754")]
+
+
+# --- numbers and names ---------------------------------------------------------
+
+
+def run_period_label(*, run: SettlementRun) -> str:
+    """``2026/03`` (month), ``2026/Q1``, ``2026/R`` (year) or ``20260301-20260315``."""
+    start, end = run.period_start, run.period_end
+    if run.period_kind == SettlementRun.PeriodKind.MONTH:
+        return f"{start:%Y/%m}"
+    if run.period_kind == SettlementRun.PeriodKind.QUARTER:
+        return f"{start:%Y}/Q{(start.month - 1) // 3 + 1}"
+    if run.period_kind == SettlementRun.PeriodKind.YEAR:
+        return f"{start:%Y}/R"
+    return f"{start:%Y%m%d}-{end:%Y%m%d}"
+
+
+def statement_number(*, run: SettlementRun, member: Member) -> str:
+    """``OKE/2026/03/0007-v2``: cluster, period, member id, settlement version."""
+    return f"{run.cluster.slug.upper()}/{run_period_label(run=run)}/{member.pk:04d}-v{run.version}"
+
+
+def statement_filename(*, run: SettlementRun) -> str:
+    """The name a member's browser saves: ``zestawienie-OKE-2026-03-v1.pdf``."""
+    period = run_period_label(run=run).replace("/", "-")
+    return f"zestawienie-{run.cluster.slug.upper()}-{period}-v{run.version}.pdf"
+
+
+def _storage_name(number: str) -> str:
+    return number.replace("/", "-") + ".pdf"
+
+
+# --- reads ---------------------------------------------------------------------
+
+
+def statements_for_member(*, member: Member) -> QuerySet[Statement]:
+    """What a member may see: its own published statements, newest period first."""
+    return (
+        Statement.objects.filter(member=member, status=Statement.Status.PUBLISHED, published_at__isnull=False)
+        .select_related("run", "line")
+        .order_by("-run__period_start", "-run__version")
+    )
+
+
+def statements_for_run(*, run: SettlementRun) -> QuerySet[Statement]:
+    return run.statements.select_related("member", "member__user", "line").order_by("line__member_name")
+
+
+# --- generation ----------------------------------------------------------------
+
+
+@transaction.atomic
+def statements_prepare(*, run: SettlementRun) -> int:
+    """Create the missing statement rows (PENDING) and the cluster report row; safe to repeat."""
+    if run.status != JobStatus.DONE:
+        raise ValidationError(_("Zestawienia można przygotować tylko dla zakończonego rozliczenia."))
+    have = set(run.statements.values_list("line_id", flat=True))
+    lines = run.lines.select_related("member").exclude(pk__in=have)
+    created = Statement.objects.bulk_create(
+        [Statement(run=run, line=line, member=line.member, number=statement_number(run=run, member=line.member)) for line in lines]
+    )
+    ClusterReport.objects.get_or_create(run=run)
+    return len(created)
+
+
+@transaction.atomic
+def statements_generate(*, run: SettlementRun, user: Any = None) -> int:
+    """The coordinator's "Generuj": (re)render every unpublished statement and the report.
+
+    Published statements are final; a correction is a new settlement version.
+    Returns how many statements will be rendered.
+    """
+    from reports.tasks.statements import statements_render_task
+
+    run = SettlementRun.objects.select_for_update().get(pk=run.pk)
+    if run.statements_published_at is not None:
+        raise ValidationError(_("Zestawienia tej wersji rozliczenia są już opublikowane; popraw je nową wersją rozliczenia."))
+    statements_prepare(run=run)
+    pending = run.statements.exclude(status=Statement.Status.PUBLISHED)
+    count = pending.update(status=Statement.Status.PENDING, rendered_at=None, error="")
+    ClusterReport.objects.filter(run=run).update(status=Statement.Status.PENDING, rendered_at=None, error="")
+    transaction.on_commit(lambda: statements_render_task.delay(run.pk))
+    return count
+
+
+def pdf_store(record: Statement | ClusterReport, pdf: RenderedPDF, storage_name: str) -> None:
+    # Replace, never pile up: the same name each time, the old file removed first.
+    # The path holds cluster, run and the unique number, so whatever sits there is ours.
+    if record.file:
+        record.file.delete(save=False)
+    target = record.file.field.generate_filename(record, storage_name)
+    if record.file.storage.exists(target):
+        record.file.storage.delete(target)
+    record.file.save(storage_name, ContentFile(pdf.content), save=False)
+    record.sha256 = pdf.sha256
+    record.status = Statement.Status.READY
+    record.error = ""
+    record.rendered_at = timezone.now()
+    record.save(update_fields=["file", "sha256", "status", "error", "rendered_at"])
+
+
+def statement_render(*, statement: Statement) -> Statement:
+    """Steps 1–3: gather the data, render the PDF, store it in ``statement.file``."""
+    pdf = statement_pdf(statement=statement)
+    pdf_store(statement, pdf, _storage_name(statement.number))
+    return statement
+
+
+def statement_pdf(*, statement: Statement) -> RenderedPDF:
+    data = statement_data(statement=statement)
+    return pdf_render(template="statement.html", context=data, name=data["filename"], created=data["created"])
+
+
+# --- data (step 1): only the line and the run's snapshot ----------------------------
+
+
+def run_created(*, run: SettlementRun) -> dt.datetime:
+    """The document date: when the settlement finished (fixed, so re-renders match)."""
+    return run.finished_at or run.created_at
+
+
+def snapshot_cluster(*, run: SettlementRun) -> dict[str, str]:
+    """Cluster and coordinator as the run recorded them (older runs: the cluster row)."""
+    recorded = (run.snapshot or {}).get("cluster") or {}
+    cluster = run.cluster
+    return {
+        "name": recorded.get("name") or cluster.name,
+        "coordinator_name": recorded.get("coordinator_name") or cluster.coordinator_name,
+        "coordinator_address": recorded.get("coordinator_address") or cluster.coordinator_address,
+        "dso": recorded.get("dso") or recorded.get("dso_name") or cluster.dso.name,
+    }
+
+
+def snapshot_fee_rates(snapshot: dict[str, Any]) -> dict[str, Decimal]:
+    rates: dict[str, Decimal] = {}
+    # A fee that changed inside the period has several rows: the last one used wins.
+    ordered = sorted(snapshot.get("fees") or [], key=lambda f: (str(f.get("used_to") or f.get("valid_to") or "9999"), str(f.get("valid_from") or "")))
+    for fee in ordered:
+        value = fee.get("effective_rate", fee.get("rate"))
+        if fee.get("code") and value not in (None, ""):
+            rates[fee["code"]] = Decimal(str(value))
+    return rates
+
+
+def tariff_notes(snapshot: dict[str, Any]) -> list[str]:
+    """Human-readable rates and rules the run used, for the footnote."""
+    notes = []
+    for rate in snapshot.get("rates") or []:
+        scope = " / ".join(x for x in [str(rate.get("dso") or ""), str(rate.get("tariff_group") or "")] if x) or _("wszystkie PPE")
+        notes.append(
+            _("stawka zmienna sieciowa %(var)s zł/MWh i jakościowa %(qual)s zł/MWh (%(scope)s, od %(since)s)")
+            % {"var": _pl(rate.get("variable_rate")), "qual": _pl(rate.get("quality_rate")), "scope": scope,
+               "since": _date_pl(rate.get("valid_from"))}
+        )
+    tiers = snapshot.get("tiers") or []
+    if tiers:
+        notes.append(
+            _("progi upustu: %(tiers)s")
+            % {"tiers": ", ".join(f"≥ {_pl(t.get('threshold_pct'), 0)} % → {_pl(t.get('discount_pct'), 0)} %" for t in tiers)}
+        )
+    return notes
+
+
+def _pl(value: Any, decimals: int = 2) -> str:
+    from reports.templatetags.oke_format import plnum
+
+    return plnum(value, decimals)
+
+
+def _date_pl(value: Any) -> str:
+    if not value:
+        return "—"
+    try:
+        return dt.date.fromisoformat(str(value)[:10]).strftime("%d.%m.%Y")
+    except ValueError:
+        return str(value)
+
+
+def _rate_decimals(rate: Decimal | None) -> int:
+    """2 decimals unless the rate needs more (5 % × 47.03 = 2.3515 zł/MWh)."""
+    if rate is None:
+        return 2
+    return min(5, max(2, -rate.normalize().as_tuple().exponent))
+
+
+def _share_pct(part: Any, whole: Any) -> Decimal | None:
+    return pct_of(part=int(part or 0), whole=int(whole)) if whole else None
+
+
+def statement_data(*, statement: Statement) -> dict[str, Any]:
+    line: SettlementLine = statement.line
+    run: SettlementRun = statement.run
+    snapshot = run.snapshot or {}
+    totals = run.totals or {}
+    fee_rates = snapshot_fee_rates(snapshot)
+    shared_wh = int(line.shared_wh)
+    exemptions = []
+    codes = [c for c in FEE_ORDER if c in line.exemptions] + [c for c in line.exemptions if c not in FEE_ORDER]
+    for code in codes:
+        amount = Decimal(str(line.exemptions[code]))
+        exemptions.append(
+            {"code": code, "label": FEE_LABELS.get(code, code), "amount": amount,
+             "rate": fee_rates.get(code), "rate_decimals": _rate_decimals(fee_rates.get(code)),
+             "per_mwh": per_mwh(amount=amount, wh=shared_wh)}
+        )
+    saving_pct = (
+        (line.total * 100 / line.cost_without_cluster).quantize(Decimal("0.1")) if line.cost_without_cluster else None
+    )
+    rule = snapshot.get("rule") or {}
+    identifiers = [
+        (IDENTIFIER_LABELS.get(k, k.upper()), v) for k, v in (line.member_identifiers or {}).items() if v and k != "pesel"
+    ]
+    return {
+        "statement": statement,
+        "number": statement.number,
+        "version": run.version,
+        "filename": statement_filename(run=run),
+        "created": run_created(run=run),
+        "issued_on": timezone.localdate(run_created(run=run)),
+        "cluster": snapshot_cluster(run=run),
+        "run": run,
+        "period_start": run.period_start,
+        "period_end": run.period_end,
+        "period_kind": run.get_period_kind_display(),
+        "member": {"name": line.member_name, "ref": line.member_ref, "address": line.member_address, "identifiers": identifiers},
+        "ppes": [{**p, "shared_pct": _share_pct(p.get("shared_wh"), p.get("drawn_wh"))} for p in line.ppes or []],
+        "line": line,
+        "shared_pct": _share_pct(shared_wh, line.drawn_wh),
+        "discount_per_mwh": per_mwh(amount=line.discount, wh=shared_wh),
+        "exemptions": exemptions,
+        "exemptions_per_mwh": per_mwh(amount=line.exemptions_total, wh=shared_wh),
+        "total_per_mwh": per_mwh(amount=line.total, wh=shared_wh),
+        "saving_pct": saving_pct,
+        "autoconsumption_pct": totals.get("autoconsumption_pct"),
+        "tier": totals.get("tier"),
+        "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=150),
+        "tariff_notes": tariff_notes(snapshot),
+        "exemption_end": _date_pl(rule.get("exemption_end_date") or "2029-12-31"),
+        "allocation": run.get_allocation_display(),
+    }
+
+
+# --- publishing ----------------------------------------------------------------
+
+
+@transaction.atomic
+def statements_publish(*, run: SettlementRun, user: Any) -> int:
+    """Publish every statement of a run and e-mail members a link to the portal.
+
+    All or nothing: a run whose statements are not all rendered is refused.
+    """
+    run = SettlementRun.objects.select_for_update().get(pk=run.pk)
+    statements = list(statements_for_run(run=run))
+    if not statements:
+        raise ValidationError(_("Brak zestawień do opublikowania: najpierw je wygeneruj."))
+    not_ready = [s for s in statements if s.status not in (Statement.Status.READY, Statement.Status.PUBLISHED)]
+    if not_ready:
+        raise ValidationError(
+            _("Nie wszystkie zestawienia są gotowe (%(count)d w przygotowaniu lub z błędem).") % {"count": len(not_ready)}
+        )
+    now = timezone.now()
+    ids = [s.pk for s in statements if s.status == Statement.Status.READY]
+    Statement.objects.filter(pk__in=ids).update(status=Statement.Status.PUBLISHED, published_at=now)
+    run.statements_published_at = run.statements_published_at or now
+    run.save(update_fields=["statements_published_at"])
+    recipients = [(s.member, s.number) for s in statements if s.pk in ids]
+    transaction.on_commit(lambda: statements_published_notify(run=run, recipients=recipients))
+    return len(ids)
+
+
+def statements_published_notify(*, run: SettlementRun, recipients: list[tuple[Member, str]]) -> int:
+    """One e-mail per member with an address: a link to the portal, never the PDF itself."""
+    portal_url = settings.SITE_URL.rstrip("/") + reverse("portal:home")
+    cluster = snapshot_cluster(run=run)
+    messages = []
+    for member, number in recipients:
+        address = member.email or (member.user.email if member.user_id else "")
+        if not address:
+            continue
+        context = {"member": member, "number": number, "run": run, "cluster": cluster, "portal_url": portal_url}
+        subject = render_to_string("emails/statement_published_subject.txt", context).strip()
+        body = render_to_string("emails/statement_published.txt", context)
+        messages.append(EmailMultiAlternatives(subject=subject, body=body, to=[address]))
+    if messages:
+        get_connection().send_messages(messages)
+    return len(messages)
+
+
+def statement_download_record(*, statement: Statement, user: Any, ip: str | None, user_agent: str) -> None:
+    """Every download is logged: who, from where, with what."""
+    from reports.models import StatementDownload
+
+    StatementDownload.objects.create(statement=statement, user=user, ip=ip or None, user_agent=(user_agent or "")[:300])

@@ -1,0 +1,61 @@
+"""Chromium end to end: the coordinator publishes statements, a member downloads its PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+
+import pytest
+from pypdf import PdfReader
+
+from reports.models import Statement
+from reports.services.statements import statements_generate
+from tests.browser import browser, login, page  # noqa: F401
+from tests.reports.factories import SettlementLineFactory, SettlementRunFactory
+from tests.reports.test_pdf import snapshot_from_tariff_rows
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def rendered_run(transactional_db, cluster, coordinator, alice, bob):
+    run = SettlementRunFactory(
+        cluster=cluster, period_kind="month", period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31),
+        snapshot=snapshot_from_tariff_rows(),
+    )
+    SettlementLineFactory(run=run, member=alice.member, member_name="Alicja Nowak — Zażółć Gęślą Jaźń")
+    SettlementLineFactory(run=run, member=bob.member, member_name="Bob Kowalski sp. z o.o.")
+    statements_generate(run=run)  # outside a transaction: the task runs at once (eager)
+    assert set(run.statements.values_list("status", flat=True)) == {Statement.Status.READY}
+    return run
+
+
+def test_it_publishes_and_lets_the_member_download_its_pdf(live_server, browser, page, rendered_run, alice) -> None:  # noqa: F811
+    login(page, live_server, "koordynator")
+    page.goto(f"{live_server.url}/c/oke/settlements/{rendered_run.pk}/statements/")
+    assert page.locator("#statement-table").get_by_text("Alicja Nowak — Zażółć Gęślą Jaźń").is_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#btn-publish")
+    page.wait_for_selector("text=Opublikowano 2 zestawień")
+    assert set(rendered_run.statements.values_list("status", flat=True)) == {Statement.Status.PUBLISHED}
+
+    member = browser.new_context(locale="pl-PL", accept_downloads=True)
+    try:
+        tab = member.new_page()
+        login(tab, live_server, "alice")
+        assert tab.url.endswith("/portal/")
+        assert tab.get_by_text("Bob Kowalski").count() == 0
+        with tab.expect_download() as info:
+            tab.click("#portal-statements >> text=Pobierz PDF")
+        download = info.value
+        assert download.suggested_filename == "zestawienie-OKE-2026-03-v1.pdf"
+        content = open(download.path(), "rb").read()
+    finally:
+        member.close()
+    assert content.startswith(b"%PDF-")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages).replace("\u00a0", " ")
+    assert "Alicja Nowak — Zażółć Gęślą Jaźń" in text and "Bob Kowalski" not in text
+    assert Statement.objects.get(run=rendered_run, member=alice.member).downloads.filter(user=alice).count() == 1
