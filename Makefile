@@ -31,6 +31,7 @@ migrate: venv
 
 demo: migrate
 	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo_reports oke
 
 run: demo
 	@echo "Starting the Celery worker (queue: $${CELERY_BROKER_URL:-filesystem in var/celery}) and the portal..."

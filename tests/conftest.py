@@ -35,13 +35,16 @@ def reference_data(request) -> None:
     Loaded only for tests that use the database, and loaded again after a
     transactional test has flushed the tables.
     """
-    uses_db = request.node.get_closest_marker("django_db") is not None or any(
-        f in request.fixturenames for f in ("db", "transactional_db", "live_server")
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        f in request.fixturenames for f in ("transactional_db", "live_server")
     )
-    if not uses_db:
-        return
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in request.fixturenames:
         request.getfixturevalue("db")
+    else:
+        return
     from members.models import Gmina
     from members.services.reference import reference_data_load
 
