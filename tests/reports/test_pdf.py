@@ -94,3 +94,37 @@ def test_it_reproduces_the_seed_tables_in_the_cluster_report(seed_run) -> None:
     # The annex lists the members and their PPEs.
     assert "Alicja Nowak" in text and "Bob Kowalski sp. z o.o." in text
     assert seed_run.lines.first().ppes[0]["code"] in text
+
+
+# --- the statement stays one page, deterministic, with its fonts embedded ---------
+
+
+def test_a_statement_is_one_deterministic_page_with_embedded_fonts(statement) -> None:
+    first, second = statement_pdf(statement=statement), statement_pdf(statement=statement)
+    assert first.content == second.content and first.sha256 == second.sha256
+    reader = PdfReader(io.BytesIO(first.content))
+    assert len(reader.pages) == first.pages == 1
+    fonts = {
+        font.get_object()["/BaseFont"]
+        for font in reader.pages[0]["/Resources"]["/Font"].values()
+    }
+    # One family in two weights, subset and embedded (statement.css).
+    assert len(fonts) == 2
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor
+    text = pdf_text(first.content)
+    for label in ["Energia pobrana", "Energia współdzielona w klastrze", "Podstawa prawna", "Strona 1 z 1"]:
+        assert label in text, label
+
+
+def test_the_chart_puts_one_label_per_gridline() -> None:
+    from reports.pdf import monthly_chart_html
+
+    html = monthly_chart_html(
+        months=[{"month": "2026-01", "drawn_wh": 3_000_000, "shared_wh": 2_000_000}],
+        series=[("drawn_wh", "Pobrana", "#adb5bd"), ("shared_wh", "Współdzielona", "#198754")],
+    )
+    assert html.count("<line") == 5  # 4 gridlines + the axis: 0, 1 000, 2 000, 3 000 kWh
+    assert "3\u00a0000<br>2\u00a0000<br>1\u00a0000<br>0" in html
+    assert "sty 26" in html and "Pobrana" in html and "Współdzielona" in html

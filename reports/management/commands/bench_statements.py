@@ -11,11 +11,15 @@ one statement and compares WeasyPrint's write_pdf options on the same data.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 import multiprocessing
 import os
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -114,6 +118,22 @@ def _render_ids(ids: list[int]) -> tuple[int, float]:
     return len(ids), time.process_time() - cpu
 
 
+@contextmanager
+def _gc_pause_kept(kept: bool) -> Iterator[None]:
+    """``kept=False`` turns pdf_render's gc pause into a no-op, to measure what it saves."""
+    from reports import pdf as pdfmod
+
+    if kept:
+        yield
+        return
+    original = pdfmod._no_cyclic_gc
+    pdfmod._no_cyclic_gc = contextmanager(lambda: (yield))
+    try:
+        yield
+    finally:
+        pdfmod._no_cyclic_gc = original
+
+
 class Command(BaseCommand):
     help = "Mierzy wydajność generowania zestawień PDF (zestawienia na sekundę, render + zapis)."
 
@@ -127,6 +147,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, members: int, workers: int, ppes_per_member: int, breakdown: bool, keep: bool, **options: Any) -> None:
         from reports.services.statements import statement_pdf
 
+        # WeasyPrint logs ten INFO lines a document ("Step 1 - ..."): not worth reading 1000 times.
+        logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
         t0 = time.perf_counter()
         run = bench_setup(members=members, ppes_per_member=ppes_per_member)
         self.stdout.write(f"Przygotowano {members} członków w {time.perf_counter() - t0:.1f} s (klaster {run.cluster.slug}).")
@@ -138,43 +160,51 @@ class Command(BaseCommand):
             if breakdown:
                 self._breakdown(first)
             ids = list(run.statements.values_list("pk", flat=True))
-            chunks = [ids[i::workers] for i in range(workers)]
-            connections.close_all()
-            started = time.perf_counter()
-            if workers == 1:
-                results = [_render_ids(ids)]
-            else:
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    results = pool.map(_render_ids, chunks)
-            elapsed = time.perf_counter() - started
-            done = sum(n for n, _cpu in results)
-            cpu = sum(c for _n, c in results)
-            sizes = [s.file.size for s in run.statements.all() if s.file]
-            self.stdout.write(self.style.SUCCESS(
-                f"{done} zestawień w {elapsed:.2f} s, procesy: {workers} → {done / elapsed:.1f} zestawień/s "
-                f"(1000 członków ≈ {1000 * elapsed / done:.0f} s); średni rozmiar PDF {statistics.mean(sizes) / 1024:.1f} KiB"
-            ))
-            # Wall time depends on what else the machine runs; CPU time per statement does not.
-            per = cpu / done
-            self.stdout.write(
-                f"Czas procesora: {per * 1000:.0f} ms na zestawienie → {workers / per:.1f} zestawień/s na {workers} "
-                f"wolnych rdzeniach (1000 członków ≈ {1000 * per / workers:.0f} s); obciążenie maszyny: "
-                f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
-            )
+            passes = [1] if workers == 1 else [1, workers]
+            for procs in passes:
+                self._timed_pass(run, ids, procs)
         finally:
             if not keep:
                 bench_teardown(run=run)
+
+    def _timed_pass(self, run: SettlementRun, ids: list[int], workers: int) -> None:
+        """Render and store every statement with ``workers`` processes; print the rate and CPU time."""
+        chunks = [ids[i::workers] for i in range(workers)]
+        connections.close_all()
+        load = os.getloadavg()
+        started = time.perf_counter()
+        if workers == 1:
+            results = [_render_ids(ids)]
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.map(_render_ids, chunks)
+        elapsed = time.perf_counter() - started
+        done = sum(n for n, _cpu in results)
+        cpu = sum(c for _n, c in results)
+        sizes = [s.file.size for s in run.statements.all() if s.file]
+        self.stdout.write(self.style.SUCCESS(
+            f"{done} zestawień w {elapsed:.2f} s, procesy: {workers} → {done / elapsed:.1f} zestawień/s "
+            f"(1000 członków ≈ {1000 * elapsed / done:.0f} s); średni rozmiar PDF {statistics.mean(sizes) / 1024:.1f} KiB"
+        ))
+        # Wall time depends on what else the machine runs; CPU time per statement does not.
+        per = cpu / done
+        self.stdout.write(
+            f"  czas procesora: {per * 1000:.0f} ms na zestawienie → {1 / per:.1f} zestawień/s na rdzeń, "
+            f"{2 / per:.1f} zestawień/s na 2 wolnych rdzeniach (1000 członków ≈ {500 * per:.0f} s); "
+            f"obciążenie maszyny przed/po: {' '.join(f'{x:.2f}' for x in load)} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
 
     def _breakdown(self, statement: Statement, repeat: int = 10) -> None:
         from django.template.loader import render_to_string
         from weasyprint import HTML
 
         from reports import pdf as pdfmod
-        from reports.services.statements import statement_data
+        from reports.services.statements import _storage_name, pdf_store, statement_data, statement_pdf
 
         timings: dict[str, list[float]] = {
             "dane (snapshot → kontekst)": [], "szablon HTML": [], "parsowanie HTML": [],
             "style + układ strony (WeasyPrint render)": [], "zapis PDF (write_pdf, podzbiory czcionek)": [],
+            "zapis pliku i wiersza (pdf_store)": [],
         }
         for _ in range(repeat):
             t = time.process_time()
@@ -187,16 +217,31 @@ class Command(BaseCommand):
             parsed = HTML(string=html, base_url=pdfmod.FONTS_DIR.as_uri() + "/", url_fetcher=pdfmod.url_fetcher())
             timings["parsowanie HTML"].append(time.process_time() - t)
             t = time.process_time()
-            document = parsed.render(font_config=pdfmod.font_config(), stylesheets=[pdfmod.stylesheet()])
+            with pdfmod._no_cyclic_gc():  # as pdf_render does
+                document = parsed.render(font_config=pdfmod.font_config(), stylesheets=[pdfmod.stylesheet_for("statement.html")])
             timings["style + układ strony (WeasyPrint render)"].append(time.process_time() - t)
             t = time.process_time()
-            document.write_pdf(**pdfmod.pdf_options())
+            with pdfmod._no_cyclic_gc():
+                content = document.write_pdf(**pdfmod.pdf_options())
             timings["zapis PDF (write_pdf, podzbiory czcionek)"].append(time.process_time() - t)
+            t = time.process_time()
+            rendered = pdfmod.RenderedPDF(name="x.pdf", content=content, sha256=hashlib.sha256(content).hexdigest(), pages=1)
+            pdf_store(statement, rendered, _storage_name(statement.number))
+            timings["zapis pliku i wiersza (pdf_store)"].append(time.process_time() - t)
         total = sum(statistics.median(v) for v in timings.values())
         self.stdout.write("Etapy jednego zestawienia, czas procesora (mediana z %d):" % repeat)
         for name, values in timings.items():
             median = statistics.median(values)
             self.stdout.write(f"  {name:<45} {median * 1000:7.1f} ms  {median / total:5.1%}")
+        self.stdout.write("Odśmiecacz cykli (gc) przy renderowaniu, statement_pdf, czas procesora:")
+        for label, disabled in (("gc wstrzymany na czas renderowania (jak pdf_render)", True), ("gc włączony", False)):
+            durations = []
+            with _gc_pause_kept(disabled):
+                for _ in range(repeat):
+                    t = time.process_time()
+                    statement_pdf(statement=statement)
+                    durations.append(time.process_time() - t)
+            self.stdout.write(f"  {label:<52} {statistics.median(durations) * 1000:7.1f} ms")
         self.stdout.write("Opcje write_pdf (ten sam dokument):")
         variants = {
             "domyślne (podzbiory czcionek)": {},
