@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from .calendar import HourAxis, hour_axis, hours_for_days, quarters_to_hours
-from .hourly import PRO_RATA, STATIC, EnergyFlows, HourlyInput, energy_flows
+from .hourly import PRO_RATA, STATIC, EnergyFlows, HourlyInput, HourlyStream, energy_flows
 from .money import grosze_split, money_round, per_mwh, wh_amount
 from .results import MemberResult, PPEResult, RateSegment, SettlementResult, settle
 from .scenarios import (
@@ -32,6 +32,7 @@ __all__ = [
     "EnergyFlows",
     "HourAxis",
     "HourlyInput",
+    "HourlyStream",
     "MemberResult",
     "PPEResult",
     "RateSegment",

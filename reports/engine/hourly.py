@@ -10,11 +10,15 @@ For every hour h of the period, counting only PPEs that are members in h:
   seller nets fed-in against drawn in the ratio 1 : 0.6 (art. 38e), hour by hour.
 
 The PPE axis is processed in chunks so the temporaries stay small; only
-PPE × day sums are kept. Floats live only here; callers get integer Wh.
+PPE × day sums and the members' hourly draw (int32 where it fits) are kept.
+The meter data may arrive as a stream of PPE chunks (``HourlyStream``), so a
+caller never has to hold the PPE × hour export or quality matrices. Floats
+live only here; callers get integer Wh.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +41,26 @@ class HourlyInput:
     tz: str = WARSAW
 
 
+@dataclass(frozen=True)
+class HourlyStream:
+    """``HourlyInput`` with the meter data as ``(import_wh, export_wh)`` chunks of consecutive PPE rows.
+
+    The chunks are consumed once, in order, and must cover all ``n_ppe`` rows.
+    """
+
+    hours_utc: np.ndarray
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]]
+    renewable_share: np.ndarray
+    membership: np.ndarray
+    n_members: int
+    tz: str = WARSAW
+
+
+# PPE rows per temporary: ~1 M cells keeps each float64 temporary near 8 MB
+CELL_BUDGET = 1 << 20
+INT32_MAX = np.iinfo(np.int32).max
+
+
 @dataclass
 class EnergyFlows:
     axis: HourAxis
@@ -55,63 +79,74 @@ class EnergyFlows:
 
 def energy_flows(
     *,
-    data: HourlyInput,
+    data: HourlyInput | HourlyStream,
     allocation: str = PRO_RATA,
     keys: np.ndarray | None = None,
     coefficient: float = 0.6,
     chunk_rows: int = 2048,
 ) -> EnergyFlows:
     axis = hour_axis(data.hours_utc, tz=data.tz)
-    n_ppe, n_hours = data.import_wh.shape
-    n_days = len(axis.days)
-    if data.export_wh.shape != (n_ppe, n_hours) or len(axis.day_of_hour) != n_hours:
-        raise ValueError("import, export and hours must have the same shape")
-    if data.membership.shape != (n_ppe, n_days):
-        raise ValueError(f"membership must be [n_ppe, n_days] = [{n_ppe}, {n_days}]")
+    n_hours = len(axis.day_of_hour)
+    n_ppe, n_days = data.membership.shape
+    if n_days != len(axis.days):
+        raise ValueError(f"membership must be [n_ppe, n_days] = [{n_ppe}, {len(axis.days)}]")
     if allocation not in (PRO_RATA, STATIC):
         raise ValueError(f"unknown allocation {allocation!r}")
+    if isinstance(data, HourlyInput):
+        if data.import_wh.shape != (n_ppe, n_hours) or data.export_wh.shape != (n_ppe, n_hours):
+            raise ValueError("import, export and hours must have the same shape")
+        chunks: Iterable[tuple[np.ndarray, np.ndarray]] = (
+            (data.import_wh[a : a + chunk_rows], data.export_wh[a : a + chunk_rows]) for a in range(0, n_ppe, chunk_rows)
+        )
+    else:
+        chunks = data.chunks
     share = np.clip(np.asarray(data.renewable_share, dtype=np.float64), 0.0, 1.0)
     starts = axis.day_starts
     hour_index = np.arange(n_hours, dtype=np.int64)
     n_members = int(data.n_members)
-
-    # pass 2 reuses pass 1's chunks while they fit a modest budget (else recomputes them)
-    keep = n_ppe * n_hours <= 12_000_000
-    kept: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-    def chunk(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if a in kept:
-            return kept.pop(a)
-        member = data.membership[a:b][:, axis.day_of_hour]
-        drawn = data.import_wh[a:b].astype(np.float64)
-        fed = data.export_wh[a:b].astype(np.float64)
-        if (data.membership[a:b] < 0).any():
-            outside = member < 0
-            drawn[outside] = 0.0
-            fed[outside] = 0.0
-        if keep:
-            kept[a] = (member, drawn, fed)
-        return member, drawn, fed
+    step = max(1, min(chunk_rows, CELL_BUDGET // max(n_hours, 1)))
 
     def per_day(values: np.ndarray) -> np.ndarray:
         if values.shape[1] == 0:
             return np.zeros((values.shape[0], 0))
         return np.add.reduceat(values, starts, axis=1)
 
+    def member_of(a: int, b: int) -> np.ndarray:
+        return data.membership[a:b][:, axis.day_of_hour]
+
+    # pass 2 needs each PPE's member draw again: kept as integers, 4 bytes a cell while they fit
+    drawn_store = np.zeros((n_ppe, n_hours), dtype=np.int32)
     drawn_h = np.zeros(n_hours)
     fed_h = np.zeros(n_hours)
     renewable_h = np.zeros(n_hours)
+    # renewable_h is summed row by row within blocks of ``chunk_rows`` PPEs whatever the
+    # chunking of the input, so the float result does not depend on how the data arrive
+    renewable_block: np.ndarray | None = None
     daily_drawn = np.zeros((n_ppe, n_days))
     daily_fed = np.zeros((n_ppe, n_days))
     daily_renewable = np.zeros((n_ppe, n_days))
     member_drawn = np.zeros((n_members, n_hours)) if allocation == STATIC else None
-    for a in range(0, n_ppe, chunk_rows):
-        b = min(a + chunk_rows, n_ppe)
-        member, drawn, fed = chunk(a, b)
+    for a, b, imp, exp in _row_pieces(chunks, n_ppe=n_ppe, n_hours=n_hours, step=step, block=chunk_rows):
+        member = member_of(a, b)
+        outside = member < 0 if (data.membership[a:b] < 0).any() else None
+        if outside is not None:
+            imp = np.where(outside, 0, imp)
+            exp = np.where(outside, 0, exp)
+        if drawn_store.dtype == np.int32 and imp.size and (imp.max() > INT32_MAX or imp.min() < -INT32_MAX):
+            drawn_store = drawn_store.astype(np.int64)
+        drawn_store[a:b] = imp
+        drawn = imp.astype(np.float64)
+        fed = exp.astype(np.float64)
         renewable = fed * share[a:b, None]
         drawn_h += drawn.sum(axis=0)
         fed_h += fed.sum(axis=0)
-        renewable_h += renewable.sum(axis=0)
+        if renewable_block is None:
+            renewable_block = renewable.sum(axis=0)
+        else:
+            renewable_block = np.vstack((renewable_block[None, :], renewable)).sum(axis=0)
+        if b % chunk_rows == 0 or b == n_ppe:
+            renewable_h += renewable_block
+            renewable_block = None
         daily_drawn[a:b] = per_day(drawn)
         daily_fed[a:b] = per_day(fed)
         daily_renewable[a:b] = per_day(renewable)
@@ -136,15 +171,14 @@ def energy_flows(
 
     daily_shared = np.zeros((n_ppe, n_days))
     daily_settled = np.zeros((n_ppe, n_days))
-    for a in range(0, n_ppe, chunk_rows):
-        b = min(a + chunk_rows, n_ppe)
-        member, drawn, _ = chunk(a, b)
-        kept.pop(a, None)
+    for a in range(0, n_ppe, step):
+        b = min(a + step, n_ppe)
+        drawn = drawn_store[a:b].astype(np.float64)
         if factor is None:
             shared = drawn * ratio
         else:
             # within a member, its hourly share goes to its PPEs pro rata to their draw
-            shared = drawn * factor[np.clip(member, 0, None), hour_index[None, :]]
+            shared = drawn * factor[np.clip(member_of(a, b), 0, None), hour_index[None, :]]
         daily_shared[a:b] = per_day(shared)
         daily_settled[a:b] = per_day(drawn * ratio_settled)
 
@@ -161,6 +195,29 @@ def energy_flows(
         daily_shared=daily_shared,
         daily_settled=daily_settled,
     )
+
+
+def _row_pieces(
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]], *, n_ppe: int, n_hours: int, step: int, block: int
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Cut the input chunks into ``(a, b, import, export)`` pieces of at most ``step`` rows
+    that never cross a multiple of ``block``."""
+    a = 0
+    for imp, exp in chunks:
+        imp, exp = np.asarray(imp), np.asarray(exp)
+        if imp.ndim != 2 or imp.shape[1] != n_hours or exp.shape != imp.shape:
+            raise ValueError("import, export and hours must have the same shape")
+        if a + len(imp) > n_ppe:
+            raise ValueError("more meter data rows than PPEs in the membership")
+        i = 0
+        while i < len(imp):
+            row = a + i
+            size = min(step, len(imp) - i, block - row % block)
+            yield row, row + size, imp[i : i + size], exp[i : i + size]
+            i += size
+        a += len(imp)
+    if a != n_ppe:
+        raise ValueError("import, export and hours must have the same shape")
 
 
 def int_split(values: np.ndarray, total: int) -> np.ndarray:

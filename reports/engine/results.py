@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from .hourly import PRO_RATA, EnergyFlows, HourlyInput, energy_flows, int_split
+from .hourly import PRO_RATA, EnergyFlows, HourlyInput, HourlyStream, energy_flows, int_split
 from .money import ZERO, grosze_split, money_round, money_str, pct_of, per_mwh, wh_amount
 from .scenarios import CooperativeScenario, PerMWh, cooperative_amounts
 from .types import Fee, Tariff, Tier, tier_for
@@ -112,7 +112,7 @@ class SettlementResult:
 
 def settle(
     *,
-    data: HourlyInput,
+    data: HourlyInput | HourlyStream,
     tiers: Sequence[Tier],
     segments: Sequence[RateSegment],
     allocation: str = PRO_RATA,

@@ -18,7 +18,7 @@ Merge rules (documented in docs/formats-readings.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -286,46 +286,142 @@ def meter_days_upsert(
     return meter_blocks_upsert(blocks=[block])
 
 
-def _fetch(ids: list[int], first_day: dt.date, last_day: dt.date) -> Iterable[tuple]:
-    """Stored days in batches: ``(res, ppe_ids, day_offsets, imports, exports, qualities)``.
+def _fetch(ids: list[int], first_day: dt.date, last_day: dt.date) -> tuple[np.ndarray, ...] | None:
+    """Stored days of ``ids`` as arrays: ``(row, day_offset, resolution, imports, exports, qualities)``.
 
-    On PostgreSQL a plain psycopg cursor with binary results: bytea arrives
-    as raw bytes, not hex, and rows are built in C (a year of 1,000 PPEs:
-    1.4 s instead of 3.5 s through the ORM's server-side iterator).
+    ``row`` indexes ``ids``; the three byte strings are the day rows' arrays
+    concatenated in the same order. On PostgreSQL the server concatenates
+    them per PPE (``string_agg``; no ORDER BY: every aggregate of a group sees
+    the rows in the same order, and the day offsets come along), so Python
+    handles one row per PPE instead of one per day (a year of 1,000 PPEs:
+    1.1 s wall / 0.2 s CPU instead of 1.7 s / 0.5 s for the day rows).
     """
+    index = {ppe_id: i for i, ppe_id in enumerate(ids)}
+    table = connection.ops.quote_name(MeterDay._meta.db_table)
     if connection.vendor == "postgresql":
         import psycopg
 
         connection.ensure_connection()
         sql = (
-            "SELECT resolution_min, ppe_id, day - %s::date, import_wh, export_wh, quality"
-            f" FROM {connection.ops.quote_name(MeterDay._meta.db_table)}"
-            " WHERE ppe_id = ANY(%s) AND day >= %s AND day <= %s"
+            "SELECT ppe_id, string_agg(int4send(day - %s::date), ''::bytea),"
+            " string_agg(int2send(resolution_min::int2), ''::bytea),"
+            " string_agg(import_wh, ''::bytea), string_agg(export_wh, ''::bytea), string_agg(quality, ''::bytea)"
+            f" FROM {table} WHERE ppe_id = ANY(%s) AND day >= %s AND day <= %s GROUP BY ppe_id"
         )
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, [first_day, ids, first_day, last_day], binary=True)
-            while batch := cursor.fetchmany(50_000):
-                yield from _grouped(batch)
-        return
-    rows = MeterDay.objects.filter(ppe_id__in=ids, day__gte=first_day, day__lte=last_day).values_list(
-        "resolution_min", "ppe_id", "day", "import_wh", "export_wh", "quality"
+            groups = cursor.fetchall()
+        if not groups:
+            return None
+        days = [np.frombuffer(g[1], dtype=">i4") for g in groups]
+        return (
+            np.repeat(np.array([index[g[0]] for g in groups], dtype=np.int64), [len(d) for d in days]),
+            np.concatenate(days).astype(np.int64),
+            np.frombuffer(b"".join(g[2] for g in groups), dtype=">i2").astype(np.int64),
+            b"".join(g[3] for g in groups),
+            b"".join(g[4] for g in groups),
+            b"".join(g[5] for g in groups),
+        )
+    rows = list(
+        MeterDay.objects.filter(ppe_id__in=ids, day__gte=first_day, day__lte=last_day)
+        .values_list("ppe_id", "day", "resolution_min", "import_wh", "export_wh", "quality")
+        .iterator(chunk_size=20_000)
     )
-    batch = [(r[0], r[1], (r[2] - first_day).days, *r[3:]) for r in rows.iterator(chunk_size=20_000)]
-    yield from _grouped(batch)
+    if not rows:
+        return None
+    return (
+        np.array([index[r[0]] for r in rows], dtype=np.int64),
+        np.array([(r[1] - first_day).days for r in rows], dtype=np.int64),
+        np.array([r[2] for r in rows], dtype=np.int64),
+        b"".join(r[3] for r in rows),
+        b"".join(r[4] for r in rows),
+        b"".join(r[5] for r in rows),
+    )
 
 
-def _grouped(batch: list[tuple]) -> Iterable[tuple]:
-    for res in (60, 15):
-        group = [r for r in batch if r[0] == res]
-        if group:
-            yield (
-                res,
-                [r[1] for r in group],
-                [r[2] for r in group],
-                b"".join(r[3] for r in group),
-                b"".join(r[4] for r in group),
-                b"".join(r[5] for r in group),
-            )
+def _hourly_slots(res: np.ndarray, raw_imp: bytes, raw_exp: bytes, raw_qual: bytes) -> tuple[np.ndarray, ...]:
+    """Day rows of mixed resolution as hourly ``[n_days, 24]`` import, export and quality.
+
+    15-minute days are summed to hours: an hour is present only if all its
+    quarters are, and estimated if any quarter is.
+    """
+    imp = np.frombuffer(raw_imp, dtype="<i8")
+    exp = np.frombuffer(raw_exp, dtype="<i8")
+    qual = np.frombuffer(raw_qual, dtype=np.uint8)
+    hourly = res == 60
+    if hourly.all():
+        return imp.reshape(-1, 24), exp.reshape(-1, 24), qual.reshape(-1, 24)
+    spd = np.where(hourly, 24, 96)
+    offset = np.concatenate(([0], np.cumsum(spd)[:-1]))
+    out_imp = np.empty((len(res), 24), dtype=np.int64)
+    out_exp = np.empty((len(res), 24), dtype=np.int64)
+    out_qual = np.empty((len(res), 24), dtype=np.uint8)
+    h = np.nonzero(hourly)[0]
+    idx = offset[h, None] + np.arange(24)
+    out_imp[h], out_exp[h], out_qual[h] = imp[idx], exp[idx], qual[idx]
+    q = np.nonzero(~hourly)[0]
+    idx = (offset[q, None] + np.arange(96)).reshape(-1, 24, 4)
+    q4 = qual[idx]
+    present = (q4 != Quality.MISSING).all(axis=2)
+    out_qual[q] = np.where(
+        present, np.where((q4 == Quality.ESTIMATED).any(axis=2), Quality.ESTIMATED, Quality.MEASURED), Quality.MISSING
+    )
+    out_imp[q] = imp[idx].sum(axis=2)
+    out_exp[q] = exp[idx].sum(axis=2)
+    return out_imp, out_exp, out_qual
+
+
+def _period(start_utc: dt.datetime, end_utc: dt.datetime) -> tuple[dt.datetime, dt.date, int, int, int]:
+    """``(start, first_day, n_days, offset, n_hours)`` of ``[start_utc, end_utc)`` in whole UTC hours."""
+    start = _as_utc(start_utc).replace(minute=0, second=0, microsecond=0)
+    end = _as_utc(end_utc)
+    if end.minute or end.second or end.microsecond:
+        end = end.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    first_day, last_day = start.date(), (end - dt.timedelta(microseconds=1)).date()
+    n_days = max((last_day - first_day).days + 1, 0)
+    offset = int((start - dt.datetime.combine(first_day, dt.time(), UTC)).total_seconds() // 3600)
+    n_hours = max(int((end - start).total_seconds() // 3600), 0)
+    return start, first_day, n_days, offset, n_hours
+
+
+def hourly_chunks(
+    *, ppe_ids: Sequence[int], start_utc: dt.datetime, end_utc: dt.datetime, chunk_ppes: int = 128
+) -> Iterator[HourlyData]:
+    """``hourly_matrix`` for consecutive slices of ``chunk_ppes`` PPEs, one query each.
+
+    A year of 10,000 PPEs never has to be held at once (int64 import and export
+    alone would take 1.4 GB); 128 PPEs × a year is ~20 MB per chunk.
+    """
+    start, first_day, n_days, offset, n_hours = _period(start_utc, end_utc)
+    last_day = first_day + dt.timedelta(days=n_days - 1)
+    hours = np.datetime64(start.replace(tzinfo=None), "s") + np.arange(n_hours) * np.timedelta64(3600, "s")
+    ids = list(ppe_ids)
+    sl = slice(offset, offset + n_hours)
+    for a in range(0, len(ids), max(chunk_ppes, 1)):
+        chunk = ids[a : a + chunk_ppes]
+        flat = (len(chunk), n_days * 24)
+        imp = np.zeros((len(chunk), n_days, 24), dtype=np.int64)
+        exp = np.zeros((len(chunk), n_days, 24), dtype=np.int64)
+        qual = np.zeros((len(chunk), n_days, 24), dtype=np.uint8)
+        fetched = _fetch(chunk, first_day, last_day) if n_days else None
+        if fetched is not None:
+            rows, day_offsets, res, raw_imp, raw_exp, raw_qual = fetched
+            if not np.isin(res, list(SLOTS_PER_DAY)).all():
+                raise MeterStoreError("Nieobsługiwana rozdzielczość zapisanych danych.")
+            gi, ge, gq = _hourly_slots(res, raw_imp, raw_exp, raw_qual)
+            carried = gq != Quality.MISSING
+            imp[rows, day_offsets] = np.where(carried, gi, 0)
+            exp[rows, day_offsets] = np.where(carried, ge, 0)
+            qual[rows, day_offsets] = gq
+        qual_h = qual.reshape(flat)[:, sl]
+        yield HourlyData(
+            ppe_ids=chunk,
+            hours=hours,
+            import_wh=imp.reshape(flat)[:, sl],
+            export_wh=exp.reshape(flat)[:, sl],
+            present=qual_h != Quality.MISSING,
+            estimated=qual_h == Quality.ESTIMATED,
+        )
 
 
 def hourly_matrix(*, ppe_ids: Sequence[int], start_utc: dt.datetime, end_utc: dt.datetime) -> HourlyData:
@@ -334,51 +430,18 @@ def hourly_matrix(*, ppe_ids: Sequence[int], start_utc: dt.datetime, end_utc: dt
     15-minute days are summed to hours: an hour is present only if all its
     quarters are, and estimated if any quarter is. Absent hours hold 0.
     """
-    start = _as_utc(start_utc).replace(minute=0, second=0, microsecond=0)
-    end = _as_utc(end_utc)
-    if end.minute or end.second or end.microsecond:
-        end = end.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     ids = list(ppe_ids)
-    first_day, last_day = start.date(), (end - dt.timedelta(microseconds=1)).date()
-    n_days = max((last_day - first_day).days + 1, 0)
-    shape = (len(ids), n_days, 24)
+    start, _, _, _, n_hours = _period(start_utc, end_utc)
+    shape = (len(ids), n_hours)
     imp = np.zeros(shape, dtype=np.int64)
     exp = np.zeros(shape, dtype=np.int64)
-    qual = np.zeros(shape, dtype=np.uint8)
-    if ids and n_days:
-        index = {ppe_id: i for i, ppe_id in enumerate(ids)}
-        for res, ppe_list, day_list, raw_imp, raw_exp, raw_qual in _fetch(ids, first_day, last_day):
-            spd = SLOTS_PER_DAY[res]
-            pi = np.array([index[p] for p in ppe_list], dtype=np.int64)
-            di = np.array(day_list, dtype=np.int64)
-            gi = np.frombuffer(raw_imp, dtype="<i8").reshape(-1, spd)
-            ge = np.frombuffer(raw_exp, dtype="<i8").reshape(-1, spd)
-            gq = np.frombuffer(raw_qual, dtype=np.uint8).reshape(-1, spd)
-            if res == 15:
-                q4 = gq.reshape(-1, 24, 4)
-                present = (q4 != Quality.MISSING).all(axis=2)
-                gq = np.where(
-                    present,
-                    np.where((q4 == Quality.ESTIMATED).any(axis=2), Quality.ESTIMATED, Quality.MEASURED),
-                    Quality.MISSING,
-                ).astype(np.uint8)
-                gi = gi.reshape(-1, 24, 4).sum(axis=2)
-                ge = ge.reshape(-1, 24, 4).sum(axis=2)
-            imp[pi, di] = gi
-            exp[pi, di] = ge
-            qual[pi, di] = gq
-    offset = int((start - dt.datetime.combine(first_day, dt.time(), UTC)).total_seconds() // 3600)
-    n_hours = max(int((end - start).total_seconds() // 3600), 0)
-    sl = slice(offset, offset + n_hours)
-    flat = (len(ids), n_days * 24)
-    qual = qual.reshape(flat)[:, sl]
-    present = qual != Quality.MISSING
+    present = np.zeros(shape, dtype=bool)
+    estimated = np.zeros(shape, dtype=bool)
     hours = np.datetime64(start.replace(tzinfo=None), "s") + np.arange(n_hours) * np.timedelta64(3600, "s")
-    return HourlyData(
-        ppe_ids=ids,
-        hours=hours,
-        import_wh=np.where(present, imp.reshape(flat)[:, sl], 0),
-        export_wh=np.where(present, exp.reshape(flat)[:, sl], 0),
-        present=present,
-        estimated=qual == Quality.ESTIMATED,
-    )
+    a = 0
+    for part in hourly_chunks(ppe_ids=ids, start_utc=start_utc, end_utc=end_utc):
+        b = a + len(part.ppe_ids)
+        imp[a:b], exp[a:b], present[a:b], estimated[a:b] = part.import_wh, part.export_wh, part.present, part.estimated
+        hours = part.hours
+        a = b
+    return HourlyData(ppe_ids=ids, hours=hours, import_wh=imp, export_wh=exp, present=present, estimated=estimated)

@@ -23,7 +23,7 @@ from django.db import transaction
 from members.models import Cluster, Generator, Gmina, Member, MeteringPoint, PPEMembership, Source, VoltageLevel
 from reports.engine import HourlyInput, energy_flows, hour_axis, settle
 from reports.models import JobStatus, MeterDay, SettlementLine, SettlementRun
-from reports.services.meterstore import meter_blocks_upsert
+from reports.services.meterstore import hourly_matrix, meter_blocks_upsert
 from reports.services.settlement import settlement_request
 from reports.services.settlement.gather import engine_input, engine_segments, engine_tiers, settlement_gather
 from reports.services.synthetic import synthetic_readings
@@ -36,6 +36,14 @@ OEID_MAX_CELLS = 3_000_000
 
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 class Command(BaseCommand):
@@ -92,68 +100,78 @@ class Command(BaseCommand):
     def _run(self, cluster: Cluster, start: dt.date, end: dt.date, n_ppe: int, opts: dict) -> None:
         out = self.stdout.write
         ppes = list(MeteringPoint.objects.filter(cluster=cluster).prefetch_related("generators").order_by("pk"))
-        t_gen = t_store = 0.0
+        t_gen = t_store = cpu_store = 0.0
         readings = 0
+        out(f"PPE {n_ppe}, days {(end - start).days + 1}, database {self._vendor()}, load average {_loadavg()}")
         for i in range(0, len(ppes), 100):  # batches keep the import's day dict small
             t0 = time.perf_counter()
             blocks = list(synthetic_readings(ppes=ppes[i : i + 100], start=start, end=end, seed=7))
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             meter_blocks_upsert(blocks=blocks)
             t_store += time.perf_counter() - t1
+            cpu_store += time.process_time() - c1
             t_gen += t1 - t0
             readings += sum(len(b.quality) for b in blocks)
         del blocks
         gc.collect()
-        out(f"PPE {n_ppe}, days {(end - start).days + 1}, database {self._vendor()}")
         out(f"readings stored: {readings:,} PPE-hours ({MeterDay.objects.filter(ppe__cluster=cluster).count():,} day rows)")
-        out(f"import: {readings / t_store:,.0f} readings/s ({t_store:.2f} s; synthetic generation {t_gen:.2f} s, not counted)")
+        out(f"import: {readings / t_store:,.0f} readings/s ({t_store:.2f} s wall, {cpu_store:.2f} s CPU in this process;"
+            f" synthetic generation {t_gen:.2f} s, not counted); load average {_loadavg()}")
         rss_before = _maxrss_mb()
 
         run = settlement_request(cluster=cluster, period_start=start, period_end=end, period_kind="custom", dispatch=False)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         settlement_run_task(run.pk)
-        t_total = time.perf_counter() - t0
+        t_total, c_total = time.perf_counter() - t0, time.process_time() - c0
         run.refresh_from_db()
         if run.status != JobStatus.DONE:
             out(f"settlement FAILED: {run.error}")
             return
-        out(f"settlement (read + engine + save, one run): {t_total:.2f} s")
+        out(f"settlement (read + engine + save, one run): {t_total:.2f} s wall, {c_total:.2f} s CPU; load average {_loadavg()}")
         out(f"  level {run.totals['autoconsumption_pct']} %, total {run.totals['total']} zł, lines {run.lines.count()}")
         out(f"  peak RSS {_maxrss_mb():,.0f} MB (before settlement {rss_before:,.0f} MB)")
 
-        # breakdown (timed without tracing), then the engine again under tracemalloc
-        # (numpy reports its buffers to it) for its peak memory
+        # breakdown (timed without tracing): the engine reads the meter data as it goes,
+        # so "read" is the metadata plus the time spent waiting for meter chunks
         t0 = time.perf_counter()
         g = settlement_gather(cluster=cluster, start=start, end=end)
-        t_read = time.perf_counter() - t0
-        data, segments, tiers = engine_input(g), engine_segments(g), engine_tiers(g)
+        t_meta = time.perf_counter() - t0
+        segments, tiers = engine_segments(g), engine_tiers(g)
         t0 = time.perf_counter()
-        result = settle(data=data, tiers=tiers, segments=segments)
-        t_engine = time.perf_counter() - t0
-        out(f"  breakdown: read (incl. hourly_matrix) {t_read:.2f} s, engine {t_engine:.2f} s, "
+        result = settle(data=engine_input(g), tiers=tiers, segments=segments)
+        t_stream = time.perf_counter() - t0
+        t_read, t_engine = t_meta + g.read_s, t_stream - g.read_s
+        out(f"  breakdown: read (registry + meter data) {t_read:.2f} s, engine {t_engine:.2f} s, "
             f"save + completeness + storage ≈ {max(t_total - t_read - t_engine, 0):.2f} s")
         del result
         gc.collect()
         tracemalloc.start()
-        result = settle(data=data, tiers=tiers, segments=segments)
+        result = settle(data=engine_input(g), tiers=tiers, segments=segments)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        arrays = (data.import_wh.nbytes + data.export_wh.nbytes) / 2**20
-        out(f"  engine traced peak: {peak / 2**20:,.0f} MB (input arrays {arrays:,.0f} MB)")
+        n_hours = len(g.hours)
+        out(f"  read + engine traced peak: {peak / 2**20:,.0f} MB (int64 import + export matrices would be"
+            f" {2 * 8 * n_ppe * n_hours / 2**20:,.0f} MB)")
         if not opts["no_oeid"]:
-            self._oeid(data, result, out)
+            self._oeid(g, result, out)
 
-    def _oeid(self, data, result, out) -> None:
+    def _oeid(self, g, result, out) -> None:
         import pandas as pd
         from openenergyid.energysharing import CalculationMethod
         from openenergyid.energysharing.data_formatting import create_multi_index_input_frame
         from openenergyid.energysharing.main import calculate
 
-        n_ppe, n_hours = data.import_wh.shape
-        axis = hour_axis(data.hours_utc)
+        n_ppe, n_hours = len(g.ppes), len(g.hours)
+        axis = hour_axis(g.hours)
         # openenergyid loops over injecting participants in pandas: whole days up to a cell budget
         n_sub = max(1, min(len(axis.days), OEID_MAX_CELLS // max(n_ppe * 24, 1)))
         hours = int(axis.day_starts[n_sub]) if n_sub < len(axis.days) else n_hours
+        first = dt.datetime.fromtimestamp(int(g.hours[0].astype("datetime64[s]").astype(np.int64)), dt.UTC)
+        meter = hourly_matrix(ppe_ids=[p.pk for p in g.ppes], start_utc=first, end_utc=first + dt.timedelta(hours=hours))
+        data = HourlyInput(
+            hours_utc=meter.hours, import_wh=meter.import_wh, export_wh=meter.export_wh,
+            renewable_share=g.renewable_share, membership=g.membership[:, :n_sub], n_members=len(g.members),
+        )
         subset = HourlyInput(
             hours_utc=data.hours_utc[:hours], import_wh=data.import_wh[:, :hours], export_wh=data.export_wh[:, :hours],
             renewable_share=data.renewable_share, membership=data.membership[:, :n_sub], n_members=data.n_members,

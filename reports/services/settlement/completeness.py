@@ -32,29 +32,56 @@ def _iso(stamp: np.datetime64) -> str:
     return dt.datetime.fromtimestamp(int(stamp.astype("datetime64[s]").astype(np.int64)), dt.UTC).isoformat()
 
 
+class CompletenessCounter:
+    """``completeness_check`` fed PPE chunk by chunk (rows in order), so no PPE × hour matrix is needed."""
+
+    def __init__(self, *, hours: np.ndarray, membership: np.ndarray, ppe_codes: list[str], member_refs: list[str]) -> None:
+        self.hours = hours
+        self.axis = hour_axis(hours)
+        self.membership = membership
+        self.ppe_codes = ppe_codes
+        self.member_refs = member_refs
+        self.rows = 0
+        self.needed_hours = 0
+        self.missing_hours = 0
+        self.missing: list[dict] = []
+
+    def add(self, present: np.ndarray) -> None:
+        a, b = self.rows, self.rows + len(present)
+        hours = self.hours
+        member_of_hour = self.membership[a:b][:, self.axis.day_of_hour]
+        needed = member_of_hour >= 0
+        gaps = needed & ~present
+        for p in np.nonzero(gaps.any(axis=1))[0]:
+            row = gaps[p]
+            edges = np.diff(np.concatenate(([0], row.view(np.int8), [0])))
+            starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+            first_hour = int(starts[0])
+            self.missing.append(
+                {
+                    "ppe": self.ppe_codes[a + p],
+                    "member": self.member_refs[int(member_of_hour[p, first_hour])],
+                    "hours": int(row.sum()),
+                    "first": _iso(hours[starts[0]]),
+                    "last": _iso(hours[ends[-1] - 1]),
+                    "ranges": [
+                        [_iso(hours[x]), _iso(hours[y - 1])] for x, y in zip(starts[:MAX_RANGES], ends[:MAX_RANGES], strict=True)
+                    ],
+                    "ranges_more": max(len(starts) - MAX_RANGES, 0),
+                }
+            )
+        self.needed_hours += int(needed.sum())
+        self.missing_hours += int(gaps.sum())
+        self.rows = b
+
+    def result(self) -> Completeness:
+        return Completeness(needed_hours=self.needed_hours, missing_hours=self.missing_hours, missing=self.missing)
+
+
 def completeness_check(
     *, hours: np.ndarray, membership: np.ndarray, present: np.ndarray, ppe_codes: list[str], member_refs: list[str]
 ) -> Completeness:
     """Only hours in which the PPE is a member are needed (readings outside membership never count)."""
-    axis = hour_axis(hours)
-    member_of_hour = membership[:, axis.day_of_hour]
-    needed = member_of_hour >= 0
-    gaps = needed & ~present
-    missing = []
-    for p in np.nonzero(gaps.any(axis=1))[0]:
-        row = gaps[p]
-        edges = np.diff(np.concatenate(([0], row.view(np.int8), [0])))
-        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
-        first_hour = int(starts[0])
-        missing.append(
-            {
-                "ppe": ppe_codes[p],
-                "member": member_refs[int(member_of_hour[p, first_hour])],
-                "hours": int(row.sum()),
-                "first": _iso(hours[starts[0]]),
-                "last": _iso(hours[ends[-1] - 1]),
-                "ranges": [[_iso(hours[a]), _iso(hours[b - 1])] for a, b in zip(starts[:MAX_RANGES], ends[:MAX_RANGES], strict=True)],
-                "ranges_more": max(len(starts) - MAX_RANGES, 0),
-            }
-        )
-    return Completeness(needed_hours=int(needed.sum()), missing_hours=int(gaps.sum()), missing=missing)
+    counter = CompletenessCounter(hours=hours, membership=membership, ppe_codes=ppe_codes, member_refs=member_refs)
+    counter.add(present)
+    return counter.result()

@@ -4,17 +4,19 @@ data, rates and storage, turned into the engine's arrays."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from members.models import Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
-from reports.engine import Fee, HourlyInput, RateSegment, Tariff, Tier, hours_for_days
+from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hours_for_days
 from reports.models import AllocationKey
 from reports.selectors.tariffs import TariffPlan, tariff_plan
-from reports.services.meterstore import HourlyData, hourly_matrix
+from reports.services.meterstore import HourlyData, hourly_chunks
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -30,7 +32,25 @@ class Gathered:
     generating_kw: Decimal
     storage: list[StorageUnit]
     plan: TariffPlan
-    hourly: HourlyData
+    hours: np.ndarray  # datetime64[s], the period's UTC hours
+    # seconds spent waiting for meter data while the engine consumed the stream
+    read_s: float = field(default=0.0)
+
+    def meter_chunks(self, *, on_chunk: Callable[[HourlyData], None] | None = None) -> Iterator[HourlyData]:
+        """The PPEs' hourly meter data over the period, in PPE chunks (rows in ``ppes`` order)."""
+        first = dt.datetime.fromtimestamp(int(self.hours[0].astype("datetime64[s]").astype(np.int64)), dt.UTC)
+        chunks = hourly_chunks(
+            ppe_ids=[p.pk for p in self.ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(self.hours))
+        )
+        while True:
+            t0 = time.perf_counter()
+            part = next(chunks, None)
+            self.read_s += time.perf_counter() - t0
+            if part is None:
+                return
+            if on_chunk is not None:
+                on_chunk(part)
+            yield part
 
 
 def period_memberships(*, cluster: Cluster, start: dt.date, end: dt.date) -> list[PPEMembership]:
@@ -91,19 +111,15 @@ def settlement_gather(*, cluster: Cluster, start: dt.date, end: dt.date) -> Gath
     shares, generating_kw = renewable_shares(ppes)
     plan = tariff_plan(ppes=ppes, start=start, end=end)
     hours = hours_for_days(start=start, end=end)
-    first = dt.datetime.fromtimestamp(int(hours[0].astype("datetime64[s]").astype(np.int64)), dt.UTC)
-    hourly = hourly_matrix(
-        ppe_ids=[p.pk for p in ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(hours))
-    )
     storage = list(StorageUnit.objects.filter(ppe__in=ppes))
-    return Gathered(days, ppes, members, memberships, membership, shares, generating_kw, storage, plan, hourly)
+    return Gathered(days, ppes, members, memberships, membership, shares, generating_kw, storage, plan, hours)
 
 
-def engine_input(g: Gathered) -> HourlyInput:
-    return HourlyInput(
-        hours_utc=g.hourly.hours,
-        import_wh=g.hourly.import_wh,
-        export_wh=g.hourly.export_wh,
+def engine_input(g: Gathered, *, on_chunk: Callable[[HourlyData], None] | None = None) -> HourlyStream:
+    """The engine's input with the meter data streamed from the database (read once, by the engine)."""
+    return HourlyStream(
+        hours_utc=g.hours,
+        chunks=((part.import_wh, part.export_wh) for part in g.meter_chunks(on_chunk=on_chunk)),
         renewable_share=g.renewable_share,
         membership=g.membership,
         n_members=len(g.members),

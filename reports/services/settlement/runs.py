@@ -15,7 +15,7 @@ from members.models import Cluster
 from reports.engine import DEFAULT_PRICE_SPREAD, STATIC, settle
 from reports.models import AllocationMethod, JobStatus, SettlementLine, SettlementRun
 
-from .completeness import completeness_check
+from .completeness import CompletenessCounter
 from .gather import allocation_keys, engine_input, engine_segments, engine_tiers, settlement_gather
 from .results import run_diff, run_snapshot, storage_json
 
@@ -88,14 +88,29 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal = DEFAULT_PR
     g = settlement_gather(cluster=run.cluster, start=run.period_start, end=run.period_end)
     if not g.ppes:
         raise ValidationError("W tym okresie klaster nie ma członków z przypisanymi PPE.")
-    _progress(run, 40, "Sprawdzanie kompletności danych")
-    done = completeness_check(
-        hours=g.hourly.hours,
-        membership=g.membership,
-        present=g.hourly.present,
-        ppe_codes=[p.code for p in g.ppes],
-        member_refs=[m.ref for m in g.members],
+    keys = allocation_keys(cluster=run.cluster, members=g.members) if run.allocation == STATIC else None
+    missing_keys = keys is not None and not keys.any()
+    tiers = engine_tiers(g)
+    _progress(run, 20, "Dopasowanie godzinowe")
+    # The meter data are read once, in PPE chunks, while the engine consumes them;
+    # the completeness gate is counted on the same chunks and applied before anything is published.
+    counter = CompletenessCounter(
+        hours=g.hours, membership=g.membership, ppe_codes=[p.code for p in g.ppes], member_refs=[m.ref for m in g.members]
     )
+    result = None
+    if not missing_keys:
+        result = settle(
+            data=engine_input(g, on_chunk=lambda part: counter.add(part.present)),
+            tiers=tiers,
+            segments=engine_segments(g),
+            allocation=run.allocation,
+            keys=keys,
+            coefficient=g.plan.rule.cooperative_coefficient,
+        )
+    else:
+        for part in g.meter_chunks():
+            counter.add(part.present)
+    done = counter.result()
     gate = g.plan.rule.completeness_gate_pct
     if done.pct < gate and not run.override_completeness:
         message = (
@@ -109,20 +124,8 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal = DEFAULT_PR
         )
         run.refresh_from_db()
         return run
-
-    _progress(run, 55, "Dopasowanie godzinowe")
-    keys = allocation_keys(cluster=run.cluster, members=g.members) if run.allocation == STATIC else None
-    if keys is not None and not keys.any():
+    if result is None:
         raise ValidationError("Podział według kluczy wymaga kluczy podziału członków (AllocationKey).")
-    tiers = engine_tiers(g)
-    result = settle(
-        data=engine_input(g),
-        tiers=tiers,
-        segments=engine_segments(g),
-        allocation=run.allocation,
-        keys=keys,
-        coefficient=g.plan.rule.cooperative_coefficient,
-    )
     _progress(run, 80, "Symulacja magazynów")
     storage = storage_json(result=result, gathered=g, tiers=tiers, price_spread=price_spread)
     totals = result.totals_json() | {
