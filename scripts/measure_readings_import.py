@@ -76,12 +76,14 @@ def main() -> None:
         imp = reading_import_create(cluster=cluster, file=File(handle), name=args.file.name, format="generic",
                                     enqueue=False)
     assert reading_import_claim(import_id=imp.id)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     result = reading_import_process(import_id=imp.id)
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     assert result.status == "done", (result.message, result.errors[:5])
-    print(f"import: {readings:,} readings ({size / 2**20:,.0f} MiB, ';' + decimal comma) in {seconds:.1f} s = "
-          f"{readings / seconds:,.0f} readings/s; parse+validate {result.summary['parse_seconds']} s")
+    parse = result.summary["parse_seconds"]
+    print(f"import: {readings:,} readings ({size / 2**20:,.0f} MiB, ';' + decimal comma) in {seconds:.1f} s "
+          f"(CPU {cpu:.1f} s) = {readings / seconds:,.0f} readings/s; parse+validate {parse} s = "
+          f"{readings / parse:,.0f} readings/s; load {Path('/proc/loadavg').read_text().split()[0]}")
     os.remove(imp.file.path)
 
 

@@ -281,3 +281,38 @@ def test_it_marks_the_import_failed_when_something_unexpected_breaks(run_import,
     monkeypatch.setattr(readings_import, "meter_blocks_upsert", broken)
     result = run_import((DATA / "tauron_wide.csv").read_bytes(), format="tauron", ppe=ppe_a)
     assert result.status == JobStatus.FAILED and "dysk pełny" in result.message
+
+
+def test_the_fast_csv_path_reads_plain_files_exactly_like_the_careful_path(monkeypatch):
+    import io
+
+    import numpy as np
+
+    from reports.services.parsers import generic
+
+    content = (
+        "ppe_code;start;import_kwh;export_kwh\r\n"
+        f"{B};2026-01-01T01:00:00+01:00;1,0005;0\r\n"
+        f"{A};2026-01-01T00:00+0100;12345,678901;0,5\r\n"
+        "\r\n"
+        f"{A};2025-12-31T23:15:00Z;0;7\r\n"
+        f"{A};2026-01-01 01:30+01:00;3,25;123456789,5"
+    ).encode()
+    names = ["ppe_code", "start", "import_kwh", "export_kwh"]
+    assert generic.read_fast(content, data_at=content.index(b"\n") + 1, sep=";", names=names, decimal=",")
+    fast = generic.parse_generic(io.BytesIO(content))
+    monkeypatch.setattr(generic, "read_fast", lambda *args, **kwargs: None)
+    careful = generic.parse_generic(io.BytesIO(content))
+    assert not fast.errors and fast.rows == careful.rows == 4
+    assert [(s.ppe_code, s.resolution_min) for s in fast.series] == [(B, 60), (A, 15)]
+    for a, b in zip(fast.series, sorted(careful.series, key=lambda s: s.ppe_code != B), strict=True):
+        for name in ("starts", "import_wh", "export_wh", "quality", "lines"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert fast.series[1].lines.tolist() == [3, 5, 6]
+    assert fast.series[0].import_wh.tolist() == [1001]
+
+
+def test_the_fast_csv_path_leaves_bad_lines_to_the_careful_path(run_import, ppe_a):
+    content = f"ppe_code;start;import_kwh;export_kwh\n{A};2026-01-01T00:00:00+01:00;1,5;0\n{A};2026-01-01T01:00:00+01:00;-1;0\n"
+    [(line, field, message)] = messages(run_import(content))
+    assert (line, field) == (3, "import_kwh") and "ujemna" in message

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from reports.models import Quality
 
 from .common import ParseResult, ProgressFn, RowError, Series, kwh_to_wh
+from .fastcsv import read_fast
 
 REQUIRED = ("ppe_code", "start", "import_kwh", "export_kwh")
 OPTIONAL = ("quality",)
@@ -105,15 +106,24 @@ def _read(
     return parts, codes
 
 
+def _encoding(raw: bytes) -> str:
+    try:
+        raw.decode("utf-8-sig")
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        return "cp1250"
+
+
 def parse_generic(stream: BinaryIO, *, on_progress: ProgressFn | None = None) -> ParseResult:
     result = ParseResult()
     raw = stream.read()
+    head = raw[:4096]
+    # an ASCII head reads the same in both encodings, so the whole-file check can wait for the slow path
+    encoding = None if head.isascii() else _encoding(raw)
     try:
-        text_head = raw[:4096].decode("utf-8-sig")
-        encoding = "utf-8-sig"
-        raw.decode("utf-8-sig")
+        text_head = head.decode(encoding or "ascii")
     except UnicodeDecodeError:
-        text_head, encoding = raw[:4096].decode("cp1250"), "cp1250"
+        text_head, encoding = head.decode("cp1250"), "cp1250"
     header_line = text_head.splitlines()[0] if text_head.strip() else ""
     sep = ";" if header_line.count(";") >= header_line.count(",") and ";" in header_line else ","
     names = [c.strip().lower() for c in header_line.split(sep)]
@@ -124,11 +134,27 @@ def parse_generic(stream: BinaryIO, *, on_progress: ProgressFn | None = None) ->
         ) % {"cols": ", ".join(missing)}))
         return result
     names = [n if n in REQUIRED + OPTIONAL else f"_extra{i}" for i, n in enumerate(names)]
-    # Fast path: numbers parsed by pandas' C reader with the decimal mark seen in the
-    # first data lines; a file that does not fit (mixed marks, bad cells) is read
-    # again with the numbers as text so each bad cell can be named.
     sample = text_head.splitlines()[1:20]
     decimal = "," if sep == ";" and any("," in line for line in sample) else "."
+    # Plain files are read straight from the bytes (fastcsv). Otherwise numbers are
+    # parsed by pandas' C reader with the decimal mark seen in the first data lines;
+    # a file that does not fit (mixed marks, bad cells) is read again with the
+    # numbers as text so each bad cell can be named.
+    header_end = raw.find(b"\n")
+    first_line = raw[:header_end if header_end >= 0 else len(raw)].removeprefix(b"\xef\xbb\xbf").removesuffix(b"\r")
+    if header_end >= 0 and first_line.isascii() and first_line.decode() == header_line:
+        fast = read_fast(raw, data_at=header_end + 1, sep=sep, names=names, decimal=decimal,
+                         on_progress=None if on_progress is None else lambda share: on_progress(share * 0.7))
+        if fast is not None:
+            result.rows = len(fast.line)
+            codes = [code.decode("ascii") for code in fast.codes]
+            quality = np.full(len(fast.line), Quality.MEASURED, dtype=np.uint8)
+            _split_series(result, codes=codes, ppe=fast.ppe, starts=fast.starts, line=fast.line,
+                          imp_wh=fast.import_wh, exp_wh=fast.export_wh, quality=quality)
+            if on_progress is not None:
+                on_progress(1.0)
+            return result
+    encoding = encoding or _encoding(raw)
     failure = _("Nie można odczytać pliku CSV: %(err)s")
     try:
         parts, codes = _read(raw, sep=sep, names=names, encoding=encoding, decimal=decimal, numbers_as_text=False,
@@ -187,28 +213,44 @@ def parse_generic(stream: BinaryIO, *, on_progress: ProgressFn | None = None) ->
         return result
 
     imp_wh, exp_wh = kwh_to_wh(imp_kwh), kwh_to_wh(exp_kwh)
-    order = np.lexsort((starts, ppe))
-    ppe, starts, line = ppe[order], starts[order], line[order]
-    imp_wh, exp_wh, quality = imp_wh[order], exp_wh[order], quality[order]
-    dup = np.flatnonzero((ppe[1:] == ppe[:-1]) & (starts[1:] == starts[:-1]))
-    for i in dup[:200]:
-        result.add(RowError(int(line[i + 1]), "start", _(
-            "Powtórzony okres: PPE %(ppe)s od %(t)s występuje już w wierszu %(first)d."
-        ) % {"ppe": ppe_codes.values[ppe[i]], "t": _iso(starts[i]), "first": int(line[i])}))
-    if result.error_count:
-        return result
+    _split_series(result, codes=ppe_codes.values, ppe=ppe, starts=starts, line=line, imp_wh=imp_wh, exp_wh=exp_wh,
+                  quality=quality)
+    if on_progress is not None:
+        on_progress(1.0)
+    return result
+
+
+def _split_series(
+    result: ParseResult, *, codes: list[str], ppe: np.ndarray, starts: np.ndarray, line: np.ndarray,
+    imp_wh: np.ndarray, exp_wh: np.ndarray, quality: np.ndarray,
+) -> None:
+    """Sort by (PPE, start), refuse duplicate intervals, cut one ``Series`` per PPE."""
+    lo, span = int(starts.min()), int(starts.max()) - int(starts.min()) + 1
+    if (int(ppe.max()) + 1) * span < 2**62:
+        key = ppe * span + (starts - lo)
+        # strictly increasing: already in order and free of duplicates, the usual case
+        order = None if bool((key[1:] > key[:-1]).all()) else np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((starts, ppe))
+    if order is not None:
+        ppe, starts, line = ppe[order], starts[order], line[order]
+        imp_wh, exp_wh, quality = imp_wh[order], exp_wh[order], quality[order]
+        dup = np.flatnonzero((ppe[1:] == ppe[:-1]) & (starts[1:] == starts[:-1]))
+        for i in dup[:200]:
+            result.add(RowError(int(line[i + 1]), "start", _(
+                "Powtórzony okres: PPE %(ppe)s od %(t)s występuje już w wierszu %(first)d."
+            ) % {"ppe": codes[ppe[i]], "t": _iso(starts[i]), "first": int(line[i])}))
+        if result.error_count:
+            return
     bounds = np.flatnonzero(np.diff(ppe)) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(ppe)], strict=True):
         s = starts[lo:hi]
         # 15-minute data if any start is off the hour or two starts are 15 min apart
         quarter = bool((s % 3600).any() or (np.diff(s) == 900).any())
         result.series.append(Series(
-            ppe_code=ppe_codes.values[ppe[lo]], resolution_min=15 if quarter else 60, starts=s,
+            ppe_code=codes[ppe[lo]], resolution_min=15 if quarter else 60, starts=s,
             import_wh=imp_wh[lo:hi], export_wh=exp_wh[lo:hi], quality=quality[lo:hi], lines=line[lo:hi],
         ))
-    if on_progress is not None:
-        on_progress(1.0)
-    return result
 
 
 def _iso(seconds: int) -> str:
