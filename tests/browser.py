@@ -1,6 +1,7 @@
 """Playwright (sync API) fixtures for browser tests against pytest-django's ``live_server``.
 
-Import the fixtures in a test module: ``from tests.browser import browser, page  # noqa: F401``.
+Registered once for the whole suite in tests/conftest.py (``pytest_plugins``), so the
+session-scoped browser is shared by every browser test module.
 """
 
 from __future__ import annotations

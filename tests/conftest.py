@@ -17,6 +17,10 @@ from tests.factories import ClusterFactory, MemberFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# One definition of the Playwright fixtures for the whole suite: importing them into
+# several modules would start a second sync_playwright() inside the first one's loop.
+pytest_plugins = ["tests.browser"]
+
 # Tests run tasks inline unless a test asks for the real worker (see celery_worker).
 celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True

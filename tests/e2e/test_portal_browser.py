@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from reports.models import Statement
 from reports.services.statements import statements_generate
-from tests.browser import browser, login, page  # noqa: F401
+from tests.browser import login
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory
 from tests.reports.test_pdf import snapshot_from_tariff_rows
 
@@ -33,7 +33,7 @@ def rendered_run(transactional_db, cluster, coordinator, alice, bob):
     return run
 
 
-def test_it_publishes_and_lets_the_member_download_its_pdf(live_server, browser, page, rendered_run, alice) -> None:  # noqa: F811
+def test_it_publishes_and_lets_the_member_download_its_pdf(live_server, browser, page, rendered_run, alice) -> None:
     login(page, live_server, "koordynator")
     page.goto(f"{live_server.url}/c/oke/settlements/{rendered_run.pk}/statements/")
     assert page.locator("#statement-table").get_by_text("Alicja Nowak — Zażółć Gęślą Jaźń").is_visible()

@@ -7,13 +7,13 @@ import re
 import pytest
 
 from members.models import Generator, Member, MeteringPoint, StorageUnit
-from tests.browser import browser, login, page  # noqa: F401
+from tests.browser import login
 from tests.factories import ppe_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_it_registers_a_member_with_a_ppe_and_refuses_a_ppe_outside_the_area(page, live_server, transactional_db, coordinator, cluster):  # noqa: F811
+def test_it_registers_a_member_with_a_ppe_and_refuses_a_ppe_outside_the_area(page, live_server, transactional_db, coordinator, cluster):
     login(page, live_server, "koordynator")
     base = f"{live_server.url}/c/{cluster.slug}"
 
