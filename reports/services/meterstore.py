@@ -18,6 +18,7 @@ Merge rules (documented in docs/formats-readings.md):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,9 +27,9 @@ from django.db import connection, transaction
 
 from reports.models import MeterDay, Quality
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SLOTS_PER_DAY = {60: 24, 15: 96}
-BATCH_ROWS = 2000  # SQLite: 12,000 parameters per statement; PostgreSQL: one COPY each
+BATCH_ROWS = 2000  # SQLite: 12,000 parameters per statement (PostgreSQL: one binary COPY stream)
 
 
 class MeterStoreError(ValueError):
@@ -110,8 +111,37 @@ def _to_hourly(day: _Day) -> _Day:
     )
 
 
-def _split_days(block: Block) -> Iterable[tuple[dt.date, _Day, bool]]:
-    """Pad a block to whole UTC days; yield ``(day, slots, full)`` for each day it carries data for."""
+_COLUMNS = ("ppe_id", "day", "resolution_min", "import_wh", "export_wh", "quality")
+_KEY_BITS = 22  # day key = ppe_id << 22 | date ordinal (ordinals < 3,652,060 < 2**22)
+_PG_EPOCH = dt.date(2000, 1, 1).toordinal()  # binary COPY dates count days from 2000-01-01
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
+_COPY_CHUNK_ROWS = 20_000  # ~9 MB of hourly rows per write: bounded memory, progress steps
+_LOCK_KEY = 0x4F4B454D44  # pg_advisory_xact_lock: one meter-data writer at a time ("OKEMD")
+
+
+@dataclass
+class _Split:
+    """A block padded to whole UTC days: ``[n_days, slots]`` arrays, day ``i`` is ordinal ``first + i``."""
+
+    ppe_id: int
+    resolution_min: int
+    first: int
+    import_wh: np.ndarray
+    export_wh: np.ndarray
+    quality: np.ndarray
+    carried: np.ndarray  # indices of the days the block carries any slot of
+    full: np.ndarray  # bool per ``carried``: every slot of that day carried
+
+    def keys(self) -> np.ndarray:
+        return (np.int64(self.ppe_id) << _KEY_BITS) + self.first + self.carried
+
+    def day(self, i: int) -> tuple[tuple[int, dt.date], _Day]:
+        key = (self.ppe_id, dt.date.fromordinal(self.first + int(i)))
+        return key, _Day(self.resolution_min, self.import_wh[i], self.export_wh[i], self.quality[i])
+
+
+def _split(block: Block) -> _Split:
+    """Pad a block to whole UTC days (no per-day Python work)."""
     res = block.resolution_min
     if res not in SLOTS_PER_DAY:
         raise MeterStoreError(f"Nieobsługiwana rozdzielczość {res} min (dozwolone 15 lub 60).")
@@ -129,19 +159,20 @@ def _split_days(block: Block) -> Iterable[tuple[dt.date, _Day, bool]]:
     size = n_days * spd
 
     def pad(values: np.ndarray, dtype: type, fill: int) -> np.ndarray:
+        values = np.asarray(values, dtype=dtype)
+        if lead == 0 and n == size:
+            return values.reshape(n_days, spd)  # already whole days: a view, no copy
         out = np.full(size, fill, dtype=dtype)
         out[lead : lead + n] = values
         return out.reshape(n_days, spd)
 
-    imp = pad(np.asarray(block.import_wh, dtype=np.int64), np.int64, 0)
-    exp = pad(np.asarray(block.export_wh, dtype=np.int64), np.int64, 0)
-    qual = pad(np.asarray(block.quality, dtype=np.uint8), np.uint8, Quality.MISSING)
+    qual = pad(block.quality, np.uint8, Quality.MISSING)
     carried = qual != Quality.MISSING
-    any_slot, all_slots = carried.any(axis=1).tolist(), carried.all(axis=1).tolist()
-    first = midnight.date()
-    for i in range(n_days):
-        if any_slot[i]:
-            yield first + dt.timedelta(days=i), _Day(res, imp[i], exp[i], qual[i]), all_slots[i]
+    days = np.flatnonzero(carried.any(axis=1))
+    return _Split(
+        block.ppe_id, res, midnight.date().toordinal(), pad(block.import_wh, np.int64, 0),
+        pad(block.export_wh, np.int64, 0), qual, days, carried[days].all(axis=1),
+    )
 
 
 def _merge(old: _Day, new: _Day) -> _Day:
@@ -164,53 +195,6 @@ def _merge(old: _Day, new: _Day) -> _Day:
     )
 
 
-_COLUMNS = ("ppe_id", "day", "resolution_min", "import_wh", "export_wh", "quality")
-
-
-def _packed(items: list[tuple[tuple[int, dt.date], _Day]]) -> Iterable[tuple]:
-    for (ppe_id, day), s in items:
-        yield (
-            ppe_id,
-            day,
-            s.resolution_min,
-            s.import_wh.astype("<i8", copy=False).tobytes(),
-            s.export_wh.astype("<i8", copy=False).tobytes(),
-            s.quality.astype(np.uint8, copy=False).tobytes(),
-        )
-
-
-def _write_rows(items: list[tuple[tuple[int, dt.date], _Day]]) -> None:
-    """Upsert one batch of day rows: ``INSERT … ON CONFLICT (ppe_id, day) DO UPDATE``.
-
-    Not ``bulk_create(update_conflicts=True, …)``: it issues the same
-    statement on SQLite and PostgreSQL but spends ~85 µs of Python per row
-    (measured 11,000 rows/s; the import target needs ≥ 17,000 day rows/s).
-    PostgreSQL gets the rows by binary COPY into a temporary table (psycopg's
-    client-side parsing of a 12,000-parameter statement alone took 50 µs/row).
-    """
-    table = connection.ops.quote_name(MeterDay._meta.db_table)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
-    conflict = f"ON CONFLICT (ppe_id, day) DO UPDATE SET {updates}"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS oke_meterday_stage (ppe_id bigint, day date, resolution_min smallint,"
-                " import_wh bytea, export_wh bytea, quality bytea) ON COMMIT DELETE ROWS"
-            )
-            cursor.execute("TRUNCATE oke_meterday_stage")
-            with cursor.cursor.copy(f"COPY oke_meterday_stage ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(["int8", "date", "int2", "bytea", "bytea", "bytea"])
-                for row in _packed(items):
-                    copy.write_row(row)
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM oke_meterday_stage {conflict}"
-            )
-        else:
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(items))
-            params = [value for row in _packed(items) for value in row]
-            cursor.execute(f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {values} {conflict}", params)
-
-
 def _unpack(row: tuple) -> _Day:
     res, imp, exp, qual = row
     return _Day(
@@ -221,26 +205,68 @@ def _unpack(row: tuple) -> _Day:
     )
 
 
-@transaction.atomic
-def meter_blocks_upsert(
-    *, blocks: Iterable[Block], on_progress: Callable[[float], None] | None = None
-) -> int:
-    """Merge blocks into the day rows; returns the number of day rows written.
+@dataclass
+class _Rows:
+    """Day rows of one resolution to write: ``keys`` and ``[n, slots]`` arrays."""
 
-    Full days (every slot carried) are written without reading; partly
-    covered days are read first and merged. Rows are written with one
-    ``INSERT … ON CONFLICT (ppe_id, day) DO UPDATE`` per batch.
+    resolution_min: int
+    keys: np.ndarray
+    import_wh: np.ndarray
+    export_wh: np.ndarray
+    quality: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def tuples(self) -> Iterator[tuple]:
+        ppe, day = self.keys >> _KEY_BITS, self.keys & ((1 << _KEY_BITS) - 1)
+        for i in range(len(self.keys)):
+            yield (int(ppe[i]), dt.date.fromordinal(int(day[i])), self.resolution_min, self.import_wh[i].tobytes(),
+                   self.export_wh[i].tobytes(), self.quality[i].tobytes())
+
+    def copy_binary(self) -> bytes:
+        """The rows as PostgreSQL binary COPY tuples (columns ``_COLUMNS``), built with one structured array."""
+        spd = SLOTS_PER_DAY[self.resolution_min]
+        fields = [("n", ">i2"), ("l1", ">i4"), ("ppe", ">i8"), ("l2", ">i4"), ("day", ">i4"), ("l3", ">i4"),
+                  ("res", ">i2"), ("l4", ">i4"), ("imp", "<i8", (spd,)), ("l5", ">i4"), ("exp", "<i8", (spd,)),
+                  ("l6", ">i4"), ("qual", "u1", (spd,))]
+        out = np.empty(len(self.keys), dtype=np.dtype(fields))
+        for name, value in (("n", 6), ("l1", 8), ("l2", 4), ("l3", 2), ("l4", 8 * spd), ("l5", 8 * spd),
+                            ("l6", spd), ("res", self.resolution_min)):
+            out[name] = value
+        out["ppe"] = self.keys >> _KEY_BITS
+        out["day"] = (self.keys & ((1 << _KEY_BITS) - 1)) - _PG_EPOCH
+        out["imp"], out["exp"], out["qual"] = self.import_wh, self.export_wh, self.quality
+        return out.tobytes()
+
+
+def _rows_to_write(splits: list[_Split]) -> list[_Rows]:
+    """Every day row the blocks produce, merged with what is stored where a block covers a day partly.
+
+    A day carried whole by exactly one block is taken as it is: no read, no
+    per-day Python (that is every day of a file but the edges). Days carried
+    partly, or by several blocks, are merged in block order and, unless that
+    makes them whole, with the stored row (the only rows ever read).
     """
+    key_parts = [s.keys() for s in splits]
+    all_keys = np.concatenate(key_parts) if key_parts else np.empty(0, np.int64)
+    unique, counts = np.unique(all_keys, return_counts=True)
+    shared = unique[counts > 1]
+    direct: dict[int, list[tuple[np.ndarray, ...]]] = {}
     days: dict[tuple[int, dt.date], _Day] = {}
     partial_keys: set[tuple[int, dt.date]] = set()
-    for block in blocks:
-        for day, slots, full in _split_days(block):
-            key = (block.ppe_id, day)
+    for s, keys in zip(splits, key_parts, strict=True):
+        alone = s.full & ~np.isin(keys, shared) if len(shared) else s.full
+        rows = s.carried[alone]
+        if len(rows):
+            direct.setdefault(s.resolution_min, []).append(
+                (keys[alone], s.import_wh[rows], s.export_wh[rows], s.quality[rows]))
+        for i in s.carried[~alone].tolist():
+            key, slots = s.day(i)
             if key in days:
                 slots = _merge(days[key], slots)
-                full = bool((slots.quality != Quality.MISSING).all())
             days[key] = slots
-            if full:
+            if (slots.quality != Quality.MISSING).all():
                 partial_keys.discard(key)
             else:
                 partial_keys.add(key)
@@ -255,13 +281,110 @@ def meter_blocks_upsert(
         for ppe_id, day, *row in stored:
             if (ppe_id, day) in wanted:
                 days[(ppe_id, day)] = _merge(_unpack(tuple(row)), days[(ppe_id, day)])
+    for (ppe_id, day), s in days.items():
+        key = np.array([(ppe_id << _KEY_BITS) + day.toordinal()], dtype=np.int64)
+        direct.setdefault(s.resolution_min, []).append((key, s.import_wh[None], s.export_wh[None], s.quality[None]))
+    out = []
+    for res, parts in sorted(direct.items()):
+        # merged single days are concatenated in runs so the arrays stay few and large
+        out.append(_Rows(res, *(np.concatenate([p[j] for p in parts]) for j in range(4))))
+    return out
 
-    items = list(days.items())
-    total = len(items)
-    for i in range(0, total, BATCH_ROWS):
-        _write_rows(items[i : i + BATCH_ROWS])
-        if on_progress is not None:
-            on_progress(min(1.0, (i + BATCH_ROWS) / total))
+
+def _key_ranges(keys: np.ndarray) -> tuple[list[int], list[dt.date], list[dt.date]]:
+    """Sorted unique day keys as runs of consecutive days per PPE: ``(ppe_ids, first days, last days)``."""
+    if not len(keys):
+        return [], [], []
+    keys = np.unique(keys)
+    breaks = np.flatnonzero(np.diff(keys) != 1) + 1  # next PPE or a gap: ppe_id is in the high bits
+    lo, hi = keys[np.r_[0, breaks]], keys[np.r_[breaks - 1, len(keys) - 1]]
+    mask = (1 << _KEY_BITS) - 1
+    return (
+        (lo >> _KEY_BITS).tolist(),
+        [dt.date.fromordinal(d) for d in (lo & mask).tolist()],
+        [dt.date.fromordinal(d) for d in (hi & mask).tolist()],
+    )
+
+
+def _write_postgresql(groups: list[_Rows], on_progress: Callable[[float], None] | None) -> None:
+    """Replace the day rows: ``DELETE`` the written (PPE, day) runs, then one binary ``COPY`` into the table.
+
+    Every row written is the day's final content (partly covered days were
+    merged above), so no stored row needs to survive. Measured for a year of
+    1,000 PPEs (366,000 rows, 2 shared cores): the file import saves in ~6 s
+    (empty) / 8–11 s (replacing) instead of ~11.5 s / ~11.3 s with the former
+    ``COPY`` into a temporary table + ``INSERT … ON CONFLICT DO UPDATE`` in
+    2,000-row batches (client and server took turns; the update path costs
+    the server more than delete + insert). The rows are packed with one
+    structured array per chunk, not per-row ``write_row`` (~2.5 s CPU saved).
+    ``synchronous_commit`` is left alone: it only skips the one WAL flush at
+    commit of this single transaction. A transaction-level advisory lock serialises meter
+    writers: without it two imports of the same day could both delete and
+    then collide on the unique (ppe, day) instead of the later one winning,
+    and a partly covered day read by one could be overwritten by the other.
+    """
+    table = connection.ops.quote_name(MeterDay._meta.db_table)
+    total = sum(len(g) for g in groups)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        ppe_ids, lo, hi = _key_ranges(np.concatenate([g.keys for g in groups]))
+        cursor.execute(
+            f"DELETE FROM {table} AS m USING unnest(%s::bigint[], %s::date[], %s::date[]) AS r(ppe_id, lo, hi)"
+            " WHERE m.ppe_id = r.ppe_id AND m.day BETWEEN r.lo AND r.hi",
+            [ppe_ids, lo, hi],
+        )
+        done = 0
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(_COPY_SIGNATURE)
+            for g in groups:
+                for a in range(0, len(g), _COPY_CHUNK_ROWS):
+                    part = _Rows(g.resolution_min, *(x[a : a + _COPY_CHUNK_ROWS] for x in
+                                                     (g.keys, g.import_wh, g.export_wh, g.quality)))
+                    copy.write(part.copy_binary())
+                    done += len(part)
+                    if on_progress is not None:
+                        on_progress(done / total)
+            copy.write(b"\xff\xff")
+
+
+def _write_sqlite(groups: list[_Rows], on_progress: Callable[[float], None] | None) -> None:
+    """``INSERT … ON CONFLICT (ppe_id, day) DO UPDATE`` in batches of ``BATCH_ROWS`` (12,000 parameters)."""
+    table = connection.ops.quote_name(MeterDay._meta.db_table)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
+    total, done = sum(len(g) for g in groups), 0
+    with connection.cursor() as cursor:
+        for g in groups:
+            rows = g.tuples()
+            while batch := [value for row in itertools.islice(rows, BATCH_ROWS) for value in row]:
+                n = len(batch) // len(_COLUMNS)
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * n)
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {values}"
+                    f" ON CONFLICT (ppe_id, day) DO UPDATE SET {updates}",
+                    batch,
+                )
+                done += n
+                if on_progress is not None:
+                    on_progress(done / total)
+
+
+@transaction.atomic
+def meter_blocks_upsert(
+    *, blocks: Iterable[Block], on_progress: Callable[[float], None] | None = None
+) -> int:
+    """Merge blocks into the day rows; returns the number of day rows written.
+
+    Full days (every slot carried) are written without reading; partly
+    covered days are read first and merged. PostgreSQL: the written days are
+    deleted and the rows copied in (``_write_postgresql``); SQLite:
+    ``INSERT … ON CONFLICT (ppe_id, day) DO UPDATE``.
+    """
+    groups = _rows_to_write([_split(block) for block in blocks])
+    total = sum(len(g) for g in groups)
+    if total:
+        (_write_postgresql if connection.vendor == "postgresql" else _write_sqlite)(groups, on_progress)
+    if on_progress is not None:
+        on_progress(1.0)
     return total
 
 

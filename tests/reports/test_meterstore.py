@@ -15,7 +15,7 @@ from reports.services.meterstore import Block, MeterStoreError, hourly_matrix, m
 from reports.services.synthetic import synthetic_readings
 from tests.factories import GeneratorFactory, MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WARSAW = ZoneInfo("Europe/Warsaw")
 M, E, X = Quality.MEASURED, Quality.ESTIMATED, Quality.MISSING
 
@@ -164,7 +164,7 @@ def test_it_generates_deterministic_plausible_synthetic_data(cluster):
     ppes = [pv, home]
     one = list(synthetic_readings(ppes=ppes, start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31), seed=7))
     two = list(synthetic_readings(ppes=ppes, start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31), seed=7))
-    assert all((a.import_wh == b.import_wh).all() and (a.export_wh == b.export_wh).all() for a, b in zip(one, two))
+    assert all((a.import_wh == b.import_wh).all() and (a.export_wh == b.export_wh).all() for a, b in zip(one, two, strict=True))
     assert len(one[0].import_wh) == 8760
     pv_block, home_block = one
     assert 2000 <= home_block.import_wh.sum() / 1000 <= 3000
@@ -190,3 +190,74 @@ def test_it_computes_warsaw_offsets_like_zoneinfo_across_dst_changes():
     seconds = np.arange(int(utc(2024, 1, 1).timestamp()), int(utc(2028, 1, 1).timestamp()), 3600, dtype=np.int64)
     expected = [dt.datetime.fromtimestamp(int(s), WARSAW).utcoffset().total_seconds() for s in seconds]
     assert warsaw_offsets(seconds).tolist() == expected
+
+
+def _hourly_block(ppe, start: dt.datetime, values, quality=None) -> Block:
+    values = np.asarray(values, dtype=np.int64)
+    quality = np.full(len(values), M, np.uint8) if quality is None else np.asarray(quality, np.uint8)
+    return Block(ppe_id=ppe.id, start_utc=start, resolution_min=60, import_wh=values,
+                 export_wh=np.zeros(len(values), np.int64), quality=quality)
+
+
+def test_a_reimport_of_whole_days_keeps_stored_days_in_the_gaps_of_the_file(ppe):
+    meter_blocks_upsert(blocks=[_hourly_block(ppe, utc(2026, 5, 1), np.full(5 * 24, 1))])
+    second = np.full(5 * 24, 2)
+    quality = np.full(5 * 24, M, np.uint8)
+    quality[2 * 24 : 3 * 24] = X  # 3 May is not in the new file: whole-day gap
+    assert meter_blocks_upsert(blocks=[_hourly_block(ppe, utc(2026, 5, 1), second, quality)]) == 4
+    data = hourly_matrix(ppe_ids=[ppe.id], start_utc=utc(2026, 5, 1), end_utc=utc(2026, 5, 6))
+    assert data.import_wh[0].reshape(5, 24)[:, 0].tolist() == [2, 2, 1, 2, 2]
+    assert data.present.all() and MeterDay.objects.filter(ppe=ppe).count() == 5
+
+
+def test_blocks_of_one_call_that_cover_the_same_day_are_merged_in_order(ppe, cluster):
+    other = MeteringPointFactory(cluster=cluster)
+    first = _hourly_block(ppe, utc(2026, 6, 1), np.full(48, 1))  # two whole days
+    second = _hourly_block(ppe, utc(2026, 6, 1, 12), np.full(24, 2))  # second half of day 1, first of day 2
+    third = _hourly_block(other, utc(2026, 6, 1), np.full(24, 3))
+    assert meter_blocks_upsert(blocks=iter([first, second, third])) == 3
+    data = hourly_matrix(ppe_ids=[ppe.id, other.id], start_utc=utc(2026, 6, 1), end_utc=utc(2026, 6, 3))
+    assert data.import_wh[0].tolist() == [1] * 12 + [2] * 24 + [1] * 12
+    assert data.import_wh[1].tolist() == [3] * 24 + [0] * 24
+
+
+def test_mixed_resolutions_in_one_call_keep_each_whole_day_at_its_own_resolution(ppe, cluster):
+    quarter = MeteringPointFactory(cluster=cluster)
+    quarters = Block(ppe_id=quarter.id, start_utc=utc(2026, 7, 1), resolution_min=15, import_wh=np.full(192, 5),
+                     export_wh=np.full(192, 1), quality=np.full(192, E, np.uint8))
+    assert meter_blocks_upsert(blocks=[_hourly_block(ppe, utc(2026, 7, 1, 6), np.arange(30)), quarters]) == 4
+    assert {(r.ppe_id, r.resolution_min) for r in MeterDay.objects.all()} == {(ppe.id, 60), (quarter.id, 15)}
+    data = hourly_matrix(ppe_ids=[ppe.id, quarter.id], start_utc=utc(2026, 7, 1), end_utc=utc(2026, 7, 3))
+    assert data.import_wh[0, 6:36].tolist() == list(range(30)) and not data.present[0, :6].any()
+    assert data.import_wh[1].tolist() == [20] * 48 and data.estimated[1].all()
+
+
+def test_a_refused_block_writes_nothing_of_the_call(ppe):
+    meter_days_upsert(ppe_id=ppe.id, start_utc=utc(2026, 8, 1), resolution_min=60,
+                      import_wh=[100] * 24, export_wh=[0] * 24, quality=[M] * 24)
+    bad = Block(ppe_id=ppe.id, start_utc=utc(2026, 8, 1, 5, 15), resolution_min=15, import_wh=np.ones(2, np.int64),
+                export_wh=np.zeros(2, np.int64), quality=np.full(2, M, np.uint8))
+    with pytest.raises(MeterStoreError, match="część godziny"):
+        meter_blocks_upsert(blocks=[_hourly_block(ppe, utc(2026, 8, 2), np.full(24, 7)), bad])
+    assert list(MeterDay.objects.filter(ppe=ppe).values_list("day", flat=True)) == [dt.date(2026, 8, 1)]
+
+
+def test_it_encodes_day_rows_for_binary_copy_and_groups_keys_in_runs():
+    import struct
+
+    from reports.services.meterstore import _key_ranges, _Rows
+
+    key = (7 << 22) + dt.date(2026, 1, 2).toordinal()
+    imp, exp, qual = np.arange(24, dtype=np.int64), np.full(24, 3, np.int64), np.full(24, E, np.uint8)
+    raw = _Rows(60, np.array([key]), imp[None], exp[None], qual[None]).copy_binary()
+    expected = (struct.pack(">hiqiiihi", 6, 8, 7, 4, (dt.date(2026, 1, 2) - dt.date(2000, 1, 1)).days, 2, 60, 192)
+                + imp.astype("<i8").tobytes() + struct.pack(">i", 192) + exp.astype("<i8").tobytes()
+                + struct.pack(">i", 24) + qual.tobytes())
+    assert raw == expected
+    d = dt.date(2026, 3, 30).toordinal()
+    keys = np.array([(2 << 22) + d, (1 << 22) + d + 1, (1 << 22) + d, (1 << 22) + d + 3, (2 << 22) + d + 1])
+    assert _key_ranges(keys) == (
+        [1, 1, 2],
+        [dt.date(2026, 3, 30), dt.date(2026, 4, 2), dt.date(2026, 3, 30)],
+        [dt.date(2026, 3, 31), dt.date(2026, 4, 2), dt.date(2026, 3, 31)],
+    )
