@@ -18,12 +18,13 @@ from members.forms import (
     TARIFF_GROUPS,
     MemberForm,
     MemberLeaveForm,
-    ppe_formset_class,
     member_ppes_queryset,
+    ppe_formset_class,
 )
 from members.models import Cluster, Gmina, Member, PPEMembership
 from members.selectors import member_list as member_list_select
-from members.services.registry import PPERow, member_leave as member_leave_service, member_save_with_ppes
+from members.services.registry import PPERow, member_save_with_ppes
+from members.services.registry import member_leave as member_leave_service
 from members.views.common import error_messages, page
 
 PAGE_SIZE = 25

@@ -17,6 +17,8 @@ from members.services.registry import (
     InstallationRow,
     ppe_current_membership,
     ppe_installations_save,
+)
+from members.services.registry import (
     ppe_transfer as ppe_transfer_service,
 )
 from members.views.common import error_messages, page

@@ -315,7 +315,7 @@ def _hourly_profile(flows: EnergyFlows) -> list[dict]:
     n_days = max(len(flows.axis.days), 1)
     hour = flows.axis.local_hour.astype(np.int64)
     profile = []
-    for key, series in (("drawn_wh", flows.drawn_h), ("shared_wh", flows.shared_h), ("fed_in_wh", flows.fed_h)):
+    for series in (flows.drawn_h, flows.shared_h, flows.fed_h):
         profile.append(np.bincount(hour, weights=series, minlength=24) / n_days)
     return [
         {"hour": h, "drawn_wh": int(np.rint(profile[0][h])), "shared_wh": int(np.rint(profile[1][h])), "fed_in_wh": int(np.rint(profile[2][h]))}

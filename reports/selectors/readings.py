@@ -17,7 +17,7 @@ from reports.models import ReadingImport
 from reports.services.meterstore import hourly_matrix, warsaw_offsets
 
 WARSAW = ZoneInfo("Europe/Warsaw")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from reports.engine import (
 )
 from reports.models import FEE_ORDER, ClusterReport, FeeCode, SettlementRun
 from reports.pdf import RenderedPDF, monthly_chart_html, pdf_render
+from reports.selectors.tariffs import run_rule
 from reports.services.statements import (
     FEE_LABELS,
     pdf_store,
@@ -103,7 +104,7 @@ def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:
     variable, quality = _dec(rate.get("variable_rate")), _dec(rate.get("quality_rate"))
     fees = snapshot_fees(snapshot)
     tiers = snapshot_tiers(snapshot)
-    coefficient = _dec((snapshot.get("rule") or {}).get("cooperative_coefficient"), "0.6")
+    coefficient = _dec(run_rule(snapshot=snapshot, on=run.period_end).get("cooperative_coefficient"))
     scenarios = tier_scenarios(demand_wh=demand_wh, tiers=tiers, variable_rate=variable, quality_rate=quality, fees=fees)
     coop = cooperative_scenario(
         demand_wh=demand_wh, coefficient=coefficient, variable_rate=variable, quality_rate=quality, fees=fees

@@ -28,6 +28,7 @@ from reports.engine import per_mwh
 from reports.engine.money import pct_of
 from reports.models import FEE_ORDER, ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
 from reports.pdf import RenderedPDF, monthly_chart_html, pdf_render
+from reports.selectors.tariffs import run_rule
 
 FEE_LABELS = dict(FeeCode.choices)
 IDENTIFIER_LABELS = {"nip": "NIP", "regon": "REGON", "krs": "KRS", "pesel": "PESEL"}
@@ -74,6 +75,21 @@ def statements_for_member(*, member: Member) -> QuerySet[Statement]:
         .select_related("run", "line")
         .order_by("-run__period_start", "-run__version")
     )
+
+
+def settlements_for_member(*, member: Member) -> list[dict[str, Any]]:
+    """The member's published settlements, newest period first: its own line and
+    statement each, an older version of a period marked ``superseded``."""
+    statements = list(statements_for_member(member=member))
+    newest: dict[tuple[dt.date, dt.date], int] = {}
+    for statement in statements:
+        key = (statement.run.period_start, statement.run.period_end)
+        newest[key] = max(newest.get(key, 0), statement.run.version)
+    return [
+        {"line": s.line, "run": s.run, "statement": s,
+         "superseded": s.run.version < newest[(s.run.period_start, s.run.period_end)]}
+        for s in statements
+    ]
 
 
 def statements_for_run(*, run: SettlementRun) -> QuerySet[Statement]:
@@ -240,7 +256,7 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
     saving_pct = (
         (line.total * 100 / line.cost_without_cluster).quantize(Decimal("0.1")) if line.cost_without_cluster else None
     )
-    rule = snapshot.get("rule") or {}
+    rule = run_rule(snapshot=snapshot, on=run.period_end)
     identifiers = [
         (IDENTIFIER_LABELS.get(k, k.upper()), v) for k, v in (line.member_identifiers or {}).items() if v and k != "pesel"
     ]
@@ -269,7 +285,7 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "tier": totals.get("tier"),
         "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=150),
         "tariff_notes": tariff_notes(snapshot),
-        "exemption_end": _date_pl(rule.get("exemption_end_date") or "2029-12-31"),
+        "exemption_end": _date_pl(rule.get("exemption_end_date")),
         "allocation": run.get_allocation_display(),
     }
 

@@ -24,7 +24,7 @@ from members.models import MeteringPoint, Source
 from reports.services.meterstore import Block, warsaw_offsets
 
 WARSAW = ZoneInfo("Europe/Warsaw")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 LATITUDE, LONGITUDE = 50.15, 18.70  # Orzesze
 FULL_LOAD_FACTOR = {  # mean output / capacity for steady and wind sources
     Source.WIND: 0.25, Source.HYDRO: 0.45, Source.BIOGAS: 0.80, Source.BIOMASS: 0.75,

@@ -25,17 +25,17 @@ def tariff_defaults_load() -> None:
             variable_rate=Decimal("229.30"), quality_rate=Decimal("24.21"), valid_from=START, source_note=SEED_NOTE
         )
     if not ExemptFee.objects.exists():
-        R, O = ExemptFee.Mode.RATE, ExemptFee.Mode.OBLIGATION
+        RATE, OBLIGATION = ExemptFee.Mode.RATE, ExemptFee.Mode.OBLIGATION
         fees = [
-            (FeeCode.OZE, R, "0.00", None, None, True),
-            (FeeCode.COGENERATION, R, "6.18", None, None, True),
+            (FeeCode.OZE, RATE, "0.00", None, None, True),
+            (FeeCode.COGENERATION, RATE, "6.18", None, None, True),
             # Seed prints "5 % × 47,07" but its totals use 2.3515 zł/MWh = 5 % × 47.03.
-            (FeeCode.GREEN, O, None, "5", "47.03", True),
+            (FeeCode.GREEN, OBLIGATION, None, "5", "47.03", True),
             # Seed prints "0,05 %": a typo; 0.5 % × 300.27 = 1.50135 is what its totals use.
-            (FeeCode.BLUE, O, None, "0.5", "300.27", True),
-            (FeeCode.WHITE, R, "2.0753", None, None, True),
+            (FeeCode.BLUE, OBLIGATION, None, "0.5", "300.27", True),
+            (FeeCode.WHITE, RATE, "2.0753", None, None, True),
             # The capacity fee is exempt only in an energy cooperative (seed: about 50 zł/MWh).
-            (FeeCode.CAPACITY, R, "50.00", None, None, False),
+            (FeeCode.CAPACITY, RATE, "50.00", None, None, False),
         ]
         for code, mode, rate, obligation, price, in_cluster in fees:
             ExemptFee.objects.create(

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster, MeteringPoint
+from members.views.common import page
 from reports.models import JobStatus, ReadingImport
 from reports.selectors.readings import completeness, reading_imports_recent
 from reports.services.readings_import import reading_import_create
@@ -52,10 +53,6 @@ class ReadingUploadForm(forms.Form):
         return upload
 
 
-def _page(request: HttpRequest, template: str, *, cluster: Cluster, **context: Any) -> HttpResponse:
-    return render(request, template, {"cluster": cluster, "nav": "readings", **context})
-
-
 @cluster_staff_required
 def import_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     if request.method == "POST":
@@ -70,8 +67,8 @@ def import_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
             return redirect("reports:import-detail", cluster_slug=cluster.slug, pk=reading_import.pk)
     else:
         form = ReadingUploadForm(cluster=cluster)
-    return _page(
-        request, "reports/readings/import_list.html", cluster=cluster, form=form,
+    return page(
+        request, "reports/readings/import_list.html", cluster=cluster, nav="readings", form=form,
         imports=reading_imports_recent(cluster=cluster),
     )
 
@@ -84,7 +81,7 @@ def _import(cluster: Cluster, pk: int) -> ReadingImport:
 def import_detail(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
     reading_import = _import(cluster, pk)
     running = reading_import.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-    return _page(request, "reports/readings/import_detail.html", cluster=cluster, imp=reading_import, running=running)
+    return page(request, "reports/readings/import_detail.html", cluster=cluster, nav="readings", imp=reading_import, running=running)
 
 
 @cluster_staff_required
@@ -126,8 +123,8 @@ def completeness_view(request: HttpRequest, cluster: Cluster) -> HttpResponse:
         "missing": sum(r.missing for r in rows),
         "estimated": sum(r.estimated for r in rows),
     }
-    return _page(
-        request, "reports/readings/completeness.html", cluster=cluster, rows=rows, totals=totals,
+    return page(
+        request, "reports/readings/completeness.html", cluster=cluster, nav="readings", rows=rows, totals=totals,
         month=dt.date(year, month, 1), previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}",
     )
 

@@ -7,6 +7,7 @@ and the portal's; MEDIA is never served by URL.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -50,19 +51,32 @@ def pdf_response(*, file: FieldFile, filename: str, inline: bool = False) -> Fil
     return response
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+def statement_pdf_download(request: HttpRequest, statement: Statement, *, inline: bool = False) -> FileResponse:
+    """Serve a statement the caller has already looked up within its boundary, and log the download."""
+    response = pdf_response(file=statement.file, filename=statement_filename(run=statement.run), inline=inline)
+    statement_download_record(
+        statement=statement,
+        user=request.user,
+        ip=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+    return response
 
 
 def _run_or_404(cluster: Cluster, run_id: int) -> SettlementRun:
     return get_object_or_404(SettlementRun.objects.select_related("cluster"), cluster=cluster, pk=run_id)
 
 
-def _back(request: HttpRequest, cluster: Cluster, run: SettlementRun) -> HttpResponse:
+def _redirect_next_or(request: HttpRequest, *fallback: Any, **fallback_kwargs: Any) -> HttpResponse:
+    """Back to the page the form came from (``next``, same host only), else to ``fallback``."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
-    return redirect("reports:statement-list", cluster_slug=cluster.slug, run_id=run.pk)
+    return redirect(*fallback, **fallback_kwargs)
+
+
+def _back(request: HttpRequest, cluster: Cluster, run: SettlementRun) -> HttpResponse:
+    return _redirect_next_or(request, "reports:statement-list", cluster_slug=cluster.slug, run_id=run.pk)
 
 
 @cluster_staff_required
@@ -124,11 +138,7 @@ def statements_publish_view(request: HttpRequest, cluster: Cluster, run_id: int)
 @require_GET
 def statement_download(request: HttpRequest, cluster: Cluster, statement_id: int) -> HttpResponse:
     statement = get_object_or_404(Statement.objects.select_related("run__cluster"), pk=statement_id, run__cluster=cluster)
-    response = pdf_response(file=statement.file, filename=statement_filename(run=statement.run), inline=request.GET.get("inline") == "1")
-    statement_download_record(
-        statement=statement, user=request.user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
-    )
-    return response
+    return statement_pdf_download(request, statement, inline=request.GET.get("inline") == "1")
 
 
 @cluster_staff_required
@@ -153,10 +163,7 @@ def member_portal_invite(request: HttpRequest, cluster: Cluster, member_id: int)
             _("Wysłano zaproszenie do portalu dla %(name)s na adres %(email)s (login: %(username)s).")
             % {"name": member.name, "email": user.email, "username": user.username},
         )
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("home")
+    return _redirect_next_or(request, "home")
 
 
 urlpatterns = [

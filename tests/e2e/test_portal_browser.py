@@ -12,8 +12,7 @@ from pypdf import PdfReader
 from reports.models import Statement
 from reports.services.statements import statements_generate
 from tests.browser import login
-from tests.reports.factories import SettlementLineFactory, SettlementRunFactory
-from tests.reports.test_pdf import snapshot_from_tariff_rows
+from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, snapshot_from_tariff_rows
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 

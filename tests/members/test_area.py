@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from members.models import DSO, Gmina
 from members.services.area import PPECandidate, area_check, area_validate_candidate
-from tests.factories import MeteringPointFactory, PPEMembershipFactory, MemberFactory, ppe_code
+from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory, ppe_code
 
 pytestmark = pytest.mark.django_db
 

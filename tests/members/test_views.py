@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from members.models import Generator, Member, MeteringPoint, PPEMembership, StorageUnit
@@ -362,13 +366,7 @@ def test_it_paginates_the_member_list_by_25(client, coordinator, cluster):
 # --- registry upload ----------------------------------------------------------------
 
 
-def examples_zip(*, broken: bool = False) -> "SimpleUploadedFile":
-    import io
-    import zipfile
-    from pathlib import Path
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def examples_zip(*, broken: bool = False) -> SimpleUploadedFile:
     folder = Path(__file__).resolve().parents[2] / "docs" / "examples" / "registry"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -397,8 +395,6 @@ def test_it_shows_the_error_table_and_saves_nothing_for_a_broken_registry(client
 
 
 def test_it_refuses_an_upload_that_is_not_zip_or_xlsx(client, coordinator, cluster):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(coordinator)
     response = client.post(url("registry-import", cluster), {"file": SimpleUploadedFile("rejestr.txt", b"x")})
     assert response.status_code == 200
@@ -406,9 +402,6 @@ def test_it_refuses_an_upload_that_is_not_zip_or_xlsx(client, coordinator, clust
 
 
 def test_it_serves_the_example_files_as_a_zip(client, coordinator, cluster):
-    import io
-    import zipfile
-
     client.force_login(coordinator)
     response = client.get(url("registry-examples", cluster))
     assert response["Content-Type"] == "application/zip"

@@ -9,7 +9,16 @@ from decimal import Decimal
 
 import factory
 
-from reports.models import JobStatus, SettlementLine, SettlementRun
+from reports.models import (
+    DiscountTier,
+    DistributionRate,
+    ExemptFee,
+    JobStatus,
+    SettlementLine,
+    SettlementRule,
+    SettlementRun,
+)
+from reports.selectors.tariffs import fee_json, rate_json, rule_json, tier_json
 from tests.factories import ClusterFactory, MemberFactory, ppe_code
 
 MWH = 1_000_000
@@ -159,4 +168,22 @@ class SettlementLineFactory(factory.django.DjangoModelFactory):
     )
     monthly = factory.LazyFunction(
         lambda: [{"month": f"2025-{m:02d}", "drawn_wh": 800 * MWH // 12, "shared_wh": 560 * MWH // 12} for m in range(1, 13)]
+    )
+
+
+def snapshot_from_tariff_rows(on: dt.date = dt.date(2025, 12, 31)) -> dict:
+    """The seeded tariff rows in force, recorded as a settlement run records them."""
+    return {
+        "rates": [rate_json(r) for r in DistributionRate.objects.in_force(on)],
+        "fees": [fee_json(f) for f in ExemptFee.objects.in_force(on)],
+        "tiers": [tier_json(t) for t in DiscountTier.objects.in_force(on)],
+        "rule": rule_json(SettlementRule.objects.in_force(on).get()),
+    }
+
+
+def march_run(cluster, *, version: int = 1, **fields) -> SettlementRun:
+    """The statement tests' settlement: March 2026 (month) recorded with the seeded tariff rows."""
+    return SettlementRunFactory(
+        cluster=cluster, period_kind="month", period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31),
+        version=version, snapshot=snapshot_from_tariff_rows(), **fields,
     )

@@ -9,8 +9,17 @@ from django.urls import reverse
 
 from reports.admin import DiscountTierForm, DistributionRateForm, ExemptFeeForm, SettlementRuleForm
 from reports.models import (
-    ClusterReport, DiscountTier, DistributionRate, ExemptFee, MeterDay, ReadingImport, SettlementLine, SettlementRule,
-    SettlementRun, Statement, StatementDownload,
+    ClusterReport,
+    DiscountTier,
+    DistributionRate,
+    ExemptFee,
+    MeterDay,
+    ReadingImport,
+    SettlementLine,
+    SettlementRule,
+    SettlementRun,
+    Statement,
+    StatementDownload,
 )
 from tests.factories import DSOFactory, UserFactory
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory

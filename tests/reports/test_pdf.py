@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
 
 from reports.models import Statement
 from reports.services.statements import statement_pdf, statements_prepare
-from tests.reports.factories import SettlementLineFactory, SettlementRunFactory
+from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, snapshot_from_tariff_rows
 
 MWH = 1_000_000
 
@@ -42,19 +41,6 @@ def test_it_renders_a_statement_with_polish_figures(statement) -> None:
 
 
 # --- the cluster report reproduces the seed's tables ------------------------------
-
-
-def snapshot_from_tariff_rows(on: dt.date = dt.date(2025, 12, 31)) -> dict:
-    """The seeded tariff rows in force, recorded as a settlement run records them."""
-    from reports.models import DiscountTier, DistributionRate, ExemptFee, SettlementRule
-    from reports.selectors.tariffs import fee_json, rate_json, rule_json, tier_json
-
-    return {
-        "rates": [rate_json(r) for r in DistributionRate.objects.in_force(on)],
-        "fees": [fee_json(f) for f in ExemptFee.objects.in_force(on)],
-        "tiers": [tier_json(t) for t in DiscountTier.objects.in_force(on)],
-        "rule": rule_json(SettlementRule.objects.in_force(on).get()),
-    }
 
 
 @pytest.fixture

@@ -12,17 +12,14 @@ from django.utils import timezone
 from reports.models import Statement
 from reports.services.statements import statements_generate, statements_publish
 from tests.factories import MeteringPointFactory, PPEMembershipFactory
-from tests.reports.factories import SettlementLineFactory, SettlementRunFactory
-from tests.reports.test_pdf import pdf_text, snapshot_from_tariff_rows
+from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, march_run
+from tests.reports.test_pdf import pdf_text
 
 
 @pytest.fixture
 def run(cluster, alice, bob, coordinator, django_capture_on_commit_callbacks):
     """March 2026, v1: statements rendered and published for Alice and Bob."""
-    run = SettlementRunFactory(
-        cluster=cluster, period_kind="month", period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31),
-        snapshot=snapshot_from_tariff_rows(), finished_at=timezone.make_aware(dt.datetime(2026, 4, 2, 10, 30)),
-    )
+    run = march_run(cluster, finished_at=timezone.make_aware(dt.datetime(2026, 4, 2, 10, 30)))
     SettlementLineFactory(run=run, member=alice.member, member_name="Alicja Nowak", total="20977.13")
     SettlementLineFactory(run=run, member=bob.member, member_name="Bob Kowalski sp. z o.o.", total="31191.78")
     with django_capture_on_commit_callbacks(execute=True):
@@ -90,10 +87,7 @@ def test_it_exposes_no_file_path(client, alice, bob, run) -> None:
 
 
 def test_it_hides_unpublished_statements(client, cluster, alice, run, django_capture_on_commit_callbacks) -> None:
-    v2 = SettlementRunFactory(
-        cluster=cluster, period_kind="month", period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31), version=2,
-        snapshot=snapshot_from_tariff_rows(),
-    )
+    v2 = march_run(cluster, version=2)
     SettlementLineFactory(run=v2, member=alice.member, member_name="Alicja Nowak", total="21500.00")
     with django_capture_on_commit_callbacks(execute=True):
         statements_generate(run=v2)
@@ -106,10 +100,7 @@ def test_it_hides_unpublished_statements(client, cluster, alice, run, django_cap
 
 
 def test_it_marks_an_older_version_as_superseded(client, cluster, alice, coordinator, run, django_capture_on_commit_callbacks) -> None:
-    v2 = SettlementRunFactory(
-        cluster=cluster, period_kind="month", period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31), version=2,
-        snapshot=snapshot_from_tariff_rows(),
-    )
+    v2 = march_run(cluster, version=2)
     SettlementLineFactory(run=v2, member=alice.member, member_name="Alicja Nowak", total="21500.00")
     with django_capture_on_commit_callbacks(execute=True):
         statements_generate(run=v2)
@@ -133,3 +124,27 @@ def test_it_sends_anonymous_visitors_to_login(client, alice, run) -> None:
     for url in (reverse("portal:home"), reverse("portal:statement-download", args=[statement_of(alice, run).pk])):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("count", [2, 10])
+def test_it_renders_the_portal_home_in_a_constant_number_of_queries(
+    client, cluster, alice, count, django_assert_max_num_queries
+) -> None:
+    now = timezone.now()
+    for i in range(count):
+        PPEMembershipFactory(ppe=MeteringPointFactory(cluster=cluster), member=alice.member, valid_from=dt.date(2025, 1, 1))
+        start = dt.date(2024 + i // 12, i % 12 + 1, 1)
+        run = SettlementRunFactory(
+            cluster=cluster, period_kind="month", period_start=start, period_end=start.replace(day=28),
+            statements_published_at=now,
+        )
+        line = SettlementLineFactory(run=run, member=alice.member, member_name="Alicja Nowak")
+        Statement.objects.create(
+            run=run, line=line, member=alice.member, number=f"OKE/{i:04d}-v1", status=Statement.Status.PUBLISHED,
+            published_at=now,
+        )
+    client.force_login(alice)
+    client.get(reverse("portal:home"))  # warm caches (session, content types)
+    with django_assert_max_num_queries(7):
+        response = client.get(reverse("portal:home"))
+    assert len(response.context["settlements"]) == count and len(response.context["memberships"]) == count

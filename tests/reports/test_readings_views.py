@@ -121,7 +121,7 @@ def test_it_lists_imports_with_a_fixed_number_of_queries(client, coordinator, cl
 
 
 def test_it_shows_completeness_with_a_fixed_number_of_queries(client, coordinator, cluster, ppe):
-    start = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     meter_days_upsert(ppe_id=ppe.id, start_utc=start, resolution_min=60, import_wh=[1] * 48,
                       export_wh=[0] * 48, quality=[1] * 48)
     client.force_login(coordinator)

@@ -11,10 +11,16 @@ from django.core.exceptions import ValidationError
 
 from members.models import Source
 from reports.engine import hours_for_days
-from reports.models import AllocationKey, JobStatus, Quality, SettlementLine, SettlementRun
+from reports.models import JobStatus, Quality, SettlementRun
 from reports.services.meterstore import Block, meter_blocks_upsert
 from reports.services.settlement import settlement_request
-from tests.factories import GeneratorFactory, MemberFactory, MeteringPointFactory, PPEMembershipFactory, StorageUnitFactory
+from tests.factories import (
+    GeneratorFactory,
+    MemberFactory,
+    MeteringPointFactory,
+    PPEMembershipFactory,
+    StorageUnitFactory,
+)
 
 MWH = 1_000_000
 START, END = dt.date(2025, 1, 1), dt.date(2025, 1, 10)

@@ -20,16 +20,13 @@ from reports.services.invitations import member_invite
 from reports.services.statements import statement_render, statements_generate, statements_prepare, statements_publish
 from reports.tasks.statements import statement_render_task, statements_render_task
 from tests.factories import MemberFactory
-from tests.reports.factories import SettlementLineFactory, SettlementRunFactory
-from tests.reports.test_pdf import pdf_text, snapshot_from_tariff_rows
+from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, march_run
+from tests.reports.test_pdf import pdf_text
 
 
 @pytest.fixture
 def run(cluster, alice, bob):
-    run = SettlementRunFactory(
-        cluster=cluster, period_kind="month", period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31),
-        snapshot=snapshot_from_tariff_rows(), finished_at=timezone.make_aware(dt.datetime(2026, 4, 2, 10, 30)),
-    )
+    run = march_run(cluster, finished_at=timezone.make_aware(dt.datetime(2026, 4, 2, 10, 30)))
     SettlementLineFactory(run=run, member=alice.member, member_name="Alicja Nowak")
     SettlementLineFactory(run=run, member=bob.member, member_name="Bob Kowalski sp. z o.o.")
     return run
@@ -115,10 +112,7 @@ def test_it_skips_runs_that_are_not_done(cluster) -> None:
 
 
 def test_it_numbers_a_new_version_separately(rendered, cluster, alice, django_capture_on_commit_callbacks) -> None:
-    v2 = SettlementRunFactory(
-        cluster=cluster, period_kind="month", period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31), version=2,
-        snapshot=snapshot_from_tariff_rows(),
-    )
+    v2 = march_run(cluster, version=2)
     SettlementLineFactory(run=v2, member=alice.member, member_name="Alicja Nowak", total="21000.00")
     with django_capture_on_commit_callbacks(execute=True):
         statements_generate(run=v2)
@@ -310,3 +304,19 @@ def test_it_renders_the_polish_password_reset_pages(client, db) -> None:
     page = client.get(reverse("password_reset")).content.decode()
     assert "Nie pamiętasz hasła?" in page and "Wyślij link" in page
     assert "Link jest nieważny" in client.get("/accounts/reset/MQ/zly-token/").content.decode()
+
+
+@pytest.mark.parametrize("count", [2, 12])
+def test_it_lists_statements_in_a_constant_number_of_queries(
+    client, coordinator, cluster, count, django_assert_max_num_queries
+) -> None:
+    run = SettlementRunFactory(cluster=cluster)
+    for i in range(count):
+        line = SettlementLineFactory(run=run, member=MemberFactory(cluster=cluster, email=f"c{i}@example.pl"))
+        Statement.objects.create(run=run, line=line, member=line.member, number=f"OKE/2025/R/{i:04d}-v1")
+    client.force_login(coordinator)
+    url = reverse("reports:statement-list", args=[cluster.slug, run.pk])
+    client.get(url)  # warm caches (session, content types)
+    with django_assert_max_num_queries(10):
+        response = client.get(url)
+    assert len(response.context["statements"]) == count

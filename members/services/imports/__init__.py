@@ -43,7 +43,7 @@ class RegistryImportError:
 
 
 # The name in docs/architecture.md; inside this package use RegistryImportError.
-ImportError = RegistryImportError  # noqa: A001
+ImportError = RegistryImportError
 
 
 @dataclass

@@ -188,7 +188,7 @@ class Command(BaseCommand):
         key = np.divide(offtake, total, out=np.zeros_like(offtake), where=total > 0)
         t0 = time.perf_counter()
         frame = create_multi_index_input_frame(
-            gross_injection=pd.DataFrame(injection[:, injecting], index=index, columns=[c for c, j in zip(cols, injecting) if j]),
+            gross_injection=pd.DataFrame(injection[:, injecting], index=index, columns=[c for c, j in zip(cols, injecting, strict=True) if j]),
             gross_offtake=pd.DataFrame(offtake, index=index, columns=cols),
             key=pd.DataFrame(key, index=index, columns=cols),
         )

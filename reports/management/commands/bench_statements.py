@@ -28,7 +28,17 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from members.models import DSO, Cluster, LegalForm, Member
-from reports.models import ClusterReport, DiscountTier, DistributionRate, ExemptFee, JobStatus, SettlementLine, SettlementRule, SettlementRun, Statement
+from reports.models import (
+    ClusterReport,
+    DiscountTier,
+    DistributionRate,
+    ExemptFee,
+    JobStatus,
+    SettlementLine,
+    SettlementRule,
+    SettlementRun,
+    Statement,
+)
 
 MWH = 1_000_000
 
@@ -229,7 +239,7 @@ class Command(BaseCommand):
             pdf_store(statement, rendered, _storage_name(statement.number))
             timings["zapis pliku i wiersza (pdf_store)"].append(time.process_time() - t)
         total = sum(statistics.median(v) for v in timings.values())
-        self.stdout.write("Etapy jednego zestawienia, czas procesora (mediana z %d):" % repeat)
+        self.stdout.write(f"Etapy jednego zestawienia, czas procesora (mediana z {repeat}):")
         for name, values in timings.items():
             median = statistics.median(values)
             self.stdout.write(f"  {name:<45} {median * 1000:7.1f} ms  {median / total:5.1%}")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from members.models import Cluster
 from reports.engine import DEFAULT_PRICE_SPREAD, STATIC, settle
@@ -40,10 +41,10 @@ def settlement_request(
     ``settle`` command) run it in-process instead.
     """
     if period_end < period_start:
-        raise ValidationError("Koniec okresu jest wcześniejszy niż jego początek.")
+        raise ValidationError(_("Koniec okresu jest wcześniejszy niż jego początek."))
     if allocation not in AllocationMethod.values:
-        raise ValidationError(f"Nieznana metoda podziału: {allocation}.")
-    busy = ValidationError("Rozliczenie tego klastra za ten okres jest już w kolejce lub w toku.")
+        raise ValidationError(_("Nieznana metoda podziału: %(allocation)s.") % {"allocation": allocation})
+    busy = ValidationError(_("Rozliczenie tego klastra za ten okres jest już w kolejce lub w toku."))
     try:
         with transaction.atomic():
             # Serialises version numbering per cluster (PostgreSQL row lock; SQLite locks the file).
