@@ -188,7 +188,7 @@ class DiscountTierAdmin(SimpleHistoryAdmin):
 @admin.register(SettlementRule)
 class SettlementRuleAdmin(SimpleHistoryAdmin):
     form = SettlementRuleForm
-    list_display = ("__str__", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "valid_from", "valid_to")
+    list_display = ("__str__", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "valid_from", "valid_to")
     list_filter = ("valid_from",)
 
 

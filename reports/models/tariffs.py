@@ -132,6 +132,13 @@ class SettlementRule(Dated):
     completeness_gate_pct = models.DecimalField(
         _("wymagana kompletność danych [%]"), max_digits=5, decimal_places=2, default=Decimal("99.00")
     )
+    storage_price_spread = models.DecimalField(
+        _("różnica cen energii dla magazynowania [zł/MWh]"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("180.00"),
+        help_text=_("Wartość przesunięcia energii z godzin tanich do drogich w symulacji magazynów."),
+    )
     history = HistoricalRecords()
 
     class Meta:

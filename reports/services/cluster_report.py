@@ -9,6 +9,8 @@ the report is rendered and recorded in the PDF (the stored file is the snapshot)
 
 from __future__ import annotations
 
+import datetime as dt
+
 from decimal import Decimal
 from typing import Any
 
@@ -104,7 +106,8 @@ def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:
     variable, quality = _dec(rate.get("variable_rate")), _dec(rate.get("quality_rate"))
     fees = snapshot_fees(snapshot)
     tiers = snapshot_tiers(snapshot)
-    coefficient = _dec(run_rule(snapshot=snapshot, on=run.period_end).get("cooperative_coefficient"))
+    rule = run_rule(snapshot=snapshot, on=run.period_end)
+    coefficient = _dec(rule.get("cooperative_coefficient"))
     scenarios = tier_scenarios(demand_wh=demand_wh, tiers=tiers, variable_rate=variable, quality_rate=quality, fees=fees)
     coop = cooperative_scenario(
         demand_wh=demand_wh, coefficient=coefficient, variable_rate=variable, quality_rate=quality, fees=fees
@@ -156,6 +159,7 @@ def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:
         "storage": storage,
         "storage_level": storage_base.threshold_pct if storage_base else None,
         "coop_loss_pct": (1 - coefficient) * 100,
+        "exemption_end": dt.date.fromisoformat(str(rule["exemption_end_date"])) if rule.get("exemption_end_date") else None,
         "storage_run": run.storage or {},
         "status": cluster_status_snapshot(run=run),
         "chart": monthly_chart_html(

@@ -108,7 +108,7 @@ def test_it_keeps_tier_percentages_between_0_and_100(db, field, value) -> None:
 
 
 def test_it_allows_one_set_of_settlement_rules_at_a_time(db) -> None:
-    data = {"exemption_end_date": "2029-12-31", "cooperative_coefficient": "0.6", "completeness_gate_pct": "99", "valid_from": "2025-01-01"}
+    data = {"exemption_end_date": "2029-12-31", "cooperative_coefficient": "0.6", "completeness_gate_pct": "99", "storage_price_spread": "180", "valid_from": "2025-01-01"}
     assert not SettlementRuleForm(data).is_valid()
     assert SettlementRuleForm({**data, "valid_from": "2023-01-01", "valid_to": "2023-12-31"}).is_valid()
     assert "cooperative_coefficient" in SettlementRuleForm({**data, "valid_from": "2023-01-01", "valid_to": "2023-12-31", "cooperative_coefficient": "1.5"}).errors

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Cluster
-from reports.engine import DEFAULT_PRICE_SPREAD, STATIC, settle
+from reports.engine import STATIC, settle
 from reports.models import AllocationMethod, JobStatus, SettlementLine, SettlementRun
 
 from .completeness import CompletenessCounter
@@ -78,7 +78,7 @@ def _progress(run: SettlementRun, pct: int, message: str) -> None:
     SettlementRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(progress=pct, message=message)
 
 
-def settlement_compute(*, run: SettlementRun, price_spread: Decimal = DEFAULT_PRICE_SPREAD) -> SettlementRun:
+def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = None) -> SettlementRun:
     """Gather, check completeness, settle, and publish the result in one transaction.
 
     The run must be RUNNING (claimed by the task). Raises ``ValidationError`` for
@@ -128,6 +128,9 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal = DEFAULT_PR
     if result is None:
         raise ValidationError("Podział według kluczy wymaga kluczy podziału członków (AllocationKey).")
     _progress(run, 80, "Symulacja magazynów")
+    # The spread is dated rule data (SettlementRule); a caller may pass a scenario value instead.
+    if price_spread is None:
+        price_spread = g.plan.rule.storage_price_spread
     storage = storage_json(result=result, gathered=g, tiers=tiers, price_spread=price_spread)
     totals = result.totals_json() | {
         "completeness_pct": str(done.pct),
