@@ -1,0 +1,225 @@
+"""Polish by default, English from the catalogue when the switcher cookie says so."""
+
+from __future__ import annotations
+
+import gettext
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
+
+NAV_PL = ["Pulpit", "Członkowie", "Dane pomiarowe", "Rozliczenia", "Wyloguj"]
+NAV_EN = ["Dashboard", "Members", "Meter data", "Settlements", "Log out"]
+
+
+def _nav(html: str) -> str:
+    """The text of the top navigation bar (tags stripped)."""
+    match = re.search(r"<nav\b.*?</nav>", html, re.S)
+    assert match, "no <nav> in the page"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(0)))
+
+
+def _english(client) -> None:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
+# --- pages --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_login_page_is_polish_by_default(client):
+    response = client.get(reverse("login"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'lang="pl"' in html
+    assert "Zaloguj się" in html
+    assert "Nie pamiętasz hasła?" in html
+    assert "Forgotten your password?" not in html
+
+
+@pytest.mark.django_db
+def test_login_page_in_english_with_cookie(client):
+    _english(client)
+    response = client.get(reverse("login"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'lang="en"' in html
+    assert response.headers["Content-Language"] == "en"
+    assert "Log in" in html
+    assert "Forgotten your password?" in html
+    assert "Zaloguj" not in html
+    assert "Nie pamiętasz hasła?" not in html
+
+
+@pytest.mark.django_db
+def test_language_switcher_sets_the_cookie(client):
+    response = client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
+    assert response.status_code == 302
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    assert "Forgotten your password?" in client.get(reverse("login")).content.decode()
+
+    client.post(reverse("set_language"), {"language": "pl", "next": reverse("login")})
+    assert "Nie pamiętasz hasła?" in client.get(reverse("login")).content.decode()
+
+
+@pytest.mark.django_db
+def test_browser_language_alone_does_not_switch_to_english(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    assert "Zaloguj się" in response.content.decode()
+
+
+def test_dashboard_nav_in_english(client, cluster, coordinator):
+    client.force_login(coordinator)
+    _english(client)
+    response = client.get(reverse("members:dashboard", args=[cluster.slug]))
+    assert response.status_code == 200
+    nav = _nav(response.content.decode())
+    for label in NAV_EN:
+        assert label in nav, label
+    for label in NAV_PL:
+        assert label not in nav, label
+    html = response.content.decode()
+    assert "Statutory conditions" in html
+    assert "Warunki ustawowe" not in html
+
+
+def test_dashboard_nav_in_polish_by_default(client, cluster, coordinator):
+    client.force_login(coordinator)
+    response = client.get(reverse("members:dashboard", args=[cluster.slug]))
+    assert response.status_code == 200
+    nav = _nav(response.content.decode())
+    for label in NAV_PL:
+        assert label in nav, label
+    for label in ("Dashboard", "Meter data", "Settlements", "Log out"):
+        assert label not in nav, label
+
+
+def test_member_list_in_english(client, cluster, coordinator):
+    client.force_login(coordinator)
+    _english(client)
+    response = client.get(reverse("members:member-list", args=[cluster.slug]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "The cluster has no members yet." in html
+    assert "Klaster nie ma jeszcze członków." not in html
+
+
+def test_unknown_cookie_language_falls_back_to_polish(client, cluster, coordinator):
+    client.force_login(coordinator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    response = client.get(reverse("members:dashboard", args=[cluster.slug]))
+    assert "Pulpit" in _nav(response.content.decode())
+
+
+# --- the catalogue ------------------------------------------------------------
+
+
+def _po_entries(path: Path) -> list[dict]:
+    """A minimal .po parser: msgctxt/msgid/msgid_plural/msgstr[n] plus flags."""
+
+    def unquote(s: str) -> str:
+        s = s.strip()
+        assert s.startswith('"') and s.endswith('"'), s
+        return bytes(s[1:-1], "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
+
+    entries: list[dict] = []
+    entry: dict = {"flags": set(), "msgstr": {}}
+    field: tuple | None = None
+
+    def flush() -> None:
+        nonlocal entry
+        if "msgid" in entry:
+            entries.append(entry)
+        entry = {"flags": set(), "msgstr": {}}
+
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line:
+            flush()
+            field = None
+        elif line.startswith("#~"):
+            continue  # obsolete entry
+        elif line.startswith("#,"):
+            if "msgid" in entry:
+                flush()
+            entry["flags"].update(f.strip() for f in line[2:].split(","))
+        elif line.startswith("#"):
+            if "msgid" in entry and field and field[0] == "msgstr":
+                flush()
+        elif line.startswith("msgctxt "):
+            if "msgid" in entry:
+                flush()
+            entry["msgctxt"] = unquote(line[8:])
+            field = ("msgctxt",)
+        elif line.startswith("msgid_plural "):
+            entry["msgid_plural"] = unquote(line[13:])
+            field = ("msgid_plural",)
+        elif line.startswith("msgid "):
+            if "msgid" in entry:
+                flush()
+            entry["msgid"] = unquote(line[6:])
+            field = ("msgid",)
+        elif line.startswith("msgstr["):
+            index = int(line[7 : line.index("]")])
+            entry["msgstr"][index] = unquote(line[line.index("]") + 1 :])
+            field = ("msgstr", index)
+        elif line.startswith("msgstr "):
+            entry["msgstr"][0] = unquote(line[7:])
+            field = ("msgstr", 0)
+        elif line.startswith('"') and field:
+            if field[0] == "msgstr":
+                entry["msgstr"][field[1]] += unquote(line)
+            else:
+                entry[field[0]] += unquote(line)
+    flush()
+    return entries
+
+
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%%|\{\w*\}")
+
+
+def test_catalogue_is_complete():
+    entries = _po_entries(LOCALE_DIR / "django.po")
+    header, messages = entries[0], entries[1:]
+    assert header["msgid"] == ""
+    assert "fuzzy" not in header["flags"]
+    assert "Plural-Forms: nplurals=2; plural=(n != 1);" in header["msgstr"][0]
+    assert len(messages) > 500, "makemessages should have found the portal's strings"
+
+    empty = [e["msgid"] for e in messages if not all(e["msgstr"].values())]
+    fuzzy = [e["msgid"] for e in messages if "fuzzy" in e["flags"]]
+    assert not empty, f"untranslated: {empty[:10]}"
+    assert not fuzzy, f"fuzzy: {fuzzy[:10]}"
+    for e in messages:
+        if "msgid_plural" in e:
+            assert sorted(e["msgstr"]) == [0, 1], e["msgid"]
+
+
+def test_catalogue_keeps_placeholders():
+    for e in _po_entries(LOCALE_DIR / "django.po")[1:]:
+        source = sorted(PLACEHOLDER.findall(e["msgid"]))
+        for text in e["msgstr"].values():
+            assert sorted(PLACEHOLDER.findall(text)) == source, (e["msgid"], text)
+
+
+def test_compiled_catalogue_matches_po():
+    """django.mo is what Django reads: it must hold every translation in django.po."""
+    mo = LOCALE_DIR / "django.mo"
+    assert mo.exists(), "run: manage.py compilemessages -l en"
+    with mo.open("rb") as fh:
+        catalogue = gettext.GNUTranslations(fh)
+    stale = []
+    for e in _po_entries(LOCALE_DIR / "django.po")[1:]:
+        msgid = e["msgid"] if "msgctxt" not in e else f"{e['msgctxt']}\x04{e['msgid']}"
+        if "msgid_plural" in e:
+            got = [catalogue.ngettext(msgid, e["msgid_plural"], n) for n in (1, 2)]
+            want = [e["msgstr"][0], e["msgstr"][1]]
+        else:
+            got, want = catalogue.gettext(msgid), e["msgstr"][0]
+        if got != want:
+            stale.append(e["msgid"])
+    assert not stale, f"django.mo is stale (run compilemessages): {stale[:5]}"
