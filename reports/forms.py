@@ -11,6 +11,7 @@ from crispy_forms.layout import HTML, Column, Div, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Cluster
@@ -95,7 +96,7 @@ class SettlementRequestForm(forms.Form):
             ),
             Div("allocation", css_class="mb-2"),
             "override_completeness",
-            HTML('{% load i18n %}<p class="small text-body-secondary">{% translate "Obliczenie trwa w tle; po wysłaniu zobaczysz postęp." %}</p>'),
+            HTML(format_html('<p class="small text-body-secondary">{}</p>', _("Obliczenie trwa w tle; po wysłaniu zobaczysz postęp."))),
         )
         self.helper.add_input(Submit("submit", _("Oblicz rozliczenie"), css_class="btn-success"))
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -54,7 +54,10 @@ def powiat_locative(gmina: Gmina) -> str:
     name = gmina.powiat_name
     if name[:1].isupper():
         return _("w mieście na prawach powiatu %(name)s") % {"name": name}
-    return _("w powiecie %(name)s") % {"name": name + "m" if name.endswith(("i", "y")) else name}
+    # Polish puts the adjective in the locative ("mikołowski" → "mikołowskim"); other languages take the name as is.
+    if translation.get_language() == "pl" and name.endswith(("i", "y")):
+        name += "m"
+    return _("w powiecie %(name)s") % {"name": name}
 
 
 def cluster_area_ppes(*, cluster: Cluster, on: dt.date | None = None) -> list[MeteringPoint]:

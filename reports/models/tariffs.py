@@ -52,8 +52,11 @@ class DistributionRate(Dated):
         verbose_name_plural = _("stawki dystrybucyjne")
 
     def __str__(self) -> str:
-        who = f"{self.dso or _('każdy OSD')} / {self.tariff_group or _('każda grupa')}"
-        return f"{who}: {self.variable_rate} + {self.quality_rate} zł/MWh (od {self.valid_from})"
+        any_dso, any_group = _("każdy OSD"), _("każda grupa")
+        return _("%(dso)s / %(group)s: %(variable)s + %(quality)s zł/MWh (od %(start)s)") % {
+            "dso": self.dso or any_dso, "group": self.tariff_group or any_group,
+            "variable": self.variable_rate, "quality": self.quality_rate, "start": self.valid_from,
+        }
 
 
 class FeeCode(models.TextChoices):
@@ -90,7 +93,9 @@ class ExemptFee(Dated):
         verbose_name_plural = _("opłaty zwolnione")
 
     def __str__(self) -> str:
-        return f"{self.get_code_display()}: {self.effective_rate} zł/MWh (od {self.valid_from})"
+        return _("%(fee)s: %(rate)s zł/MWh (od %(start)s)") % {
+            "fee": self.get_code_display(), "rate": self.effective_rate, "start": self.valid_from,
+        }
 
     @property
     def effective_rate(self) -> Decimal:
@@ -147,4 +152,4 @@ class SettlementRule(Dated):
         verbose_name_plural = _("zasady rozliczenia")
 
     def __str__(self) -> str:
-        return f"{_('Zasady rozliczenia')} (od {self.valid_from})"
+        return _("Zasady rozliczenia (od %(start)s)") % {"start": self.valid_from}

@@ -185,7 +185,7 @@ def _diff_rows(run: SettlementRun) -> dict[str, Any] | None:
             old, new = old or {}, new or {}
             for sub in _fee_codes(old, new) if key == "exemptions" else sorted(old.keys() | new.keys()):
                 if old.get(sub) != new.get(sub):
-                    label = _fee_label(sub) if key == "exemptions" else f"{TOTALS_LABELS.get(sub, sub)} {_('na 1 MWh')}"
+                    label = _fee_label(sub) if key == "exemptions" else _("%(label)s na 1 MWh") % {"label": TOTALS_LABELS.get(sub, sub)}
                     totals.append({"label": label, "old": zl(old.get(sub)), "new": zl(new.get(sub))})
         else:
             totals.append({"label": TOTALS_LABELS.get(key, key), "old": format_by_key(key, old), "new": format_by_key(key, new)})
@@ -230,8 +230,9 @@ def _missing_rows(run: SettlementRun) -> list[dict[str, Any]]:
 
 def _snapshot_rows(run: SettlementRun) -> dict[str, Any]:
     snapshot = run.snapshot or {}
+    any_dso, any_group = _("każdy OSD"), _("każda grupa")
     rates = [{
-        "who": f"{r.get('dso_name') or r.get('dso') or _('każdy OSD')} / {r.get('tariff_group') or _('każda grupa')}",
+        "who": " / ".join((r.get("dso_name") or r.get("dso") or any_dso, r.get("tariff_group") or any_group)),
         "variable_rate": r.get("variable_rate"), "quality_rate": r.get("quality_rate"),
         "valid": f"{r.get('valid_from') or '…'} – {r.get('valid_to') or '…'}",
         "used": f"{r['used_from']} – {r.get('used_to', '…')}" if r.get("used_from") else "",
