@@ -52,7 +52,7 @@ def member_invite(*, member: Member, invited_by: Any = None) -> Any:
     An existing account of someone else is never attached to the member: a
     taken username gets a suffix instead.
     """
-    member = Member.objects.select_for_update().select_related("cluster", "user").get(pk=member.pk)
+    member = Member.objects.select_for_update(of=("self",)).select_related("cluster", "user").get(pk=member.pk)
     user = member.user
     email = (member.email or (user.email if user else "")).strip()
     if not email:
