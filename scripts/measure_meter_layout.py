@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure_setup import measure_cluster
 
 
 def main() -> None:
@@ -31,39 +31,16 @@ def main() -> None:
     parser.add_argument("--skip-rows", action="store_true", help="measure only the day-array layout")
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okeportal.settings")
-    os.environ.setdefault("OKE_VAR_DIR", "/tmp/oke-meas-var")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    cluster = measure_cluster(database_url=args.database_url, ppes=args.ppes)
     from django.db import connection, transaction
 
-    from members.models import DSO, Cluster, Gmina, MeteringPoint
-    from reports.models import MeterDay
+    from members.models import MeteringPoint
     from reports.services.meterstore import Block, hourly_matrix, meter_blocks_upsert
 
-    call_command("migrate", verbosity=0)
-    dso, _ = DSO.objects.get_or_create(slug="meas", defaults={"name": "Meas"})
-    gmina, _ = Gmina.objects.get_or_create(
-        terc="9999999",
-        defaults=dict(name="X", type="gm", powiat_terc="9999", powiat_name="X", woj_terc="99", woj_name="X"),
-    )
-    cluster, _ = Cluster.objects.get_or_create(slug="meas", defaults={"name": "Meas", "dso": dso})
-    MeterDay.objects.filter(ppe__cluster=cluster).delete()
-    existing = MeteringPoint.objects.filter(cluster=cluster).count()
-    MeteringPoint.objects.bulk_create(
-        MeteringPoint(
-            cluster=cluster, code=f"MEAS{i:06d}", gmina=gmina, dso=dso, voltage_level="nN",
-            tariff_group="C11", contracted_kw=40,
-        )
-        for i in range(existing, args.ppes)
-    )
     ppe_ids = list(MeteringPoint.objects.filter(cluster=cluster).order_by("id").values_list("id", flat=True))[: args.ppes]
     n_hours = args.days * 24
     readings = len(ppe_ids) * n_hours
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     end = start + dt.timedelta(hours=n_hours)
     rng = np.random.default_rng(1)
     imp = rng.integers(0, 5000, size=(len(ppe_ids), n_hours), dtype=np.int64)

@@ -8,7 +8,6 @@ Not a test. Usage (a scratch database; the script creates a cluster ``meas``):
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import time
@@ -16,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure_setup import measure_cluster
 
 
 def main() -> None:
@@ -26,33 +26,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--file", type=Path, default=Path("/tmp/oke_meas_generic.csv"))
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okeportal.settings")
-    os.environ.setdefault("OKE_VAR_DIR", "/tmp/oke-meas-var")
-    import django
-
-    django.setup()
+    cluster = measure_cluster(database_url=args.database_url, ppes=args.ppes)
     import pandas as pd
     from django.core.files import File
-    from django.core.management import call_command
 
-    from members.models import DSO, Cluster, Gmina, MeteringPoint
     from reports.models import MeterDay
     from reports.services.readings_import import reading_import_claim, reading_import_create, reading_import_process
 
-    call_command("migrate", verbosity=0)
-    dso, _ = DSO.objects.get_or_create(slug="meas", defaults={"name": "Meas"})
-    gmina, _ = Gmina.objects.get_or_create(
-        terc="9999999",
-        defaults=dict(name="X", type="gm", powiat_terc="9999", powiat_name="X", woj_terc="99", woj_name="X"),
-    )
-    cluster, _ = Cluster.objects.get_or_create(slug="meas", defaults={"name": "Meas", "dso": dso})
-    existing = MeteringPoint.objects.filter(cluster=cluster).count()
-    MeteringPoint.objects.bulk_create(
-        MeteringPoint(cluster=cluster, code=f"MEAS{i:06d}", gmina=gmina, dso=dso, voltage_level="nN",
-                      tariff_group="C11", contracted_kw=40)
-        for i in range(existing, args.ppes)
-    )
     codes = [f"MEAS{i:06d}" for i in range(args.ppes)]
     MeterDay.objects.filter(ppe__cluster=cluster).delete()
     n_hours = args.days * 24
