@@ -20,7 +20,7 @@ from decimal import Decimal
 import numpy as np
 
 from .hourly import PRO_RATA, EnergyFlows, HourlyInput, HourlyStream, energy_flows, int_split
-from .money import ZERO, grosze_split, money_round, money_str, pct_of, per_mwh, wh_amount
+from .money import ZERO, grosze_split, money_round, money_str, pct_of, wh_amount
 from .scenarios import CooperativeScenario, PerMWh, cooperative_amounts
 from .types import Fee, Tariff, Tier, tier_for
 
@@ -222,11 +222,7 @@ def settle(
         exemptions_total=exemptions_total,
         total=total,
         cost_without_cluster=sum(member_cost, ZERO),
-        per_mwh=PerMWh(
-            discount=per_mwh(amount=discount, wh=shared_wh),
-            exemptions=per_mwh(amount=exemptions_total, wh=shared_wh),
-            total=per_mwh(amount=total, wh=shared_wh),
-        ),
+        per_mwh=PerMWh.over(discount=discount, exemptions=exemptions_total, total=total, wh=shared_wh),
         members=members,
         monthly=_cluster_monthly(flows, months),
         hourly_profile=_hourly_profile(flows),

@@ -23,6 +23,15 @@ class PerMWh:
     exemptions: Decimal
     total: Decimal
 
+    @classmethod
+    def over(cls, *, discount: Decimal, exemptions: Decimal, total: Decimal, wh: int) -> PerMWh:
+        """Rounded amounts divided by the energy they cover (money.py, rounding point 5)."""
+        return cls(
+            discount=per_mwh(amount=discount, wh=wh),
+            exemptions=per_mwh(amount=exemptions, wh=wh),
+            total=per_mwh(amount=total, wh=wh),
+        )
+
     def as_json(self) -> dict[str, str]:
         return {"discount": str(self.discount), "exemptions": str(self.exemptions), "total": str(self.total)}
 
@@ -138,11 +147,7 @@ def tier_scenarios(
                 exemptions=exemptions,
                 exemptions_total=exemptions_total,
                 total=total,
-                per_mwh=PerMWh(
-                    discount=per_mwh(amount=discount, wh=shared_wh),
-                    exemptions=per_mwh(amount=exemptions_total, wh=shared_wh),
-                    total=per_mwh(amount=total, wh=shared_wh),
-                ),
+                per_mwh=PerMWh.over(discount=discount, exemptions=exemptions_total, total=total, wh=shared_wh),
             )
         )
     return rows
@@ -206,11 +211,7 @@ def cooperative_amounts(
         exemptions=exemptions,
         exemptions_total=exemptions_total,
         total=total,
-        per_mwh=PerMWh(
-            discount=per_mwh(amount=discount, wh=demand_wh),
-            exemptions=per_mwh(amount=exemptions_total, wh=demand_wh),
-            total=per_mwh(amount=total, wh=demand_wh),
-        ),
+        per_mwh=PerMWh.over(discount=discount, exemptions=exemptions_total, total=total, wh=demand_wh),
         unit_rate=unit_rate,
     )
 
