@@ -188,6 +188,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Libraries that log per document at INFO: fontTools' subsetter writes every
+    # glyph list of every PDF (formatting it quadrupled a statement's CPU time,
+    # bench_statements), WeasyPrint ten "Step n" lines a document.
+    "loggers": {
+        "fontTools": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }
 
 # Domain knobs that are deployment settings rather than dated legal data.

@@ -4,6 +4,14 @@ One FontConfiguration and one parsed stylesheet per process: the DejaVu
 @font-face rules are loaded into fontconfig once, not once per document.
 Fonts come from ``static/fonts`` so the output is the same on every machine.
 
+Our PDF templates are well-formed XHTML, so ``PdfHTML`` parses them with the C
+XML parser (expat) instead of WeasyPrint's pure-Python HTML5 parser, and
+cascades them against ``ua.css``, the part of WeasyPrint's HTML5 user-agent
+stylesheet that applies to the elements the templates use. Both give the same
+tree and the same computed styles, hence the same bytes, for about a fifth less
+CPU time per statement (bench_statements). A document that is not well-formed
+(a template bug) is logged and parsed the HTML5 way, so it still renders.
+
 Output is deterministic: no PDF /ID, and the creation date comes from the
 caller (the settlement run), never from the clock, so rendering the same data
 twice gives the same bytes and the same sha256.
@@ -15,7 +23,9 @@ import atexit
 import datetime as dt
 import gc
 import hashlib
+import logging
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +39,8 @@ from django.utils import timezone
 
 PDF_TEMPLATE_DIR = Path(settings.BASE_DIR) / "templates" / "reports" / "pdf"
 FONTS_DIR = Path(settings.BASE_DIR) / "static" / "fonts"
+
+log = logging.getLogger(__name__)
 
 # Pango/fontconfig objects behind the shared FontConfiguration are not
 # thread-safe; the Celery worker may run a thread pool, so renders take turns.
@@ -103,6 +115,44 @@ def stylesheet_for(template: str):  # -> weasyprint.CSS
     return stylesheet(TEMPLATE_STYLESHEETS.get(template, "pdf.css"))
 
 
+@cache
+def ua_stylesheet():  # -> weasyprint.CSS
+    from weasyprint import CSS
+
+    return CSS(string=(PDF_TEMPLATE_DIR / "ua.css").read_text(encoding="utf-8"))
+
+
+@cache
+def _pdf_html_class() -> type:
+    """``PdfHTML``: weasyprint.HTML over an expat-parsed tree with ``ua.css`` (built on first use)."""
+    import cssselect2
+    from weasyprint import HTML
+
+    class PdfHTML(HTML):
+        def __init__(self, *, string: str, base_url: str, url_fetcher: Any) -> None:
+            try:
+                root = ET.fromstring(string)
+            except ET.ParseError as exc:
+                log.warning("PDF template is not well-formed XHTML (%s); parsed as HTML5 instead", exc)
+                super().__init__(string=string, base_url=base_url, url_fetcher=url_fetcher)
+                return
+            # What HTML.__init__ sets after its own parse (weasyprint 66–70).
+            self.base_url = base_url
+            self.url_fetcher = url_fetcher
+            self.media_type = "print"
+            self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+            self.etree_element = self.wrapper_element.etree_element
+
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            return [ua_stylesheet()]
+
+    return PdfHTML
+
+
+def pdf_html(html: str):  # -> PdfHTML (a weasyprint.HTML)
+    return _pdf_html_class()(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=url_fetcher())
+
+
 def pdf_options() -> dict[str, Any]:
     """write_pdf options; settings.OKE_PDF_OPTIONS overrides (bench_statements measures them)."""
     options: dict[str, Any] = {"pdf_identifier": False, "uncompressed_pdf": False}
@@ -117,14 +167,10 @@ def pdf_render(
 
     ``created`` becomes the document's creation and modification date.
     """
-    from weasyprint import HTML
-
     stamp = timezone.localtime(created).replace(microsecond=0).isoformat()
     html = render_to_string(f"reports/pdf/{template}", {**context, "pdf_created": stamp})
     with _render_lock, _no_cyclic_gc():
-        document = HTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=url_fetcher()).render(
-            font_config=font_config(), stylesheets=[stylesheet_for(template)]
-        )
+        document = pdf_html(html).render(font_config=font_config(), stylesheets=[stylesheet_for(template)])
         content = document.write_pdf(**(options if options is not None else pdf_options()))
     return RenderedPDF(name=name, content=content, sha256=hashlib.sha256(content).hexdigest(), pages=len(document.pages))
 
@@ -185,7 +231,7 @@ def monthly_chart_html(
         axis.insert(0, _axis_label(value, divisor))
     labels.append(f'<span class="cl-y" style="left:0px;top:-2px">{unit}</span>')
     labels.append(
-        f'<div class="cl-y" style="left:0px;top:{upper - spacing / 2:.1f}px;line-height:{spacing:.1f}px">{"<br>".join(axis)}</div>'
+        f'<div class="cl-y" style="left:0px;top:{upper - spacing / 2:.1f}px;line-height:{spacing:.1f}px">{"<br/>".join(axis)}</div>'
     )
     for index, month in enumerate(months):
         x0 = left + slot * index + (slot - bar * len(series)) / 2

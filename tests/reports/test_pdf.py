@@ -112,5 +112,5 @@ def test_the_chart_puts_one_label_per_gridline() -> None:
         series=[("drawn_wh", "Pobrana", "#adb5bd"), ("shared_wh", "Współdzielona", "#198754")],
     )
     assert html.count("<line") == 5  # 4 gridlines + the axis: 0, 1 000, 2 000, 3 000 kWh
-    assert "3\u00a0000<br>2\u00a0000<br>1\u00a0000<br>0" in html
+    assert "3\u00a0000<br/>2\u00a0000<br/>1\u00a0000<br/>0" in html
     assert "sty 26" in html and "Pobrana" in html and "Współdzielona" in html
