@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import multiprocessing
 import os
 import statistics
@@ -157,8 +156,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, members: int, workers: int, ppes_per_member: int, breakdown: bool, keep: bool, **options: Any) -> None:
         from reports.services.statements import statement_pdf
 
-        # WeasyPrint logs ten INFO lines a document ("Step 1 - ..."): not worth reading 1000 times.
-        logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
         t0 = time.perf_counter()
         run = bench_setup(members=members, ppes_per_member=ppes_per_member)
         self.stdout.write(f"Przygotowano {members} członków w {time.perf_counter() - t0:.1f} s (klaster {run.cluster.slug}).")
@@ -206,8 +203,6 @@ class Command(BaseCommand):
 
     def _breakdown(self, statement: Statement, repeat: int = 10) -> None:
         from django.template.loader import render_to_string
-        from weasyprint import HTML
-
         from reports import pdf as pdfmod
         from reports.services.statements import _storage_name, pdf_store, statement_data, statement_pdf
 
@@ -224,7 +219,7 @@ class Command(BaseCommand):
             html = render_to_string("reports/pdf/statement.html", {**data, "pdf_created": "2026-04-02T10:00:00+02:00"})
             timings["szablon HTML"].append(time.process_time() - t)
             t = time.process_time()
-            parsed = HTML(string=html, base_url=pdfmod.FONTS_DIR.as_uri() + "/", url_fetcher=pdfmod.url_fetcher())
+            parsed = pdfmod.pdf_html(html)  # as pdf_render does
             timings["parsowanie HTML"].append(time.process_time() - t)
             t = time.process_time()
             with pdfmod._no_cyclic_gc():  # as pdf_render does
