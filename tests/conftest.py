@@ -32,6 +32,19 @@ def _media_root(settings, tmp_path_factory) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """Load the reference data once per test database, committed.
+
+    Ordinary tests roll back to this state; pytest-django runs transactional tests
+    after them, and ``reference_data`` reloads after their flushes.
+    """
+    from members.services.reference import reference_data_load
+
+    with django_db_blocker.unblock():
+        reference_data_load()
+
+
 @pytest.fixture(autouse=True)
 def reference_data(request) -> None:
     """TERYT, DSOs, conditions and tariffs: every database the portal runs on has them.
