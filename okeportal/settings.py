@@ -172,6 +172,42 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 
+# Jobs (JOBS, okeportal/jobs.py). Per job kind (soft, hard) time limits in seconds:
+# past the soft limit the task stops at its next step and marks the job failed
+# ("przekroczono limit czasu (N s)"); the hard limit kills it (prefork pool) and
+# the reaper fails a job still "running" after hard + OKE_JOB_REAPER_MARGIN.
+OKE_JOB_TIME_LIMITS = {
+    "settlement": (env.int("OKE_SETTLEMENT_SOFT_TIME_LIMIT", default=1800), env.int("OKE_SETTLEMENT_TIME_LIMIT", default=1900)),
+    "reading_import": (env.int("OKE_READING_IMPORT_SOFT_TIME_LIMIT", default=1200), env.int("OKE_READING_IMPORT_TIME_LIMIT", default=1300)),
+    "statements": (env.int("OKE_STATEMENTS_SOFT_TIME_LIMIT", default=300), env.int("OKE_STATEMENTS_TIME_LIMIT", default=360)),
+    "registry_import": (env.int("OKE_REGISTRY_IMPORT_SOFT_TIME_LIMIT", default=600), env.int("OKE_REGISTRY_IMPORT_TIME_LIMIT", default=660)),
+}
+OKE_JOB_REAPER_MARGIN = env.int("OKE_JOB_REAPER_MARGIN", default=60)
+# A job still "queued" after this many seconds is re-sent once (message lost in a
+# broker restart), then failed with the reason after the same time again.
+OKE_JOB_QUEUED_TIMEOUT = env.int("OKE_JOB_QUEUED_TIMEOUT", default=600)
+OKE_JOB_REAPER_INTERVAL = env.int("OKE_JOB_REAPER_INTERVAL", default=60)
+# Processed upload files (meter and registry imports) are deleted after this many days; the record stays.
+OKE_UPLOAD_RETENTION_DAYS = env.int("OKE_UPLOAD_RETENTION_DAYS", default=30)
+# Test-only: seconds the settlement task waits between its steps, so a test can kill
+# the worker mid-run. Read at run time and ignored unless DEBUG or under pytest.
+OKE_TEST_SETTLEMENT_STEP_DELAY = env.float("OKE_TEST_SETTLEMENT_STEP_DELAY", default=0.0)
+# Sending a task must not hang a request when the broker is down: short connect
+# timeout, one quick retry, then the user gets "Kolejka zadań jest niedostępna".
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env.int("CELERY_TASK_PUBLISH_MAX_RETRIES", default=1),
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=10.0),
+        "max_retries": env.int("CELERY_TASK_PUBLISH_MAX_RETRIES", default=1),
+    }
+
 # Production hardening; all on when DEBUG is off (manage.py check --deploy is clean).
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

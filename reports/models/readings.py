@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Cluster, MeteringPoint
+from okeportal.jobs import JobStatus
+
+__all__ = ["JobStatus", "MeterDay", "Quality", "ReadingImport"]  # JobStatus re-exported: it lives in okeportal.jobs
 
 
 class Quality(models.IntegerChoices):
@@ -42,20 +46,14 @@ class MeterDay(models.Model):
         return f"{self.ppe_id} {self.day} ({self.resolution_min} min)"
 
 
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", _("w kolejce")
-    RUNNING = "running", _("w toku")
-    DONE = "done", _("zakończono")
-    FAILED = "failed", _("błąd")
-
-
 class ReadingImport(models.Model):
     class Format(models.TextChoices):
         GENERIC = "generic", _("CSV ogólny (ppe_code, start, import_kwh, export_kwh)")
         TAURON = "tauron", _("Tauron eLicznik")
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="reading_imports")
-    file = models.FileField(upload_to="imports/readings/%Y/%m/")
+    # Emptied by the retention sweep (okeportal.jobs.jobs_files_expire); file_removed_at says when.
+    file = models.FileField(upload_to="imports/readings/%Y/%m/", blank=True)
     original_name = models.CharField(max_length=255)
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.GENERIC)
     ppe = models.ForeignKey(
@@ -70,7 +68,10 @@ class ReadingImport(models.Model):
     summary = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    file_removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
