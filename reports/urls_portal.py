@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.views import portal
+from reports.views import account, portal
 
 app_name = "portal"
 
-urlpatterns = [*portal.urlpatterns]
+urlpatterns = [*portal.urlpatterns, *account.urlpatterns]

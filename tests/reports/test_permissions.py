@@ -125,4 +125,4 @@ def test_it_lists_every_portal_url_in_the_portal_tests() -> None:
     """test_portal.py tries each portal URL as another member, as staff and anonymously."""
     from reports.urls_portal import urlpatterns
 
-    assert {p.name for p in urlpatterns} == {"home", "statement-download"}
+    assert {p.name for p in urlpatterns} == {"home", "statement-download", "account", "email-change-confirm", "password-change"}

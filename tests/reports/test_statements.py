@@ -239,7 +239,7 @@ def test_it_invites_a_member_with_a_set_password_link(client, cluster, coordinat
     with django_capture_on_commit_callbacks(execute=True):
         user = member_invite(member=member, invited_by=coordinator)
     member.refresh_from_db()
-    assert member.user == user and user.username == "biuro@zielone.pl" and not user.has_usable_password()
+    assert member.user == user and user.username == "oke-zielone" and not user.has_usable_password()
     message = mail.outbox[-1]
     assert message.to == ["biuro@zielone.pl"] and "Zaproszenie" in message.subject
     link = re.search(r"https?://\S+/accounts/reset/\S+/", message.body).group(0)
@@ -252,20 +252,51 @@ def test_it_invites_a_member_with_a_set_password_link(client, cluster, coordinat
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("Zielone-Slaskie-2026!")
-    assert client.login(username="biuro@zielone.pl", password="Zielone-Slaskie-2026!")
+    assert client.login(username="oke-zielone", password="Zielone-Slaskie-2026!")
 
 
-def test_it_reuses_the_account_when_inviting_again(cluster, alice) -> None:
+def test_it_reinvites_an_account_never_activated_at_the_members_current_address(cluster) -> None:
+    member = MemberFactory(cluster=cluster, ref="nowy", email="stary@example.pl")
+    first = member_invite(member=member, invited_by=None)
+    member.refresh_from_db()
+    member.email = "nowy@example.pl"
+    member.save()
+    again = member_invite(member=member, invited_by=None)
+    assert again == first and again.email == "nowy@example.pl" and not again.has_usable_password()
+
+
+def test_it_never_sends_a_set_password_link_for_an_active_account(cluster, alice) -> None:
+    """Account takeover: staff change the e-mail and invite again; the active account stays with its owner."""
+    from django.core.exceptions import ValidationError
+
     member = alice.member
-    assert member_invite(member=member, invited_by=None) == alice
+    member.email = "napastnik@example.com"
+    member.save()
+    mail.outbox.clear()
+    with pytest.raises(ValidationError, match="już aktywne"):
+        member_invite(member=member, invited_by=None)
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.pl" and mail.outbox == []
+
+
+def test_it_never_invites_into_a_staff_account_of_another_cluster(cluster, outsider) -> None:
+    from django.core.exceptions import ValidationError
+
+    outsider.set_unusable_password()
+    outsider.save()
+    member = MemberFactory(cluster=cluster, ref="firma", email="firma@example.pl", user=outsider)
+    with pytest.raises(ValidationError, match="zespołu koordynatora"):
+        member_invite(member=member, invited_by=None)
+    outsider.refresh_from_db()
+    assert outsider.email == "obcy@example.pl"
 
 
 def test_it_does_not_hand_over_someone_elses_account(cluster, coordinator) -> None:
     member = MemberFactory(cluster=cluster, ref="kopia", email="koordynator@example.pl")
-    coordinator.username = "koordynator@example.pl"
+    coordinator.username = "oke-kopia"
     coordinator.save()
     user = member_invite(member=member, invited_by=None)
-    assert user != coordinator and user.username == "oke-kopia"
+    assert user != coordinator and user.username == "oke-kopia-2"
 
 
 def test_it_refuses_to_invite_without_an_email(cluster) -> None:

@@ -1,0 +1,74 @@
+"""A member's own account: the e-mail moves only with the owner's password and a link to the new address."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+
+def _link(message) -> str:
+    return "/" + re.search(r"https?://\S+?/(portal/account/email/\S+/)", message.body).group(1)
+
+
+def test_it_changes_the_email_only_after_the_owner_confirms(client, alice, django_capture_on_commit_callbacks) -> None:
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/portal/account/", {"new_email": "alicja@nowa.pl", "password": "haslo-testowe-123"})
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.pl"  # not yet
+    confirm, notice = mail.outbox[-2], mail.outbox[-1]
+    assert confirm.to == ["alicja@nowa.pl"] and notice.to == ["alice@example.pl"]
+    link = _link(confirm)
+    assert client.get(link).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(link).status_code == 302
+    alice.refresh_from_db()
+    assert alice.email == "alicja@nowa.pl"
+    assert mail.outbox[-1].to == ["alice@example.pl"] and "zmieniono" in mail.outbox[-1].body
+    # A used link cannot be replayed.
+    assert client.post(link).status_code == 400
+
+
+def test_it_refuses_a_wrong_password(client, alice) -> None:
+    client.force_login(alice)
+    response = client.post("/portal/account/", {"new_email": "x@y.pl", "password": "zle"})
+    assert response.status_code == 200 and "Hasło jest nieprawidłowe" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_a_link_cannot_change_another_users_email(client, alice, bob, django_capture_on_commit_callbacks) -> None:
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/portal/account/", {"new_email": "alicja@nowa.pl", "password": "haslo-testowe-123"})
+    link = _link(mail.outbox[-2])
+    client.force_login(bob)
+    assert client.post(link).status_code == 400
+    bob.refresh_from_db()
+    assert bob.email == "bob@example.pl"
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJ1IjoxfQ:1abc:def"])
+def test_a_forged_link_is_refused(client, alice, token) -> None:
+    client.force_login(alice)
+    assert client.get(f"/portal/account/email/{token}/").status_code == 400
+
+
+def test_the_member_changes_the_password_in_the_portal(client, alice) -> None:
+    client.force_login(alice)
+    assert client.get("/portal/account/password/").status_code == 200
+    response = client.post(
+        "/portal/account/password/",
+        {"old_password": "haslo-testowe-123", "new_password1": "Nowe-Haslo-2026!x", "new_password2": "Nowe-Haslo-2026!x"},
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password("Nowe-Haslo-2026!x")
+
+
+@pytest.mark.parametrize("url", ["/portal/account/", "/portal/account/password/", "/portal/account/email/x/"])
+def test_account_pages_need_a_login(client, db, url) -> None:
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
