@@ -233,6 +233,17 @@ LOGGING = {
     },
 }
 
+# Cache (PERF-OPS). Shared by every gunicorn and Celery process: the dashboard's
+# cluster status is cached and invalidated on data change, so a per-process
+# memory cache would keep serving figures another process has invalidated.
+# Default: the database cache (table created by `manage.py createcachetable`);
+# CACHE_URL=redis://127.0.0.1:6379/5 (a db number of its own) uses Redis instead.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://okeportal_cache")}
+# Which cache holds cluster status, and the longest a copy lives (bounds changes
+# no invalidation sees, e.g. gmina reference data); default 15 minutes.
+OKE_STATUS_CACHE = env.str("OKE_STATUS_CACHE", default="default")
+OKE_STATUS_CACHE_SECONDS = env.int("OKE_STATUS_CACHE_SECONDS", default=900)
+
 # Domain knobs that are deployment settings rather than dated legal data.
 OKE_READINGS_UPLOAD_MAX_MB = env.int("OKE_READINGS_UPLOAD_MAX_MB", default=200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

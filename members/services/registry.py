@@ -29,6 +29,7 @@ from members.models import (
     StorageUnit,
 )
 from members.services.area import PPECandidate, area_validate_candidate
+from members.services.conditions import conditions_invalidate
 from members.services.validators import (
     krs_validate,
     member_identifiers_validate,
@@ -125,6 +126,7 @@ def member_leave(*, member: Member, on: dt.date) -> Member:
     member.ppe_memberships.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)).update(valid_to=on)
     member.left_on = on
     member.save(update_fields=["left_on"])
+    conditions_invalidate(cluster_ids=[member.cluster_id])
     return member
 
 
@@ -229,7 +231,9 @@ def ppe_transfer(*, ppe: MeteringPoint, to_member: Member, on: dt.date) -> PPEMe
     else:
         # The PPE left the cluster earlier: coming back must satisfy the area rule again.
         _ppe_validate(cluster=ppe.cluster, ppe=ppe)
-    return PPEMembership.objects.create(ppe=ppe, member=to_member, valid_from=on, valid_to=to_member.left_on)
+    membership = PPEMembership.objects.create(ppe=ppe, member=to_member, valid_from=on, valid_to=to_member.left_on)
+    conditions_invalidate(cluster_ids=[ppe.cluster_id])
+    return membership
 
 
 # --- installations --------------------------------------------------------------
@@ -315,6 +319,7 @@ def member_save_with_ppes(
             result.created_ppes.append(ppe_create(cluster=cluster, member=member, data=row.data, valid_from=row.valid_from))
         else:
             ppe_update(ppe=row.ppe, data=row.data, valid_from=row.valid_from)
+    conditions_invalidate(cluster_ids=[cluster.pk])
     return result
 
 
@@ -337,6 +342,7 @@ def ppe_installations_save(
             storage_update(storage=row.obj, data=row.data)  # type: ignore[arg-type]
         elif not row.delete:
             storage_create(ppe=ppe, data=row.data)
+    conditions_invalidate(cluster_ids=[ppe.cluster_id])
     return ppe.generators.count(), ppe.storage_units.count()
 
 

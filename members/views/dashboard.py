@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster
-from members.services.conditions import cluster_status
+from members.services.conditions import cluster_status_cached
 from members.views.common import page
 
 _DECIMAL_KEYS = ("installed_mw", "renewable_mw", "storage_mw", "storage_mwh", "declared_demand_mwh")
@@ -20,9 +20,9 @@ def _decimal(value: str | None) -> Decimal | None:
 
 @cluster_staff_required
 def dashboard(request: HttpRequest, cluster: Cluster) -> HttpResponse:
-    """Area verdict, statutory conditions and headline counts (one ``cluster_status`` call)."""
+    """Area verdict, statutory conditions and headline counts (the cached ``cluster_status``)."""
     today = timezone.localdate()
-    status: dict[str, Any] = cluster_status(cluster=cluster, on=today)
+    status: dict[str, Any] = cluster_status_cached(cluster=cluster, on=today)
     # The status is JSON-shaped (decimal strings); the page formats numbers for the locale.
     for key in _DECIMAL_KEYS:
         status[key] = _decimal(status[key])

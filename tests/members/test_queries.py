@@ -17,8 +17,10 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, cluster, counts, page rows, filter choices, navigation: the same for 5 or 30 rows.
 MAX_QUERIES = 16
-# The dashboard also evaluates the area rule and every statutory condition (a query or two each).
-MAX_DASHBOARD_QUERIES = 24
+# The dashboard also evaluates the area rule and every statutory condition (a query or two each);
+# this first view is a cache miss, so it also reads the cache and the registry fingerprint and stores
+# the copy (tests/members/test_conditions_cache.py bounds the queries of a cached view).
+MAX_DASHBOARD_QUERIES = 30
 
 
 def populate(cluster, n: int):

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import models
 
 from members.models import Cluster, Generator, Member, MeteringPoint, PPEMembership, StorageUnit
+from members.services.conditions import conditions_invalidate
 from members.services.imports.checks import Plan, PPERow
 
 
@@ -62,4 +63,5 @@ def plan_save(*, cluster: Cluster, plan: Plan) -> dict[str, Counter]:
             name = values.pop("name")
             _, status = _upsert(row.existing, model, values, ppe=ppes[row.key], name=name)
             counts[status][kind] += 1
+    conditions_invalidate(cluster_ids=[cluster.pk])
     return counts
