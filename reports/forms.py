@@ -129,7 +129,7 @@ class SettlementRequestForm(forms.Form):
         if start > self.today:
             raise ValidationError(_("Okres zaczyna się w przyszłości (%(start)s): nie ma jeszcze danych do rozliczenia.") % {"start": start})
         if data.get("allocation") == AllocationMethod.STATIC and not AllocationKey.objects.filter(cluster=self.cluster).exists():
-            self.add_error("allocation", _("Klaster nie ma stałych kluczy podziału; wprowadź je w panelu administracyjnym albo wybierz podział proporcjonalny."))
+            self.add_error("allocation", _("Klaster nie ma stałych kluczy podziału; wprowadź je na stronie „Klucze podziału” albo wybierz podział proporcjonalny."))
         data["period_start"], data["period_end"] = start, end
         return data
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.views import readings, settlements, statements
+from reports.views import keys, readings, settlements, statements
 
 app_name = "reports"
 
-urlpatterns = [*readings.urlpatterns, *settlements.urlpatterns, *statements.urlpatterns]
+urlpatterns = [*readings.urlpatterns, *settlements.urlpatterns, *statements.urlpatterns, *keys.urlpatterns]

@@ -42,6 +42,7 @@ URL_KWARGS = {
     "statement-list": ("run_id",), "statements-generate": ("run_id",), "statements-publish": ("run_id",),
     "cluster-report-download": ("run_id",), "statement-download": ("statement_id",),
     "member-portal-invite": ("member_id",),
+    "allocation-keys": (),
 }
 WITH_OBJECTS = [name for name, keys in URL_KWARGS.items() if keys]
 
