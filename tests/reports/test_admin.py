@@ -150,3 +150,21 @@ def test_it_lets_a_superuser_delete_only_a_failed_run(client, superuser, cluster
     assert response.status_code == 302 and not SettlementRun.objects.filter(pk=failed.pk).exists()
     changelist = client.get(reverse("admin:reports_settlementrun_changelist")).content.decode()
     assert "delete_selected" not in changelist
+
+
+def test_the_admin_is_closed_to_staff_even_with_every_permission(client, cluster, coordinator) -> None:
+    """Coordinators work in the cluster-scoped pages; the admin is not scoped, so it is superusers only."""
+    from django.contrib.auth.models import Permission
+
+    coordinator.is_staff = True
+    coordinator.save()
+    coordinator.user_permissions.set(Permission.objects.all())
+    client.force_login(coordinator)
+    for url in ("/admin/", "/admin/reports/allocationkey/", "/admin/members/member/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+
+
+def test_the_admin_opens_for_a_superuser(client, superuser) -> None:
+    client.force_login(superuser)
+    assert client.get("/admin/").status_code == 200
