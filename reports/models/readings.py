@@ -31,10 +31,12 @@ class MeterDay(models.Model):
     ppe = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="meter_days")
     day = models.DateField(_("dzień (UTC)"))
     resolution_min = models.PositiveSmallIntegerField(_("rozdzielczość [min]"), choices=[(15, "15 min"), (60, "60 min")])
-    # little-endian int64 Wh per slot (A+ drawn, A- fed in); uint8 Quality per slot
+    # little-endian int64 Wh per slot (A+ drawn, A- fed in); uint8 Quality per slot and direction:
+    # ``quality`` for drawn energy, ``export_quality`` for fed-in energy (a file may carry one direction only)
     import_wh = models.BinaryField()
     export_wh = models.BinaryField()
     quality = models.BinaryField()
+    export_quality = models.BinaryField(default=bytes)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ppe", "day"], name="meterday_unique_ppe_day")]

@@ -1,13 +1,20 @@
 """Meter data storage: one ``MeterDay`` row per PPE and UTC day of packed arrays.
 
 A day row holds 24 (hourly) or 96 (15-minute) slots of UTC time, ``import_wh``
-and ``export_wh`` as little-endian int64 Wh and ``quality`` as uint8
-(``Quality``). Why arrays and not a row per interval: measured, see
+and ``export_wh`` as little-endian int64 Wh, and a uint8 ``Quality`` per slot
+and direction: ``quality`` for drawn energy (A+), ``export_quality`` for fed-in
+energy (A−). Why arrays and not a row per interval: measured, see
 docs/architecture.md ("Meter data layout") and scripts/measure_meter_layout.py.
 
 Merge rules (documented in docs/formats-readings.md):
-- a block replaces the slots it carries; slots it marks ``Quality.MISSING``
-  never overwrite stored data (a gap in a file is "no information", not zero);
+- a block replaces the slots it carries, direction by direction; slots it
+  marks ``Quality.MISSING`` never overwrite stored data (a gap in a file is
+  "no information", not zero), and a direction the block does not carry at
+  all (``has_import``/``has_export`` False, e.g. an eLicznik file with only
+  "pobór" rows) leaves that direction's stored values and quality untouched;
+  a day that never received a direction stays ``MISSING`` for it;
+- values must lie in ``0 … max_wh_per_reading`` (the limit the parsers
+  apply), so no path can store a value whose sums could wrap int64;
 - a day has one resolution. When a block at another resolution touches a day
   that already holds data, the day is kept hourly: quarters are summed to
   hours (an hour is present only if all four quarters are, estimated if any
@@ -24,12 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from reports.models import MeterDay, Quality
+from reports.services.parsers.common import max_file_days, max_wh_per_reading
 
 UTC = dt.UTC
 SLOTS_PER_DAY = {60: 24, 15: 96}
-BATCH_ROWS = 2000  # SQLite: 12,000 parameters per statement (PostgreSQL: one binary COPY stream)
+BATCH_ROWS = 2000  # SQLite: 14,000 parameters per statement (PostgreSQL: one binary COPY stream)
 
 
 class MeterStoreError(ValueError):
@@ -38,7 +47,13 @@ class MeterStoreError(ValueError):
 
 @dataclass(frozen=True)
 class Block:
-    """A contiguous run of slots for one PPE, starting at ``start_utc``."""
+    """A contiguous run of slots for one PPE, starting at ``start_utc``.
+
+    ``quality`` applies to every direction the block carries, unless
+    ``export_quality`` is given for the fed-in side. A direction with
+    ``has_import``/``has_export`` False is not carried: its values are ignored
+    and the stored slots of that direction stay as they are.
+    """
 
     ppe_id: int
     start_utc: dt.datetime
@@ -46,16 +61,29 @@ class Block:
     import_wh: np.ndarray
     export_wh: np.ndarray
     quality: np.ndarray
+    has_import: bool = True
+    has_export: bool = True
+    export_quality: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class HourlyData:
+    """Hourly meter data of a PPE chunk.
+
+    ``present`` is the settlement's completeness rule: drawn energy present
+    and, where fed-in energy is required for the PPE (``export_required`` of
+    ``hourly_chunks``), fed-in energy present too. A PPE whose export is not
+    required and was never imported counts 0 fed-in energy in those hours.
+    """
+
     ppe_ids: list[int]
     hours: np.ndarray  # datetime64[s], UTC hour starts
     import_wh: np.ndarray  # int64 [n_ppe, n_hours]; 0 where not present
     export_wh: np.ndarray
-    present: np.ndarray  # bool [n_ppe, n_hours]
-    estimated: np.ndarray  # bool [n_ppe, n_hours]
+    present: np.ndarray  # bool [n_ppe, n_hours]: complete by the rule above
+    estimated: np.ndarray  # bool [n_ppe, n_hours]: present, and either direction estimated by the DSO
+    import_present: np.ndarray | None = None  # bool [n_ppe, n_hours], drawn energy alone
+    export_present: np.ndarray | None = None  # bool [n_ppe, n_hours], fed-in energy alone
 
 
 @dataclass
@@ -63,7 +91,11 @@ class _Day:
     resolution_min: int
     import_wh: np.ndarray
     export_wh: np.ndarray
-    quality: np.ndarray
+    quality: np.ndarray  # drawn (A+)
+    export_quality: np.ndarray  # fed in (A−)
+
+    def whole(self) -> bool:
+        return bool((self.quality != Quality.MISSING).all() and (self.export_quality != Quality.MISSING).all())
 
 
 def warsaw_offsets(seconds: np.ndarray) -> np.ndarray:
@@ -95,23 +127,28 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(UTC)
 
 
+def _quarters_to_hours(values: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quarter-hour slots ``[..., 96]`` of one direction as hours ``[..., 24]``.
+
+    An hour is present only if all four quarters are, estimated if any is.
+    """
+    q = quality.reshape(*quality.shape[:-1], 24, 4)
+    present = (q != Quality.MISSING).all(axis=-1)
+    hourly_q = np.where(
+        present, np.where((q == Quality.ESTIMATED).any(axis=-1), Quality.ESTIMATED, Quality.MEASURED), Quality.MISSING
+    ).astype(np.uint8)
+    return np.where(present, values.reshape(q.shape).sum(axis=-1), 0), hourly_q
+
+
 def _to_hourly(day: _Day) -> _Day:
     if day.resolution_min == 60:
         return day
-    q = day.quality.reshape(24, 4)
-    present = (q != Quality.MISSING).all(axis=1)
-    quality = np.where(
-        present, np.where((q == Quality.ESTIMATED).any(axis=1), Quality.ESTIMATED, Quality.MEASURED), Quality.MISSING
-    ).astype(np.uint8)
-    return _Day(
-        60,
-        np.where(present, day.import_wh.reshape(24, 4).sum(axis=1), 0),
-        np.where(present, day.export_wh.reshape(24, 4).sum(axis=1), 0),
-        quality,
-    )
+    imp, imp_q = _quarters_to_hours(day.import_wh, day.quality)
+    exp, exp_q = _quarters_to_hours(day.export_wh, day.export_quality)
+    return _Day(60, imp, exp, imp_q, exp_q)
 
 
-_COLUMNS = ("ppe_id", "day", "resolution_min", "import_wh", "export_wh", "quality")
+_COLUMNS = ("ppe_id", "day", "resolution_min", "import_wh", "export_wh", "quality", "export_quality")
 _KEY_BITS = 22  # day key = ppe_id << 22 | date ordinal (ordinals < 3,652,060 < 2**22)
 _PG_EPOCH = dt.date(2000, 1, 1).toordinal()  # binary COPY dates count days from 2000-01-01
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
@@ -129,15 +166,43 @@ class _Split:
     import_wh: np.ndarray
     export_wh: np.ndarray
     quality: np.ndarray
+    export_quality: np.ndarray
     carried: np.ndarray  # indices of the days the block carries any slot of
-    full: np.ndarray  # bool per ``carried``: every slot of that day carried
+    full: np.ndarray  # bool per ``carried``: every slot of that day carried in both directions
 
     def keys(self) -> np.ndarray:
         return (np.int64(self.ppe_id) << _KEY_BITS) + self.first + self.carried
 
     def day(self, i: int) -> tuple[tuple[int, dt.date], _Day]:
         key = (self.ppe_id, dt.date.fromordinal(self.first + int(i)))
-        return key, _Day(self.resolution_min, self.import_wh[i], self.export_wh[i], self.quality[i])
+        return key, _Day(self.resolution_min, self.import_wh[i], self.export_wh[i], self.quality[i],
+                         self.export_quality[i])
+
+
+def max_block_days() -> int:
+    """Longest block the store accepts, in UTC days: the meter-file period limit plus one.
+
+    ``OKE_METER_FILE_MAX_DAYS`` bounds a file's period in local days; its UTC
+    days can reach one more. Checked before any array is padded, so a file
+    spanning centuries is refused without allocating for it.
+    """
+    return max_file_days() + 1
+
+
+def _check_values(block: Block) -> None:
+    """Every value of a carried direction within ``0 … max_wh_per_reading``: the store holds only
+    readings whose sums cannot wrap int64, whichever path they came by (see ``max_wh_per_reading``)."""
+    limit = max_wh_per_reading(block.resolution_min)
+    for carried, values, name in ((block.has_import, block.import_wh, "A+"), (block.has_export, block.export_wh, "A−")):
+        values = np.asarray(values)
+        if not carried or not values.size:
+            continue
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or high > limit:
+            raise MeterStoreError(
+                _("Wartość %(value)d Wh (%(dir)s) poza zakresem 0…%(limit)d Wh na odczyt %(res)d-minutowy.")
+                % {"value": low if low < 0 else high, "dir": name, "limit": limit, "res": block.resolution_min}
+            )
 
 
 def _split(block: Block) -> _Split:
@@ -155,7 +220,15 @@ def _split(block: Block) -> _Split:
     n = len(block.quality)
     if not (len(block.import_wh) == len(block.export_wh) == n):
         raise ValueError("import_wh, export_wh and quality must have the same length")
+    if block.export_quality is not None and len(block.export_quality) != n:
+        raise ValueError("export_quality must have the length of quality")
     n_days = -(-(lead + n) // spd)
+    if n_days > max_block_days():
+        raise MeterStoreError(
+            _("Blok danych PPE %(ppe)s od %(start)s UTC obejmuje %(n)d dni — więcej niż dozwolone %(max)d.")
+            % {"ppe": block.ppe_id, "start": f"{start:%Y-%m-%d %H:%M}", "n": n_days, "max": max_block_days()}
+        )
+    _check_values(block)
     size = n_days * spd
 
     def pad(values: np.ndarray, dtype: type, fill: int) -> np.ndarray:
@@ -166,42 +239,54 @@ def _split(block: Block) -> _Split:
         out[lead : lead + n] = values
         return out.reshape(n_days, spd)
 
-    qual = pad(block.quality, np.uint8, Quality.MISSING)
-    carried = qual != Quality.MISSING
-    days = np.flatnonzero(carried.any(axis=1))
-    return _Split(
-        block.ppe_id, res, midnight.date().toordinal(), pad(block.import_wh, np.int64, 0),
-        pad(block.export_wh, np.int64, 0), qual, days, carried[days].all(axis=1),
-    )
+    def direction(carried: bool, values: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not carried:  # not in the block: no value, no quality (the stored slots win in _merge)
+            return np.zeros((n_days, spd), dtype=np.int64), np.zeros((n_days, spd), dtype=np.uint8)
+        return pad(values, np.int64, 0), pad(quality, np.uint8, Quality.MISSING)
+
+    imp, imp_q = direction(block.has_import, block.import_wh, block.quality)
+    exp_quality = block.quality if block.export_quality is None else block.export_quality
+    if block.has_import and block.has_export and block.export_quality is None:
+        exp, exp_q = pad(block.export_wh, np.int64, 0), imp_q  # one quality array for both (read-only below)
+    else:
+        exp, exp_q = direction(block.has_export, block.export_wh, exp_quality)
+    carried_i, carried_e = imp_q != Quality.MISSING, exp_q != Quality.MISSING
+    days = np.flatnonzero((carried_i | carried_e).any(axis=1))
+    full = (carried_i[days] & carried_e[days]).all(axis=1)
+    return _Split(block.ppe_id, res, midnight.date().toordinal(), imp, exp, imp_q, exp_q, days, full)
 
 
 def _merge(old: _Day, new: _Day) -> _Day:
-    """Overlay ``new`` on ``old``: the slots ``new`` carries win."""
+    """Overlay ``new`` on ``old``: the slots ``new`` carries win, each direction on its own."""
     if old.resolution_min != new.resolution_min:
         if new.resolution_min == 15:
-            q = new.quality.reshape(24, 4) != Quality.MISSING
-            if (q.any(axis=1) & ~q.all(axis=1)).any():
-                raise MeterStoreError(
-                    "Dane 15-minutowe obejmują tylko część godziny w dniu zapisanym godzinowo — "
-                    "nie można ich połączyć (zaimportuj pełne godziny albo cały dzień)."
-                )
+            for quality in (new.quality, new.export_quality):
+                q = quality.reshape(24, 4) != Quality.MISSING
+                if (q.any(axis=1) & ~q.all(axis=1)).any():
+                    raise MeterStoreError(
+                        "Dane 15-minutowe obejmują tylko część godziny w dniu zapisanym godzinowo — "
+                        "nie można ich połączyć (zaimportuj pełne godziny albo cały dzień)."
+                    )
         old, new = _to_hourly(old), _to_hourly(new)
-    carried = new.quality != Quality.MISSING
+    carried_i = new.quality != Quality.MISSING
+    carried_e = new.export_quality != Quality.MISSING
     return _Day(
         new.resolution_min,
-        np.where(carried, new.import_wh, old.import_wh),
-        np.where(carried, new.export_wh, old.export_wh),
-        np.where(carried, new.quality, old.quality).astype(np.uint8),
+        np.where(carried_i, new.import_wh, old.import_wh),
+        np.where(carried_e, new.export_wh, old.export_wh),
+        np.where(carried_i, new.quality, old.quality).astype(np.uint8),
+        np.where(carried_e, new.export_quality, old.export_quality).astype(np.uint8),
     )
 
 
 def _unpack(row: tuple) -> _Day:
-    res, imp, exp, qual = row
+    res, imp, exp, qual, exp_qual = row
     return _Day(
         res,
         np.frombuffer(imp, dtype="<i8"),
         np.frombuffer(exp, dtype="<i8"),
         np.frombuffer(qual, dtype=np.uint8),
+        np.frombuffer(exp_qual, dtype=np.uint8),
     )
 
 
@@ -214,29 +299,33 @@ class _Rows:
     import_wh: np.ndarray
     export_wh: np.ndarray
     quality: np.ndarray
+    export_quality: np.ndarray
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.keys, self.import_wh, self.export_wh, self.quality, self.export_quality
 
     def tuples(self) -> Iterator[tuple]:
         ppe, day = self.keys >> _KEY_BITS, self.keys & ((1 << _KEY_BITS) - 1)
         for i in range(len(self.keys)):
             yield (int(ppe[i]), dt.date.fromordinal(int(day[i])), self.resolution_min, self.import_wh[i].tobytes(),
-                   self.export_wh[i].tobytes(), self.quality[i].tobytes())
+                   self.export_wh[i].tobytes(), self.quality[i].tobytes(), self.export_quality[i].tobytes())
 
     def copy_binary(self) -> bytes:
         """The rows as PostgreSQL binary COPY tuples (columns ``_COLUMNS``), built with one structured array."""
         spd = SLOTS_PER_DAY[self.resolution_min]
         fields = [("n", ">i2"), ("l1", ">i4"), ("ppe", ">i8"), ("l2", ">i4"), ("day", ">i4"), ("l3", ">i4"),
                   ("res", ">i2"), ("l4", ">i4"), ("imp", "<i8", (spd,)), ("l5", ">i4"), ("exp", "<i8", (spd,)),
-                  ("l6", ">i4"), ("qual", "u1", (spd,))]
+                  ("l6", ">i4"), ("qual", "u1", (spd,)), ("l7", ">i4"), ("equal", "u1", (spd,))]
         out = np.empty(len(self.keys), dtype=np.dtype(fields))
-        for name, value in (("n", 6), ("l1", 8), ("l2", 4), ("l3", 2), ("l4", 8 * spd), ("l5", 8 * spd),
-                            ("l6", spd), ("res", self.resolution_min)):
+        for name, value in (("n", len(_COLUMNS)), ("l1", 8), ("l2", 4), ("l3", 2), ("l4", 8 * spd), ("l5", 8 * spd),
+                            ("l6", spd), ("l7", spd), ("res", self.resolution_min)):
             out[name] = value
         out["ppe"] = self.keys >> _KEY_BITS
         out["day"] = (self.keys & ((1 << _KEY_BITS) - 1)) - _PG_EPOCH
-        out["imp"], out["exp"], out["qual"] = self.import_wh, self.export_wh, self.quality
+        out["imp"], out["exp"], out["qual"], out["equal"] = self.import_wh, self.export_wh, self.quality, self.export_quality
         return out.tobytes()
 
 
@@ -260,13 +349,13 @@ def _rows_to_write(splits: list[_Split]) -> list[_Rows]:
         rows = s.carried[alone]
         if len(rows):
             direct.setdefault(s.resolution_min, []).append(
-                (keys[alone], s.import_wh[rows], s.export_wh[rows], s.quality[rows]))
+                (keys[alone], s.import_wh[rows], s.export_wh[rows], s.quality[rows], s.export_quality[rows]))
         for i in s.carried[~alone].tolist():
             key, slots = s.day(i)
             if key in days:
                 slots = _merge(days[key], slots)
             days[key] = slots
-            if (slots.quality != Quality.MISSING).all():
+            if slots.whole():
                 partial_keys.discard(key)
             else:
                 partial_keys.add(key)
@@ -277,17 +366,18 @@ def _rows_to_write(splits: list[_Split]) -> list[_Rows]:
         wanted = set(chunk)
         stored = MeterDay.objects.filter(
             ppe_id__in={p for p, _ in chunk}, day__in={d for _, d in chunk}
-        ).values_list("ppe_id", "day", "resolution_min", "import_wh", "export_wh", "quality")
+        ).values_list(*_COLUMNS)
         for ppe_id, day, *row in stored:
             if (ppe_id, day) in wanted:
                 days[(ppe_id, day)] = _merge(_unpack(tuple(row)), days[(ppe_id, day)])
     for (ppe_id, day), s in days.items():
         key = np.array([(ppe_id << _KEY_BITS) + day.toordinal()], dtype=np.int64)
-        direct.setdefault(s.resolution_min, []).append((key, s.import_wh[None], s.export_wh[None], s.quality[None]))
+        direct.setdefault(s.resolution_min, []).append(
+            (key, s.import_wh[None], s.export_wh[None], s.quality[None], s.export_quality[None]))
     out = []
     for res, parts in sorted(direct.items()):
         # merged single days are concatenated in runs so the arrays stay few and large
-        out.append(_Rows(res, *(np.concatenate([p[j] for p in parts]) for j in range(4))))
+        out.append(_Rows(res, *(np.concatenate([p[j] for p in parts]) for j in range(5))))
     return out
 
 
@@ -318,15 +408,11 @@ def _write_postgresql(groups: list[_Rows], on_progress: Callable[[float], None] 
     the server more than delete + insert). The rows are packed with one
     structured array per chunk, not per-row ``write_row`` (~2.5 s CPU saved).
     ``synchronous_commit`` is left alone: it only skips the one WAL flush at
-    commit of this single transaction. A transaction-level advisory lock serialises meter
-    writers: without it two imports of the same day could both delete and
-    then collide on the unique (ppe, day) instead of the later one winning,
-    and a partly covered day read by one could be overwritten by the other.
+    commit of this single transaction. The caller holds ``meter_store_lock``.
     """
     table = connection.ops.quote_name(MeterDay._meta.db_table)
     total = sum(len(g) for g in groups)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         ppe_ids, lo, hi = _key_ranges(np.concatenate([g.keys for g in groups]))
         cursor.execute(
             f"DELETE FROM {table} AS m USING unnest(%s::bigint[], %s::date[], %s::date[]) AS r(ppe_id, lo, hi)"
@@ -338,8 +424,7 @@ def _write_postgresql(groups: list[_Rows], on_progress: Callable[[float], None] 
             copy.write(_COPY_SIGNATURE)
             for g in groups:
                 for a in range(0, len(g), _COPY_CHUNK_ROWS):
-                    part = _Rows(g.resolution_min, *(x[a : a + _COPY_CHUNK_ROWS] for x in
-                                                     (g.keys, g.import_wh, g.export_wh, g.quality)))
+                    part = _Rows(g.resolution_min, *(x[a : a + _COPY_CHUNK_ROWS] for x in g.arrays()))
                     copy.write(part.copy_binary())
                     done += len(part)
                     if on_progress is not None:
@@ -348,7 +433,7 @@ def _write_postgresql(groups: list[_Rows], on_progress: Callable[[float], None] 
 
 
 def _write_sqlite(groups: list[_Rows], on_progress: Callable[[float], None] | None) -> None:
-    """``INSERT … ON CONFLICT (ppe_id, day) DO UPDATE`` in batches of ``BATCH_ROWS`` (12,000 parameters)."""
+    """``INSERT … ON CONFLICT (ppe_id, day) DO UPDATE`` in batches of ``BATCH_ROWS`` (14,000 parameters)."""
     table = connection.ops.quote_name(MeterDay._meta.db_table)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
     total, done = sum(len(g) for g in groups), 0
@@ -357,7 +442,7 @@ def _write_sqlite(groups: list[_Rows], on_progress: Callable[[float], None] | No
             rows = g.tuples()
             while batch := [value for row in itertools.islice(rows, BATCH_ROWS) for value in row]:
                 n = len(batch) // len(_COLUMNS)
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * n)
+                values = ", ".join(["(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"] * n)
                 cursor.execute(
                     f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {values}"
                     f" ON CONFLICT (ppe_id, day) DO UPDATE SET {updates}",
@@ -368,17 +453,42 @@ def _write_sqlite(groups: list[_Rows], on_progress: Callable[[float], None] | No
                     on_progress(done / total)
 
 
+def meter_store_lock() -> None:
+    """Make the current transaction the only meter-data writer until it ends.
+
+    Call it first in the transaction, before anything is read: two imports
+    touching the same UTC day (a February and a March file share the last
+    local day of February) must not both read a partly covered day and then
+    write their own merge, losing the other's readings. PostgreSQL: a
+    transaction-level advisory lock (re-entrant; released at commit or
+    rollback). SQLite has one writer per database: a write statement that
+    changes nothing takes its RESERVED lock now instead of at the first real
+    write, so a second writer waits (busy timeout) before it reads.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("meter_store_lock() must run inside transaction.atomic()")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        else:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(MeterDay._meta.db_table)} WHERE 0 = 1")
+
+
 @transaction.atomic
 def meter_blocks_upsert(
     *, blocks: Iterable[Block], on_progress: Callable[[float], None] | None = None
 ) -> int:
     """Merge blocks into the day rows; returns the number of day rows written.
 
-    Full days (every slot carried) are written without reading; partly
-    covered days are read first and merged. PostgreSQL: the written days are
-    deleted and the rows copied in (``_write_postgresql``); SQLite:
-    ``INSERT … ON CONFLICT (ppe_id, day) DO UPDATE``.
+    Takes ``meter_store_lock`` before reading anything. Full days (every
+    slot of both directions carried) are written without reading; partly
+    covered days, and days of a block carrying one direction, are read and
+    merged. PostgreSQL: the written days are deleted and the rows copied in
+    (``_write_postgresql``); SQLite: ``INSERT … ON CONFLICT (ppe_id, day) DO UPDATE``.
+    Raises ``MeterStoreError`` for a block longer than ``max_block_days`` or
+    a value outside ``0 … max_wh_per_reading``.
     """
+    meter_store_lock()
     groups = _rows_to_write([_split(block) for block in blocks])
     total = sum(len(g) for g in groups)
     if total:
@@ -396,6 +506,8 @@ def meter_days_upsert(
     import_wh: Sequence[int] | np.ndarray,
     export_wh: Sequence[int] | np.ndarray,
     quality: Sequence[int] | np.ndarray,
+    has_import: bool = True,
+    has_export: bool = True,
 ) -> int:
     """Merge one contiguous block into the day rows (see ``meter_blocks_upsert``)."""
     block = Block(
@@ -405,12 +517,14 @@ def meter_days_upsert(
         import_wh=np.asarray(import_wh, dtype=np.int64),
         export_wh=np.asarray(export_wh, dtype=np.int64),
         quality=np.asarray(quality, dtype=np.uint8),
+        has_import=has_import,
+        has_export=has_export,
     )
     return meter_blocks_upsert(blocks=[block])
 
 
 def _fetch(ids: list[int], first_day: dt.date, last_day: dt.date) -> tuple[np.ndarray, ...] | None:
-    """Stored days of ``ids`` as arrays: ``(row, day_offset, resolution, imports, exports, qualities)``.
+    """Stored days of ``ids``: ``(row, day_offset, resolution, imports, exports, qualities, export qualities)``.
 
     ``row`` indexes ``ids``; the three byte strings are the day rows' arrays
     concatenated in the same order. On PostgreSQL the server concatenates
@@ -428,7 +542,8 @@ def _fetch(ids: list[int], first_day: dt.date, last_day: dt.date) -> tuple[np.nd
         sql = (
             "SELECT ppe_id, string_agg(int4send(day - %s::date), ''::bytea),"
             " string_agg(int2send(resolution_min::int2), ''::bytea),"
-            " string_agg(import_wh, ''::bytea), string_agg(export_wh, ''::bytea), string_agg(quality, ''::bytea)"
+            " string_agg(import_wh, ''::bytea), string_agg(export_wh, ''::bytea), string_agg(quality, ''::bytea),"
+            " string_agg(export_quality, ''::bytea)"
             f" FROM {table} WHERE ppe_id = ANY(%s) AND day >= %s AND day <= %s GROUP BY ppe_id"
         )
         with psycopg.Cursor(connection.connection) as cursor:
@@ -444,10 +559,11 @@ def _fetch(ids: list[int], first_day: dt.date, last_day: dt.date) -> tuple[np.nd
             b"".join(g[3] for g in groups),
             b"".join(g[4] for g in groups),
             b"".join(g[5] for g in groups),
+            b"".join(g[6] for g in groups),
         )
     rows = list(
         MeterDay.objects.filter(ppe_id__in=ids, day__gte=first_day, day__lte=last_day)
-        .values_list("ppe_id", "day", "resolution_min", "import_wh", "export_wh", "quality")
+        .values_list(*_COLUMNS)
         .iterator(chunk_size=20_000)
     )
     if not rows:
@@ -459,39 +575,38 @@ def _fetch(ids: list[int], first_day: dt.date, last_day: dt.date) -> tuple[np.nd
         b"".join(r[3] for r in rows),
         b"".join(r[4] for r in rows),
         b"".join(r[5] for r in rows),
+        b"".join(r[6] for r in rows),
     )
 
 
-def _hourly_slots(res: np.ndarray, raw_imp: bytes, raw_exp: bytes, raw_qual: bytes) -> tuple[np.ndarray, ...]:
-    """Day rows of mixed resolution as hourly ``[n_days, 24]`` import, export and quality.
+def _hourly_slots(res: np.ndarray, raw_imp: bytes, raw_exp: bytes, raw_qual: bytes,
+                  raw_exp_qual: bytes) -> tuple[np.ndarray, ...]:
+    """Day rows of mixed resolution as hourly ``[n_days, 24]`` import, export and their qualities.
 
-    15-minute days are summed to hours: an hour is present only if all its
-    quarters are, and estimated if any quarter is.
+    15-minute days are summed to hours, each direction on its own: an hour is
+    present only if all its quarters are, and estimated if any quarter is.
+    Absent hours hold 0.
     """
-    imp = np.frombuffer(raw_imp, dtype="<i8")
-    exp = np.frombuffer(raw_exp, dtype="<i8")
-    qual = np.frombuffer(raw_qual, dtype=np.uint8)
+    arrays = (np.frombuffer(raw_imp, dtype="<i8"), np.frombuffer(raw_exp, dtype="<i8"),
+              np.frombuffer(raw_qual, dtype=np.uint8), np.frombuffer(raw_exp_qual, dtype=np.uint8))
     hourly = res == 60
     if hourly.all():
-        return imp.reshape(-1, 24), exp.reshape(-1, 24), qual.reshape(-1, 24)
+        return tuple(a.reshape(-1, 24) for a in arrays)
+    imp, exp, qual, exp_qual = arrays
     spd = np.where(hourly, 24, 96)
     offset = np.concatenate(([0], np.cumsum(spd)[:-1]))
     out_imp = np.empty((len(res), 24), dtype=np.int64)
     out_exp = np.empty((len(res), 24), dtype=np.int64)
     out_qual = np.empty((len(res), 24), dtype=np.uint8)
+    out_exp_qual = np.empty((len(res), 24), dtype=np.uint8)
     h = np.nonzero(hourly)[0]
     idx = offset[h, None] + np.arange(24)
-    out_imp[h], out_exp[h], out_qual[h] = imp[idx], exp[idx], qual[idx]
+    out_imp[h], out_exp[h], out_qual[h], out_exp_qual[h] = imp[idx], exp[idx], qual[idx], exp_qual[idx]
     q = np.nonzero(~hourly)[0]
-    idx = (offset[q, None] + np.arange(96)).reshape(-1, 24, 4)
-    q4 = qual[idx]
-    present = (q4 != Quality.MISSING).all(axis=2)
-    out_qual[q] = np.where(
-        present, np.where((q4 == Quality.ESTIMATED).any(axis=2), Quality.ESTIMATED, Quality.MEASURED), Quality.MISSING
-    )
-    out_imp[q] = imp[idx].sum(axis=2)
-    out_exp[q] = exp[idx].sum(axis=2)
-    return out_imp, out_exp, out_qual
+    idx = offset[q, None] + np.arange(96)
+    out_imp[q], out_qual[q] = _quarters_to_hours(imp[idx], qual[idx])
+    out_exp[q], out_exp_qual[q] = _quarters_to_hours(exp[idx], exp_qual[idx])
+    return out_imp, out_exp, out_qual, out_exp_qual
 
 
 def _period(start_utc: dt.datetime, end_utc: dt.datetime) -> tuple[dt.datetime, dt.date, int, int, int]:
@@ -508,17 +623,28 @@ def _period(start_utc: dt.datetime, end_utc: dt.datetime) -> tuple[dt.datetime, 
 
 
 def hourly_chunks(
-    *, ppe_ids: Sequence[int], start_utc: dt.datetime, end_utc: dt.datetime, chunk_ppes: int = 128
+    *,
+    ppe_ids: Sequence[int],
+    start_utc: dt.datetime,
+    end_utc: dt.datetime,
+    chunk_ppes: int = 128,
+    export_required: Sequence[bool] | np.ndarray | None = None,
 ) -> Iterator[HourlyData]:
     """``hourly_matrix`` for consecutive slices of ``chunk_ppes`` PPEs, one query each.
 
     A year of 10,000 PPEs never has to be held at once (int64 import and export
     alone would take 1.4 GB); 128 PPEs × a year is ~20 MB per chunk.
+    ``export_required`` (one bool per PPE, default all True) says whose
+    fed-in energy must be present for an hour to count as present
+    (``ppe_export_required`` in reports.selectors.readings).
     """
     start, first_day, n_days, offset, n_hours = _period(start_utc, end_utc)
     last_day = first_day + dt.timedelta(days=n_days - 1)
     hours = np.datetime64(start.replace(tzinfo=None), "s") + np.arange(n_hours) * np.timedelta64(3600, "s")
     ids = list(ppe_ids)
+    required = np.ones(len(ids), dtype=bool) if export_required is None else np.asarray(export_required, dtype=bool)
+    if required.shape != (len(ids),):
+        raise ValueError("export_required needs one value per PPE")
     sl = slice(offset, offset + n_hours)
     for a in range(0, len(ids), max(chunk_ppes, 1)):
         chunk = ids[a : a + chunk_ppes]
@@ -526,45 +652,62 @@ def hourly_chunks(
         imp = np.zeros((len(chunk), n_days, 24), dtype=np.int64)
         exp = np.zeros((len(chunk), n_days, 24), dtype=np.int64)
         qual = np.zeros((len(chunk), n_days, 24), dtype=np.uint8)
+        exp_qual = np.zeros((len(chunk), n_days, 24), dtype=np.uint8)
         fetched = _fetch(chunk, first_day, last_day) if n_days else None
         if fetched is not None:
-            rows, day_offsets, res, raw_imp, raw_exp, raw_qual = fetched
+            rows, day_offsets, res, *raw = fetched
             if not np.isin(res, list(SLOTS_PER_DAY)).all():
                 raise MeterStoreError("Nieobsługiwana rozdzielczość zapisanych danych.")
-            gi, ge, gq = _hourly_slots(res, raw_imp, raw_exp, raw_qual)
-            carried = gq != Quality.MISSING
-            imp[rows, day_offsets] = np.where(carried, gi, 0)
-            exp[rows, day_offsets] = np.where(carried, ge, 0)
+            gi, ge, gq, geq = _hourly_slots(res, *raw)
+            imp[rows, day_offsets] = np.where(gq != Quality.MISSING, gi, 0)
+            exp[rows, day_offsets] = np.where(geq != Quality.MISSING, ge, 0)
             qual[rows, day_offsets] = gq
+            exp_qual[rows, day_offsets] = geq
         qual_h = qual.reshape(flat)[:, sl]
+        exp_qual_h = exp_qual.reshape(flat)[:, sl]
+        import_present = qual_h != Quality.MISSING
+        export_present = exp_qual_h != Quality.MISSING
+        present = import_present & (export_present | ~required[a : a + len(chunk), None])
         yield HourlyData(
             ppe_ids=chunk,
             hours=hours,
             import_wh=imp.reshape(flat)[:, sl],
             export_wh=exp.reshape(flat)[:, sl],
-            present=qual_h != Quality.MISSING,
-            estimated=qual_h == Quality.ESTIMATED,
+            present=present,
+            estimated=present & ((qual_h == Quality.ESTIMATED) | (exp_qual_h == Quality.ESTIMATED)),
+            import_present=import_present,
+            export_present=export_present,
         )
 
 
-def hourly_matrix(*, ppe_ids: Sequence[int], start_utc: dt.datetime, end_utc: dt.datetime) -> HourlyData:
+def hourly_matrix(
+    *,
+    ppe_ids: Sequence[int],
+    start_utc: dt.datetime,
+    end_utc: dt.datetime,
+    export_required: Sequence[bool] | np.ndarray | None = None,
+) -> HourlyData:
     """Hourly A+/A− for ``ppe_ids`` over ``[start_utc, end_utc)`` (whole UTC hours).
 
     15-minute days are summed to hours: an hour is present only if all its
     quarters are, and estimated if any quarter is. Absent hours hold 0.
+    ``present`` follows the completeness rule of ``HourlyData``.
     """
     ids = list(ppe_ids)
     start, _, _, _, n_hours = _period(start_utc, end_utc)
     shape = (len(ids), n_hours)
     imp = np.zeros(shape, dtype=np.int64)
     exp = np.zeros(shape, dtype=np.int64)
-    present = np.zeros(shape, dtype=bool)
-    estimated = np.zeros(shape, dtype=bool)
+    flags = [np.zeros(shape, dtype=bool) for _ in range(4)]
     hours = np.datetime64(start.replace(tzinfo=None), "s") + np.arange(n_hours) * np.timedelta64(3600, "s")
     a = 0
-    for part in hourly_chunks(ppe_ids=ids, start_utc=start_utc, end_utc=end_utc):
+    for part in hourly_chunks(ppe_ids=ids, start_utc=start_utc, end_utc=end_utc, export_required=export_required):
         b = a + len(part.ppe_ids)
-        imp[a:b], exp[a:b], present[a:b], estimated[a:b] = part.import_wh, part.export_wh, part.present, part.estimated
+        imp[a:b], exp[a:b] = part.import_wh, part.export_wh
+        for out, value in zip(flags, (part.present, part.estimated, part.import_present, part.export_present), strict=True):
+            out[a:b] = value
         hours = part.hours
         a = b
-    return HourlyData(ppe_ids=ids, hours=hours, import_wh=imp, export_wh=exp, present=present, estimated=estimated)
+    present, estimated, import_present, export_present = flags
+    return HourlyData(ppe_ids=ids, hours=hours, import_wh=imp, export_wh=exp, present=present, estimated=estimated,
+                      import_present=import_present, export_present=export_present)
