@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "okeportal.middleware.ExplicitLocaleMiddleware",
+    # Before anything reads the body (CSRF reads POST): refuses oversized requests with 413.
+    "okeportal.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -243,6 +245,14 @@ CACHES = {"default": env.cache("CACHE_URL", default="dbcache://okeportal_cache")
 # no invalidation sees, e.g. gmina reference data); default 15 minutes.
 OKE_STATUS_CACHE = env.str("OKE_STATUS_CACHE", default="default")
 OKE_STATUS_CACHE_SECONDS = env.int("OKE_STATUS_CACHE_SECONDS", default=900)
+
+# Operations (PERF-OPS). Request body limit checked from Content-Length before the
+# body is read (HTTP 413); 0 = the largest OKE_*_UPLOAD_MAX_MB* + 1 MB.
+OKE_MAX_REQUEST_MB = env.int("OKE_MAX_REQUEST_MB", default=0)
+# /health/ (database and broker): socket timeout of each check, seconds; default 2.
+OKE_HEALTH_TIMEOUT_SECONDS = env.float("OKE_HEALTH_TIMEOUT_SECONDS", default=2.0)
+# The load balancer probes /health/ over plain HTTP behind the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # Domain knobs that are deployment settings rather than dated legal data.
 OKE_READINGS_UPLOAD_MAX_MB = env.int("OKE_READINGS_UPLOAD_MAX_MB", default=200)
