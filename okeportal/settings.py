@@ -7,6 +7,7 @@ CELERY_BROKER_URL, SECRET_KEY, DEBUG=False, ALLOWED_HOSTS and the e-mail values.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "simple_history",
+    "axes",
     "members",
     "reports",
 ]
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "okeportal.urls"
@@ -262,3 +265,25 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # The test worker process (tests/conftest.py) points at pytest's test database.
 if env.str("OKE_DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("OKE_DATABASE_NAME")
+
+
+# Login throttling (docs/security.md). django-axes counts wrong passwords per username
+# (portal, staff and admin logins all go through authenticate()) and locks the username
+# for the cool-off time; every failure is kept (admin: "Access failures").
+# django-ratelimit caps login posts per client address and password-reset requests per
+# address and per e-mail (rates "N/s|m|h|d"). The counters live in the default cache.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("OKE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("OKE_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for an address-based lockout; addresses are limited by django-ratelimit
+# instead (an address lockout would shut out a whole office behind one NAT address).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "okeportal.accounts.lockout_response"
+AXES_VERBOSE = False
+OKE_LOGIN_RATE_PER_IP = env.str("OKE_LOGIN_RATE_PER_IP", default="30/10m")
+OKE_PASSWORD_RESET_RATE_PER_IP = env.str("OKE_PASSWORD_RESET_RATE_PER_IP", default="10/h")
+OKE_PASSWORD_RESET_RATE_PER_EMAIL = env.str("OKE_PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
+RATELIMIT_VIEW = None

@@ -4,11 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from okeportal import views
+from okeportal.accounts import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("reports.urls_portal", namespace="portal")),
