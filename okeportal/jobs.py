@@ -69,6 +69,12 @@ class JobTimeLimitError(Exception):
     """Raised inside a task between steps when its soft time limit has passed."""
 
 
+def job_limits(*, kind: str) -> tuple[int, int]:
+    """(soft, hard) time limit in seconds of a job kind, from ``settings.OKE_JOB_TIME_LIMITS``."""
+    soft, hard = getattr(settings, "OKE_JOB_TIME_LIMITS", {}).get(kind, DEFAULT_LIMITS)
+    return int(soft), int(hard)
+
+
 @dataclass(frozen=True)
 class JobKind:
     """How one model plays the job lifecycle (field names and hooks)."""
@@ -84,9 +90,7 @@ class JobKind:
 
     @property
     def limits(self) -> tuple[int, int]:
-        """(soft, hard) seconds, from ``settings.OKE_JOB_TIME_LIMITS``."""
-        soft, hard = getattr(settings, "OKE_JOB_TIME_LIMITS", {}).get(self.kind, DEFAULT_LIMITS)
-        return int(soft), int(hard)
+        return job_limits(kind=self.kind)
 
     def hook(self, name: str) -> Callable[..., Any] | None:
         value = getattr(self, name)
@@ -160,40 +164,64 @@ def _reason_fields(entry: JobKind, reason: str) -> dict[str, Any]:
 # --- sending -------------------------------------------------------------------------
 
 
-def job_enqueue(*, job: models.Model, task: Any = None, args: Sequence[Any] | None = None) -> bool:
-    """Send the job's task once the surrounding transaction commits.
+def task_send(*, task: Any, args: Sequence[Any], on_refused: Callable[[], Any], queue: str | None = None) -> bool:
+    """Send a task now; when the broker refuses it (connection error) call ``on_refused`` and return False.
 
-    Returns False when the broker refused the message (Redis down): the job is
-    then FAILED with ``queue_unavailable_message()`` and can be retried, so no
-    ``queued`` row waits for a message that was never sent. Inside a transaction
-    the send happens on commit and the result is on the row (check
-    ``job_send_failed``); outside one it is sent now and the result returned.
+    Only kombu's ``OperationalError`` counts as a refusal: in eager mode (tests,
+    ``CELERY_TASK_ALWAYS_EAGER``) the task runs inline and its own errors propagate.
     """
     from kombu.exceptions import OperationalError
 
-    entry = job_kind(job=job)
-    if task is None:
-        from celery import current_app
+    try:
+        task.apply_async(args=list(args), **({"queue": queue} if queue else {}))
+    except OperationalError as exc:
+        logger.warning("broker refused %s%s: %s", getattr(task, "name", task), list(args), exc)
+        on_refused()
+        return False
+    return True
 
-        task = current_app.tasks[entry.task_name]
+
+def job_enqueue(*, job: models.Model, task: Any = None, args: Sequence[Any] | None = None, queue: str | None = None) -> bool:
+    """Send the job's task once the surrounding transaction commits.
+
+    When the broker refuses the message (Redis down) the job is FAILED with
+    ``queue_unavailable_message()`` and can be retried: no ``queued`` row waits
+    for a message that was never sent, and the request does not hang (short
+    broker timeouts in settings). Inside a transaction the send happens on
+    commit and the outcome is on the row (``job_send_failed``); outside one it
+    is sent now and the outcome returned. ``task`` defaults to the kind's task,
+    ``args`` to ``[job.pk]``.
+    """
+    entry = job_kind(job=job)
+    task = task if task is not None else job_task(kind=entry.kind)
     send_args = list(args) if args is not None else [job.pk]
     pk = job.pk
 
+    def refused() -> None:
+        _rows(entry, pk).filter(status=JobStatus.QUEUED).update(
+            status=JobStatus.FAILED, finished_at=timezone.now(), **_reason_fields(entry, queue_unavailable_message())
+        )
+
     def send() -> bool:
-        try:
-            task.apply_async(args=send_args)
-        except (OperationalError, ConnectionError, OSError) as exc:
-            logger.warning("broker refused %s %s: %s", entry.kind, pk, exc)
-            _rows(entry, pk).filter(status=JobStatus.QUEUED).update(
-                status=JobStatus.FAILED, finished_at=timezone.now(), **_reason_fields(entry, queue_unavailable_message())
-            )
-            return False
-        return True
+        return task_send(task=task, args=send_args, on_refused=refused, queue=queue)
 
     if connection.in_atomic_block:
         transaction.on_commit(send)
         return True
     return send()
+
+
+def job_task(*, kind: str) -> Any:
+    """The registered Celery task of a job kind (the apps' ``tasks`` modules are discovered on first use)."""
+    from celery import current_app
+    from celery.exceptions import NotRegistered
+
+    name = job_kind(job=kind).task_name
+    try:
+        return current_app.tasks[name]
+    except NotRegistered:
+        current_app.loader.import_default_modules()  # fires Celery's autodiscovery of <app>.tasks
+        return current_app.tasks[name]
 
 
 def job_send_failed(*, job: models.Model) -> bool:
@@ -247,15 +275,17 @@ def job_checkpoint(*, job: models.Model) -> None:
         raise JobTimeLimitError(soft)
 
 
-def job_failure_reason(*, kind: str, exc: BaseException) -> str:
-    """The reason recorded for an exception that ended a task."""
+def job_failure_reason(*, kind: str, exc: BaseException, default: str | None = None) -> str:
+    """The reason recorded for an exception that ended a task (time limits named with their seconds)."""
     from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
-    entry = job_kind(job=kind)
+    soft, hard = job_limits(kind=kind)
     if isinstance(exc, (SoftTimeLimitExceeded, JobTimeLimitError)):
-        return time_limit_message(entry.limits[0])
+        return time_limit_message(soft)
     if isinstance(exc, TimeLimitExceeded):
-        return time_limit_message(entry.limits[1])
+        return time_limit_message(hard)
+    if default is not None:
+        return default
     return _("Błąd wewnętrzny: %(err)s") % {"err": f"{type(exc).__name__}: {exc}"}
 
 
@@ -268,18 +298,19 @@ def job_task_base() -> type:
         class JobTask(Task):
             """Time limits from settings per kind; ``on_failure`` marks the job FAILED with the reason.
 
-            A task sets ``job_kind``; its first argument is the job's id.
+            A task sets ``job_kind``; its first argument is the job's id. For a kind
+            that is not a registered model (statements) only the limits apply.
             """
 
             job_kind: str = ""
 
             @property
             def soft_time_limit(self) -> int | None:  # read by the worker per request
-                return job_kind(job=self.job_kind).limits[0] if self.job_kind in _KINDS else None
+                return job_limits(kind=self.job_kind)[0] if self.job_kind else None
 
             @property
             def time_limit(self) -> int | None:
-                return job_kind(job=self.job_kind).limits[1] if self.job_kind in _KINDS else None
+                return job_limits(kind=self.job_kind)[1] if self.job_kind else None
 
             def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
                 if not args or self.job_kind not in _KINDS:

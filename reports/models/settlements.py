@@ -137,6 +137,9 @@ class Statement(models.Model):
     file = models.FileField(upload_to=statement_upload_to, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    # Statements have no "running" state: PENDING with rendered_at empty is waiting for a worker
+    # (since queued_at), PENDING with rendered_at set is being rendered (okeportal.jobs reaper: statements_reap).
+    queued_at = models.DateTimeField(default=timezone.now)
     rendered_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
 
@@ -168,6 +171,7 @@ class ClusterReport(models.Model):
     file = models.FileField(upload_to=report_upload_to, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
     rendered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Cluster, MeteringPoint, PPEMembership
+from okeportal.jobs import job_claim, job_enqueue
 from reports.models import JobStatus, ReadingImport
 from reports.services.meterstore import Block, MeterStoreError, meter_blocks_upsert, warsaw_offsets
 from reports.services.parsers import ParseResult, RowError, Series, parse_generic, parse_tauron
@@ -42,7 +43,12 @@ def reading_import_create(
     user=None,
     enqueue: bool = True,
 ) -> ReadingImport:
-    """Store the uploaded file and queue the import task once the row is committed."""
+    """Store the uploaded file and queue the import task once the row is committed.
+
+    When the broker refuses the task the import is FAILED with "Kolejka zadań
+    jest niedostępna" (``okeportal.jobs.job_send_failed``); the file stays, so
+    the staff can retry it.
+    """
     if ppe is not None and ppe.cluster_id != cluster.id:
         raise ValueError("PPE of another cluster")
     with transaction.atomic():
@@ -52,15 +58,13 @@ def reading_import_create(
         reading_import.file.save(PurePath(name).name, file, save=False)
         reading_import.save()
         if enqueue:
-            from reports.tasks.readings import reading_import_task
-
-            transaction.on_commit(lambda: reading_import_task.delay(reading_import.id))
+            job_enqueue(job=reading_import)
     return reading_import
 
 
 def reading_import_claim(*, import_id: int) -> bool:
-    """Move a queued import to RUNNING; False if someone else already has it."""
-    return ReadingImport.objects.filter(id=import_id, status=JobStatus.QUEUED).update(status=JobStatus.RUNNING) == 1
+    """Move a queued import to RUNNING (stamping ``started_at``); False if someone else already has it."""
+    return job_claim(job_model=ReadingImport, pk=import_id)
 
 
 class _Progress:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member
+from okeportal.jobs import job_limits, queue_unavailable_message, task_send
 from reports.engine import per_mwh
 from reports.engine.money import pct_of
 from reports.models import FEE_ORDER, ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
@@ -126,11 +127,88 @@ def statements_generate(*, run: SettlementRun, user: Any = None) -> int:
     if run.statements_published_at is not None:
         raise ValidationError(_("Zestawienia tej wersji rozliczenia są już opublikowane; popraw je nową wersją rozliczenia."))
     statements_prepare(run=run)
+    now = timezone.now()
     pending = run.statements.exclude(status=Statement.Status.PUBLISHED)
-    count = pending.update(status=Statement.Status.PENDING, rendered_at=None, error="")
-    ClusterReport.objects.filter(run=run).update(status=Statement.Status.PENDING, rendered_at=None, error="")
-    transaction.on_commit(lambda: statements_render_task.delay(run.pk))
+    count = pending.update(status=Statement.Status.PENDING, rendered_at=None, error="", queued_at=now)
+    ClusterReport.objects.filter(run=run).update(status=Statement.Status.PENDING, rendered_at=None, error="", queued_at=now)
+    run_id = run.pk
+    transaction.on_commit(
+        lambda: task_send(task=statements_render_task, args=[run_id],
+                          on_refused=lambda: statements_fail_pending(run_id=run_id, reason=queue_unavailable_message()))
+    )
     return count
+
+
+# --- state: the batch as a job (cancel, the reaper, a refused send) ----------------
+
+
+def statements_fail_pending(*, run_id: int, reason: str, rendering: bool | None = None) -> int:
+    """Mark the run's PENDING statements and report FAILED with the reason (a later "Generuj" renders them again).
+
+    ``rendering`` limits it to rows being rendered (True) or still waiting (False).
+    """
+    rows = 0
+    for model in (Statement, ClusterReport):
+        qs = model.objects.filter(run_id=run_id, status=Statement.Status.PENDING)
+        if rendering is not None:
+            qs = qs.filter(rendered_at__isnull=not rendering)
+        rows += qs.update(status=Statement.Status.FAILED, error=reason)
+    return rows
+
+
+def statements_in_progress(*, run: SettlementRun) -> bool:
+    return run.statements.filter(status=Statement.Status.PENDING).exists() or ClusterReport.objects.filter(
+        run=run, status=Statement.Status.PENDING
+    ).exists()
+
+
+def statements_send_failed(*, run: SettlementRun) -> bool:
+    """True when the last "Generuj" of the run never reached the broker."""
+    return run.statements.filter(status=Statement.Status.FAILED, error=queue_unavailable_message()).exists() or (
+        ClusterReport.objects.filter(run=run, status=Statement.Status.FAILED, error=queue_unavailable_message()).exists()
+    )
+
+
+def statements_cancel(*, run: SettlementRun, user: Any = None) -> int:
+    """Stop the run's statement rendering: every PENDING statement and the report become FAILED ("anulowano").
+
+    A worker rendering one of them finds it no longer PENDING and discards its PDF
+    (``pdf_store`` is conditional). Raises ``ValidationError`` when nothing is pending.
+    """
+    who = getattr(user, "get_username", lambda: "")()
+    reason = _("Anulowano przez %(user)s.") % {"user": who} if who else _("Anulowano.")
+    count = statements_fail_pending(run_id=run.pk, reason=reason)
+    if not count:
+        raise ValidationError(_("Nic do anulowania: żadne zestawienie tego rozliczenia nie jest w przygotowaniu."))
+    return count
+
+
+def statements_reap(*, now: dt.datetime) -> int:
+    """Reaper step: fail statements stuck in rendering past the hard limit, or never picked up.
+
+    A PENDING row with ``rendered_at`` set was claimed by a worker; if it is still
+    PENDING after the hard limit + margin that worker is gone. One with
+    ``rendered_at`` empty and ``queued_at`` older than ``OKE_JOB_QUEUED_TIMEOUT``
+    lost its message. Both become FAILED with the reason, so "Generuj" renders
+    them again and publishing is no longer refused forever.
+    """
+    hard = job_limits(kind="statements")[1]
+    margin = int(getattr(settings, "OKE_JOB_REAPER_MARGIN", 60))
+    queued_timeout = int(getattr(settings, "OKE_JOB_QUEUED_TIMEOUT", 600))
+    stuck = _("Przerwano renderowanie: brak wyniku w limicie czasu (%(seconds)d s); proces roboczy został "
+              "prawdopodobnie zatrzymany. Wygeneruj zestawienia ponownie.") % {"seconds": hard}
+    lost = _("Zestawienie nie zostało podjęte przez proces roboczy w ciągu %(seconds)d s; "
+             "wygeneruj zestawienia ponownie.") % {"seconds": queued_timeout}
+    rows = 0
+    for model in (Statement, ClusterReport):
+        pending = model.objects.filter(status=Statement.Status.PENDING)
+        rows += pending.filter(rendered_at__lt=now - dt.timedelta(seconds=hard + margin)).update(
+            status=Statement.Status.FAILED, error=stuck
+        )
+        rows += pending.filter(rendered_at__isnull=True, queued_at__lt=now - dt.timedelta(seconds=queued_timeout)).update(
+            status=Statement.Status.FAILED, error=lost
+        )
+    return rows
 
 
 def pdf_store(record: Statement | ClusterReport, pdf: RenderedPDF, storage_name: str) -> None:
@@ -146,7 +224,13 @@ def pdf_store(record: Statement | ClusterReport, pdf: RenderedPDF, storage_name:
     record.status = Statement.Status.READY
     record.error = ""
     record.rendered_at = timezone.now()
-    record.save(update_fields=["file", "sha256", "status", "error", "rendered_at"])
+    # Conditional: a batch cancelled (or reaped) while this PDF rendered stays FAILED, and the file goes.
+    stored = type(record).objects.filter(pk=record.pk).exclude(status=Statement.Status.FAILED).update(
+        file=record.file.name, sha256=record.sha256, status=record.status, error="", rendered_at=record.rendered_at
+    )
+    if not stored:
+        record.file.delete(save=False)
+        record.refresh_from_db()
 
 
 def statement_render(*, statement: Statement) -> Statement:
@@ -306,7 +390,8 @@ def statements_publish(*, run: SettlementRun, user: Any) -> int:
     not_ready = [s for s in statements if s.status not in (Statement.Status.READY, Statement.Status.PUBLISHED)]
     if not_ready:
         raise ValidationError(
-            _("Nie wszystkie zestawienia są gotowe (%(count)d w przygotowaniu lub z błędem).") % {"count": len(not_ready)}
+            _("Nie wszystkie zestawienia są gotowe (%(count)d w przygotowaniu lub z błędem): poczekaj na koniec "
+              "generowania albo anuluj je i wygeneruj ponownie.") % {"count": len(not_ready)}
         )
     now = timezone.now()
     ids = [s.pk for s in statements if s.status == Statement.Status.READY]

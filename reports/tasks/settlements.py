@@ -1,34 +1,20 @@
-"""Celery tasks: settlements (thin: take ids, call a service)."""
+"""Celery tasks: settlements (thin: take ids, claim, call a service)."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
-from django.core.exceptions import ValidationError
-from django.utils import timezone
 
-from reports.models import JobStatus, SettlementRun
-from reports.services.settlement import settlement_compute, settlement_fail
-
-logger = logging.getLogger(__name__)
+from okeportal.jobs import job_claim, job_task_base
+from reports.models import SettlementRun
+from reports.services.settlement import settlement_execute
 
 __all__ = ["settlement_run_task"]
 
 
-@shared_task(name="reports.settlement_run")
+@shared_task(name="reports.settlement_run", base=job_task_base(), job_kind="settlement")
 def settlement_run_task(run_id: int) -> None:
     # Claim: only the one worker whose UPDATE changes the QUEUED row goes on;
-    # a redelivered or repeated task finds the run RUNNING/DONE and stops.
-    claimed = SettlementRun.objects.filter(id=run_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), progress=1, message="Rozpoczęto"
-    )
-    if claimed != 1:
+    # a redelivered or repeated task finds the run RUNNING/DONE/CANCELLED and stops.
+    if not job_claim(job_model=SettlementRun, pk=run_id, message="Rozpoczęto"):
         return
-    try:
-        settlement_compute(run=SettlementRun.objects.get(pk=run_id))
-    except ValidationError as exc:
-        settlement_fail(run_id=run_id, reason=" ".join(exc.messages))
-    except Exception as exc:
-        logger.exception("settlement run %s failed", run_id)
-        settlement_fail(run_id=run_id, reason=f"Błąd obliczeń: {exc}")
+    settlement_execute(run_id=run_id)

@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from okeportal.jobs import job_failure_reason, job_task_base, queue_unavailable_message, task_send
 from reports.models import ClusterReport, JobStatus, SettlementRun, Statement
 
 __all__ = ["statement_render_task", "statements_render_task"]
@@ -18,15 +19,18 @@ PENDING = Statement.Status.PENDING
 def _claim(model: type[Statement] | type[ClusterReport], pk: int) -> bool:
     # Statement has no "running" status: a PENDING row whose rendered_at is still
     # empty is unclaimed; the conditional UPDATE stamps it, so only one worker wins.
+    # (The reaper fails a row stamped longer ago than the hard limit: statements_reap.)
     return model.objects.filter(pk=pk, status=PENDING, rendered_at__isnull=True).update(rendered_at=timezone.now()) == 1
 
 
 def _fail(model: type[Statement] | type[ClusterReport], pk: int, exc: Exception) -> None:
     log.exception("PDF rendering failed for %s %s", model.__name__, pk)
-    model.objects.filter(pk=pk).update(status=Statement.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+    reason = job_failure_reason(kind="statements", exc=exc, default=f"{type(exc).__name__}: {exc}")
+    # Only a row still PENDING: a cancelled batch keeps its own reason.
+    model.objects.filter(pk=pk, status=PENDING).update(status=Statement.Status.FAILED, error=reason[:2000])
 
 
-@shared_task
+@shared_task(name="reports.statement_render", base=job_task_base(), job_kind="statements")
 def statement_render_task(statement_id: int) -> None:
     from reports.services.statements import statement_render
 
@@ -38,11 +42,11 @@ def statement_render_task(statement_id: int) -> None:
         _fail(Statement, statement_id, exc)
 
 
-@shared_task
+@shared_task(name="reports.statements_render", base=job_task_base(), job_kind="statements")
 def statements_render_task(run_id: int) -> None:
     """The cluster report, then one task per pending statement (spread over the workers)."""
     from reports.services.cluster_report import cluster_report_render
-    from reports.services.statements import statements_prepare
+    from reports.services.statements import statements_fail_pending, statements_prepare
 
     run = SettlementRun.objects.filter(pk=run_id, status=JobStatus.DONE).first()
     if run is None:
@@ -55,4 +59,7 @@ def statements_render_task(run_id: int) -> None:
         except Exception as exc:
             _fail(ClusterReport, report.pk, exc)
     for statement_id in run.statements.filter(status=PENDING, rendered_at__isnull=True).values_list("pk", flat=True):
-        statement_render_task.delay(statement_id)
+        task_send(
+            task=statement_render_task, args=[statement_id],
+            on_refused=lambda: statements_fail_pending(run_id=run_id, reason=queue_unavailable_message(), rendering=False),
+        )

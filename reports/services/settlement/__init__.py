@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .runs import settlement_compute, settlement_fail, settlement_request
+from .runs import settlement_compute, settlement_execute, settlement_fail, settlement_request, settlement_retry
 
-__all__ = ["settlement_compute", "settlement_fail", "settlement_request"]
+__all__ = ["settlement_compute", "settlement_execute", "settlement_fail", "settlement_request", "settlement_retry"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -13,6 +15,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Cluster
+from okeportal.jobs import (
+    JobCancelledError,
+    JobTimeLimitError,
+    job_checkpoint,
+    job_enqueue,
+    job_failure_reason,
+    time_limit_message,
+)
 from reports.engine import STATIC, settle
 from reports.models import AllocationMethod, JobStatus, SettlementLine, SettlementRun
 
@@ -37,8 +47,10 @@ def settlement_request(
 ) -> SettlementRun:
     """Create the next version of the cluster's settlement for the period (QUEUED).
 
-    The task is sent after commit; ``dispatch=False`` lets a caller (the
-    ``settle`` command) run it in-process instead.
+    The task is sent after commit (``okeportal.jobs.job_enqueue``): when the
+    broker refuses it the run is FAILED with "Kolejka zadań jest niedostępna"
+    (check ``job_send_failed``) and can be retried. ``dispatch=False`` lets a
+    caller (the ``settle`` command) run it in-process instead.
     """
     if period_end < period_start:
         raise ValidationError(_("Koniec okresu jest wcześniejszy niż jego początek."))
@@ -68,13 +80,43 @@ def settlement_request(
         # The partial unique constraint (one active run per period) caught a concurrent request.
         raise busy from exc
     if dispatch:
-        from reports.tasks.settlements import settlement_run_task
-
-        transaction.on_commit(lambda: settlement_run_task.delay(run.pk))
+        job_enqueue(job=run)
     return run
 
 
+def settlement_retry(*, job: SettlementRun, user=None) -> SettlementRun:
+    """A failed or cancelled run becomes a new queued attempt (the next version) with the same parameters.
+
+    The one-active-run rule applies: refused while another run of the period is queued or running.
+    """
+    return settlement_request(
+        cluster=job.cluster, period_start=job.period_start, period_end=job.period_end, period_kind=job.period_kind,
+        allocation=job.allocation, override_completeness=job.override_completeness, user=user,
+    )
+
+
+def settlement_execute(*, run_id: int) -> SettlementRun:
+    """Compute a claimed (RUNNING) run and record how it ended: done, failed with the reason, or cancelled."""
+    try:
+        return settlement_compute(run=SettlementRun.objects.get(pk=run_id))
+    except JobCancelledError:
+        logger.info("settlement run %s cancelled; nothing published", run_id)
+    except JobTimeLimitError as exc:
+        settlement_fail(run_id=run_id, reason=time_limit_message(int(exc.args[0])))
+    except ValidationError as exc:
+        settlement_fail(run_id=run_id, reason=" ".join(exc.messages))
+    except Exception as exc:
+        logger.exception("settlement run %s failed", run_id)
+        settlement_fail(run_id=run_id, reason=job_failure_reason(kind="settlement", exc=exc, default=f"Błąd obliczeń: {exc}"))
+    return SettlementRun.objects.get(pk=run_id)
+
+
 def _progress(run: SettlementRun, pct: int, message: str) -> None:
+    """Between steps: stop if the run was cancelled or is past its soft time limit, else report progress."""
+    delay = float(getattr(settings, "OKE_TEST_SETTLEMENT_STEP_DELAY", 0) or 0)
+    if delay and settings.DEBUG:  # test-only: lets a test kill the worker mid-run
+        time.sleep(delay)
+    job_checkpoint(job=run)
     SettlementRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(progress=pct, message=message)
 
 
@@ -82,8 +124,10 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     """Gather, check completeness, settle, and publish the result in one transaction.
 
     The run must be RUNNING (claimed by the task). Raises ``ValidationError`` for
-    data the settlement cannot use (the task records it); incomplete data below
-    the gate is not an exception: the run is marked FAILED with ``missing``.
+    data the settlement cannot use (the task records it), ``JobCancelledError`` /
+    ``JobTimeLimitError`` between steps; nothing is written before the final
+    transaction, so either stops cleanly. Incomplete data below the gate is not
+    an exception: the run is marked FAILED with ``missing``.
     """
     _progress(run, 5, "Wczytywanie danych pomiarowych")
     g = settlement_gather(cluster=run.cluster, start=run.period_start, end=run.period_end)
@@ -119,7 +163,7 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
             f"Brakuje {done.missing_hours} godzin w {len(done.missing)} PPE — zaimportuj brakujące dane "
             f"albo uruchom rozliczenie z pominięciem wymogu kompletności."
         )
-        SettlementRun.objects.filter(pk=run.pk).update(
+        SettlementRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(
             status=JobStatus.FAILED, error=message, message=message[:500], missing=done.missing,
             finished_at=timezone.now(),
         )
