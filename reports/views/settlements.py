@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -24,6 +25,13 @@ from reports.services.settlement import settlement_request
 from reports.templatetags.oke_format import format_by_key, zl
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+# Rows per page of the detail's member table (and of a failed run's missing-data table).
+DETAIL_PAGE_SIZE = 50
+# Per-member changes listed against the previous version; the rest are counted.
+DIFF_MEMBERS_SHOWN = 100
+LINE_TABLE_FIELDS = (
+    "id", "run_id", "member_ref", "member_name", "drawn_wh", "shared_wh", "discount", "exemptions", "exemptions_total", "total",
+)
 WH_PER_KWH = 1_000
 WH_PER_MWH = 1_000_000
 TOTALS_LABELS = {
@@ -119,8 +127,9 @@ def settlement_progress(request: HttpRequest, cluster: Cluster, run_id: int) -> 
     })
 
 
-def _member_rows(lines: list[SettlementLine], codes: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    rows = [{"line": line, "exemptions": [line.exemptions.get(code) for code in codes]} for line in lines]
+def _member_rows(lines: list[SettlementLine], page_lines: list[SettlementLine], codes: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The shown page's rows, and the totals over every member's line."""
+    rows = [{"line": line, "exemptions": [line.exemptions.get(code) for code in codes]} for line in page_lines]
     total = {
         "drawn_wh": sum(line.drawn_wh for line in lines),
         "shared_wh": sum(line.shared_wh for line in lines),
@@ -189,12 +198,14 @@ def _diff_rows(run: SettlementRun) -> dict[str, Any] | None:
                     totals.append({"label": label, "old": zl(old.get(sub)), "new": zl(new.get(sub))})
         else:
             totals.append({"label": TOTALS_LABELS.get(key, key), "old": format_by_key(key, old), "new": format_by_key(key, new)})
+    changed = diff.get("members") or []
     members = [
         {"ref": m.get("ref"), "field": TOTALS_LABELS.get(m.get("field", ""), m.get("field")),
          "old": format_by_key(m.get("field", ""), m.get("old")), "new": format_by_key(m.get("field", ""), m.get("new"))}
-        for m in diff.get("members") or []
+        for m in changed[:DIFF_MEMBERS_SHOWN]
     ]
-    return {"previous_version": diff.get("previous_version"), "totals": totals, "members": members}
+    return {"previous_version": diff.get("previous_version"), "totals": totals, "members": members,
+            "members_more": max(len(changed) - DIFF_MEMBERS_SHOWN, 0)}
 
 
 def _local_hour(stamp: Any) -> str:
@@ -256,17 +267,21 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
         ).exclude(id=run.id).only("id", "version", "status").order_by("-version"),
     }
     if run.status == JobStatus.FAILED:
-        context["missing_rows"] = _missing_rows(run)
+        page_obj = Paginator(_missing_rows(run), DETAIL_PAGE_SIZE).get_page(request.GET.get("page"))
+        context.update({"missing_rows": page_obj.object_list, "page_obj": page_obj})
     if run.status == JobStatus.DONE:
         totals = run.totals or {}
-        lines = list(run.lines.defer("member_identifiers", "ppes", "monthly"))
+        # The member table shows one page; its footer and the cards stay totals over all members.
+        # One query for every line's figures (the footer's totals), only the page is rendered.
+        lines = list(run.lines.only(*LINE_TABLE_FIELDS).order_by("member_name", "id"))
+        page_obj = Paginator(lines, DETAIL_PAGE_SIZE).get_page(request.GET.get("page"))
         codes = _fee_codes(totals.get("exemptions", {}), *(line.exemptions for line in lines))
-        rows, line_total = _member_rows(lines, codes)
+        rows, line_total = _member_rows(lines, page_obj.object_list, codes)
         context.update({
             "totals": totals,
             "fee_columns": [_fee_label(code) for code in codes],
             "exemption_cards": [(_fee_label(code), totals.get("exemptions", {}).get(code)) for code in codes],
-            "rows": rows, "line_total": line_total,
+            "rows": rows, "line_total": line_total, "page_obj": page_obj,
             "chart_data": _chart_data(run),
             "comparison": _comparison(run),
             "diff": _diff_rows(run),
