@@ -33,10 +33,12 @@ demo: migrate
 	$(PY) manage.py load_demo
 	$(PY) manage.py load_demo_reports oke
 
+# The worker embeds beat (-B): the job reaper and upload retention run on this single machine.
+# Production runs `celery -A okeportal beat` as its own process beside the workers.
 run: demo
-	@echo "Starting the Celery worker (queue: $${CELERY_BROKER_URL:-filesystem in var/celery}) and the portal..."
+	@echo "Starting the Celery worker with beat (queue: $${CELERY_BROKER_URL:-filesystem in var/celery}) and the portal..."
 	@trap 'kill 0' EXIT INT TERM; \
-	$(PY) -m celery -A okeportal worker --pool threads --concurrency 2 -l warning & \
+	$(PY) -m celery -A okeportal worker -B --schedule var/celerybeat-schedule --pool threads --concurrency 2 -l warning & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: venv
