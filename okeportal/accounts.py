@@ -51,3 +51,48 @@ def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, 
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "cooloff_minutes": minutes}
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or behind the trusted proxy the address it appended to X-Forwarded-For.
+
+    Only the last entry is the proxy's own observation; anything before it came from the client.
+    """
+    if settings.OKE_BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class SessionIdleTimeoutMiddleware:
+    """Sessions end after a period without requests: OKE_SESSION_IDLE_MINUTES_STAFF for coordinator staff
+    and superusers, OKE_SESSION_IDLE_MINUTES_MEMBER for member accounts.
+
+    The expiry slides with use; the session is re-saved at most once a minute, not on every request.
+    """
+
+    _REFRESH_SECONDS = 60
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            self._slide(request, user)
+        return self.get_response(request)
+
+    def _slide(self, request: HttpRequest, user: Any) -> None:
+        import time
+
+        session = request.session
+        seconds = session.get("oke_idle_seconds")
+        if seconds is None:
+            staff = user.is_superuser or user.is_staff or user.clusters.exists()
+            minutes = settings.OKE_SESSION_IDLE_MINUTES_STAFF if staff else settings.OKE_SESSION_IDLE_MINUTES_MEMBER
+            seconds = session["oke_idle_seconds"] = int(minutes * 60)
+        now = int(time.time())
+        if now - session.get("oke_seen", 0) >= self._REFRESH_SECONDS:
+            session["oke_seen"] = now
+            session.set_expiry(seconds)

@@ -11,13 +11,14 @@ import datetime as dt
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("OKE_VAR_DIR", default=str(BASE_DIR / "var")))
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 
 env = environ.Env(
-    DEBUG=(bool, True),
+    DEBUG=(bool, False),  # production unless told otherwise; `make run` and the tests set DEBUG=True
     ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost", "[::1]"]),
     CSRF_TRUSTED_ORIGINS=(list, []),
     SECURE_SSL_REDIRECT=(bool, False),
@@ -27,10 +28,15 @@ env = environ.Env(
 environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG: bool = env("DEBUG")
-SECRET_KEY: str = env(
-    "SECRET_KEY",
-    default="dev-only-insecure-key-change-me-in-production-0123456789abcdefghijklmnop",
-)
+_DEVELOPMENT_KEY = "dev-only-insecure-key-change-me-in-production-0123456789abcdefghijklmnop"
+SECRET_KEY: str = env("SECRET_KEY", default=_DEVELOPMENT_KEY if DEBUG else "")
+if not DEBUG and (not SECRET_KEY or SECRET_KEY == _DEVELOPMENT_KEY or len(SECRET_KEY) < 50):
+    # Sessions, password-reset and e-mail-change links are signed with it: a public or
+    # empty key would let anyone forge them. Refuse to start rather than fall back.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing, too short (< 50 characters) or the public development key, and DEBUG is off. "
+        "Set SECRET_KEY in the environment, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+    )
 ALLOWED_HOSTS: list[str] = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS: list[str] = env("CSRF_TRUSTED_ORIGINS")
 SITE_URL: str = env("SITE_URL", default="http://127.0.0.1:8000")
@@ -65,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "okeportal.accounts.SessionIdleTimeoutMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
@@ -220,7 +227,12 @@ SECURE_SSL_REDIRECT = env("SECURE_SSL_REDIRECT") if DEBUG else env.bool("SECURE_
 SECURE_HSTS_SECONDS = env("SECURE_HSTS_SECONDS") if DEBUG else env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trust X-Forwarded-Proto / X-Forwarded-For only behind a TLS proxy that sets them
+# (docs/deployment.md); gunicorn facing clients directly must not trust them, or a forged
+# header would skip the HTTPS redirect and the per-address login limits.
+OKE_BEHIND_PROXY = env.bool("OKE_BEHIND_PROXY", default=False)
+if OKE_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -287,3 +299,11 @@ OKE_LOGIN_RATE_PER_IP = env.str("OKE_LOGIN_RATE_PER_IP", default="30/10m")
 OKE_PASSWORD_RESET_RATE_PER_IP = env.str("OKE_PASSWORD_RESET_RATE_PER_IP", default="10/h")
 OKE_PASSWORD_RESET_RATE_PER_EMAIL = env.str("OKE_PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
 RATELIMIT_VIEW = None
+RATELIMIT_IP_META_KEY = "okeportal.accounts.client_ip"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if OKE_BEHIND_PROXY else ("REMOTE_ADDR",)
+
+# Sessions end after this long without a request (sliding), and at the latest after
+# SESSION_COOKIE_AGE; staff sessions are shorter because staff see every member's data.
+OKE_SESSION_IDLE_MINUTES_STAFF = env.int("OKE_SESSION_IDLE_MINUTES_STAFF", default=30)
+OKE_SESSION_IDLE_MINUTES_MEMBER = env.int("OKE_SESSION_IDLE_MINUTES_MEMBER", default=120)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
