@@ -13,6 +13,7 @@ from typing import Any
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Max, Q, QuerySet
 from django.forms import BaseInlineFormSet, BaseModelFormSet, inlineformset_factory, modelformset_factory
@@ -309,5 +310,12 @@ class RegistryUploadForm(forms.Form):
         if not upload.name.lower().endswith((".zip", ".xlsx")):
             raise ValidationError(
                 _("Plik %(name)s: dozwolone są tylko pliki .zip i .xlsx.") % {"name": upload.name}
+            )
+        # Checked from the upload's size before anything reads it (OKE_REGISTRY_UPLOAD_MAX_MB).
+        limit = settings.OKE_REGISTRY_UPLOAD_MAX_MB
+        if upload.size > limit * 1024 * 1024:
+            raise ValidationError(
+                _("Plik %(name)s ma %(size)s MB, więcej niż limit %(mb)d MB.")
+                % {"name": upload.name, "size": f"{upload.size / 1024 / 1024:.1f}".replace(".", ","), "mb": limit}
             )
         return upload

@@ -11,8 +11,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from okeportal.jobs import JobStatus
 
 
 class ClusterKind(models.TextChoices):
@@ -225,6 +228,10 @@ class PPEMembership(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ppe_memberships", verbose_name=_("członek"))
     valid_from = models.DateField(_("od"))
     valid_to = models.DateField(_("do (włącznie)"), null=True, blank=True)
+    # The PPE's code, copied so the database can keep a code in one cluster at a
+    # time: on PostgreSQL an exclusion constraint (ppe_code =, ppe <>, dates &&),
+    # on SQLite a trigger; both vendors fill it by trigger (migration 0002).
+    ppe_code = models.CharField(_("kod PPE"), max_length=40, default="", editable=False, db_index=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -352,21 +359,36 @@ class FullLoadHours(models.Model):
 
 
 class RegistryImport(models.Model):
-    """An uploaded registry file set and its validation report (upload page)."""
+    """An uploaded registry file set, imported in the background (okeportal.jobs lifecycle)."""
 
-    class Status(models.TextChoices):
-        DONE = "done", _("zaimportowano")
-        FAILED = "failed", _("odrzucono")
+    Status = JobStatus
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="registry_imports")
+    # Emptied by the retention sweep (okeportal.jobs.jobs_files_expire); file_removed_at says when.
+    file = models.FileField(upload_to="imports/registry/%Y/%m/", blank=True)
     file_name = models.CharField(max_length=255)
-    status = models.CharField(max_length=10, choices=Status.choices)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    # The first OKE_REGISTRY_MAX_ERRORS errors; error_count is the total.
     errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    file_removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("import rejestru")
         verbose_name_plural = _("importy rejestru")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def errors_hidden(self) -> int:
+        return max(self.error_count - len(self.errors), 0)

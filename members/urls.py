@@ -21,5 +21,8 @@ urlpatterns = [
     path("ppe/<int:pk>/transfer/", ppes.ppe_transfer, name="ppe-transfer"),
     path("registry/import/", imports.registry_import, name="registry-import"),
     path("registry/import/<int:pk>/", imports.registry_import_detail, name="registry-import-detail"),
+    path("registry/import/<int:pk>/progress/", imports.registry_import_progress, name="registry-import-progress"),
+    path("registry/import/<int:pk>/cancel/", imports.registry_import_cancel, name="registry-import-cancel"),
+    path("registry/import/<int:pk>/retry/", imports.registry_import_retry, name="registry-import-retry"),
     path("registry/examples.zip", imports.registry_examples, name="registry-examples"),
 ]

@@ -29,6 +29,7 @@ from members.models import (
     StorageUnit,
 )
 from members.services.area import PPECandidate, area_validate_candidate
+from members.services.memberships import ppe_code_one_cluster_validate
 from members.services.conditions import conditions_invalidate
 from members.services.validators import (
     krs_validate,
@@ -154,6 +155,8 @@ def _ppe_validate(*, cluster: Cluster, ppe: MeteringPoint) -> None:
 
 
 def _membership_check(*, member: Member, valid_from: dt.date, code: str) -> None:
+    # A PPE code is in one cluster at a time (the database refuses it too).
+    ppe_code_one_cluster_validate(code=code, cluster_id=member.cluster_id, valid_from=valid_from, valid_to=member.left_on)
     if valid_from < member.joined_on:
         raise ValidationError(
             {"valid_from": _("PPE %(code)s: przynależność od %(start)s zaczyna się przed przystąpieniem członka (%(joined)s).")

@@ -1,3 +1,5 @@
+"""Registry import pages: upload (queues a background job), progress, cancel / retry, examples."""
+
 from __future__ import annotations
 
 import io
@@ -6,16 +8,20 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from members.decorators import cluster_staff_required
 from members.forms import RegistryUploadForm
 from members.models import Cluster, RegistryImport
 from members.services import imports as registry_imports
 from members.views.common import page
+from okeportal import jobs
+from okeportal.jobs import JobStatus
 
 RECENT_IMPORTS = 10
 KIND_LABELS = {
@@ -37,28 +43,28 @@ def registry_import(request: HttpRequest, cluster: Cluster) -> HttpResponse:
         form = RegistryUploadForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            report = registry_imports.registry_import(cluster=cluster, source=upload, user=request.user)
-            if report.ok:
-                messages.success(request, _("Zaimportowano rejestr z pliku %(name)s.") % {"name": upload.name})
+            entry = registry_imports.registry_import_create(cluster=cluster, file=upload, name=upload.name, user=request.user)
+            if jobs.job_send_failed(job=entry):
+                messages.error(request, jobs.queue_unavailable_message())
             else:
-                messages.error(
-                    request,
-                    _("Plik %(name)s odrzucono (błędy: %(n)s); niczego nie zapisano.")
-                    % {"name": upload.name, "n": len(report.errors)},
-                )
-            return redirect("members:registry-import-detail", cluster_slug=cluster.slug, pk=report.registry_import_id)
+                messages.info(request, _("Plik %(name)s przyjęty, import w toku.") % {"name": upload.name})
+            return redirect("members:registry-import-detail", cluster_slug=cluster.slug, pk=entry.pk)
     else:
         form = RegistryUploadForm()
     return page(
         request, "members/registry_import.html", cluster=cluster, nav="members", form=form,
-        imports=cluster.registry_imports.select_related("created_by")[:RECENT_IMPORTS],
+        imports=cluster.registry_imports.select_related("created_by").defer("errors", "summary")[:RECENT_IMPORTS],
         examples=_example_names(),
     )
 
 
+def _import(cluster: Cluster, pk: int) -> RegistryImport:
+    return get_object_or_404(RegistryImport.objects.select_related("created_by"), cluster=cluster, pk=pk)
+
+
 @cluster_staff_required
 def registry_import_detail(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
-    result = get_object_or_404(RegistryImport.objects.select_related("created_by"), cluster=cluster, pk=pk)
+    result = _import(cluster, pk)
     summary = result.summary or {}
     counts = [
         (label, *(summary.get(key, {}).get(kind, 0) for key in ("created", "updated", "unchanged")))
@@ -66,9 +72,53 @@ def registry_import_detail(request: HttpRequest, cluster: Cluster, pk: int) -> H
     ]
     return page(
         request, "members/registry_import_detail.html", cluster=cluster, nav="members", result=result,
-        counts=counts if result.status == RegistryImport.Status.DONE else [], ignored=summary.get("ignored", []),
+        running=result.status in jobs.ACTIVE, can_retry=result.status in jobs.RETRYABLE and bool(result.file),
+        counts=counts if result.status == JobStatus.DONE else [], ignored=summary.get("ignored", []),
         form=RegistryUploadForm(), examples=_example_names(),
     )
+
+
+@cluster_staff_required
+def registry_import_progress(request: HttpRequest, cluster: Cluster, pk: int) -> JsonResponse:
+    row = get_object_or_404(
+        RegistryImport.objects.only("status", "progress", "message", "cluster_id"), cluster=cluster, pk=pk
+    )
+    return JsonResponse({
+        "status": row.status,
+        "status_display": row.get_status_display(),
+        "progress": row.progress,
+        "message": row.message,
+        "done": row.status in jobs.FINISHED,
+    })
+
+
+@cluster_staff_required
+@require_POST
+def registry_import_cancel(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
+    entry = _import(cluster, pk)
+    try:
+        jobs.job_cancel(job=entry, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Import %(name)s anulowano; niczego nie zapisano.") % {"name": entry.file_name})
+    return redirect("members:registry-import-detail", cluster_slug=cluster.slug, pk=entry.pk)
+
+
+@cluster_staff_required
+@require_POST
+def registry_import_retry(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
+    entry = _import(cluster, pk)
+    try:
+        entry = jobs.job_retry(job=entry, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if jobs.job_send_failed(job=entry):
+            messages.error(request, jobs.queue_unavailable_message())
+        else:
+            messages.info(request, _("Import %(name)s ponownie w kolejce.") % {"name": entry.file_name})
+    return redirect("members:registry-import-detail", cluster_slug=cluster.slug, pk=entry.pk)
 
 
 def _example_names() -> list[str]:

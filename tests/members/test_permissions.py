@@ -37,6 +37,8 @@ def all_urls(cluster, member, ppe, imp) -> list[str]:
         "member-edit": {"pk": member.pk}, "member-leave": {"pk": member.pk}, "ppe-list": {}, "ppe-detail": {"pk": ppe.pk},
         "ppe-installations": {"pk": ppe.pk}, "ppe-transfer": {"pk": ppe.pk}, "registry-import": {},
         "registry-import-detail": {"pk": imp.pk}, "registry-examples": {},
+        "registry-import-progress": {"pk": imp.pk}, "registry-import-cancel": {"pk": imp.pk},
+        "registry-import-retry": {"pk": imp.pk},
     }
     assert {p.name for p in urlpatterns} == set(kwargs)
     return [reverse(f"members:{name}", kwargs={"cluster_slug": cluster.slug, **kw}) for name, kw in kwargs.items()]

@@ -378,17 +378,21 @@ def examples_zip(*, broken: bool = False) -> SimpleUploadedFile:
     return SimpleUploadedFile("rejestr.zip", buffer.getvalue(), content_type="application/zip")
 
 
-def test_it_imports_the_example_registry_and_shows_a_summary(client, coordinator, cluster):
+def test_it_imports_the_example_registry_and_shows_a_summary(client, coordinator, cluster, django_capture_on_commit_callbacks):
     client.force_login(coordinator)
-    response = client.post(url("registry-import", cluster), {"file": examples_zip()}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the import runs as a task after commit
+        client.post(url("registry-import", cluster), {"file": examples_zip()})
+    response = client.get(url("registry-import-detail", cluster, pk=cluster.registry_imports.get().pk))
     html = response.content.decode()
-    assert "import-summary" in html and "zaimportowano" in html
+    assert "import-summary" in html and "Zaimportowano rejestr" in html
     assert Member.objects.filter(cluster=cluster, ref="gmina-wyry").exists()
 
 
-def test_it_shows_the_error_table_and_saves_nothing_for_a_broken_registry(client, coordinator, cluster):
+def test_it_shows_the_error_table_and_saves_nothing_for_a_broken_registry(client, coordinator, cluster, django_capture_on_commit_callbacks):
     client.force_login(coordinator)
-    response = client.post(url("registry-import", cluster), {"file": examples_zip(broken=True)}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the import runs as a task after commit
+        client.post(url("registry-import", cluster), {"file": examples_zip(broken=True)})
+    response = client.get(url("registry-import-detail", cluster, pk=cluster.registry_imports.get().pk))
     html = response.content.decode()
     assert "import-errors" in html and "members.csv" in html and "6355260182" in html and "nip" in html
     assert not Member.objects.filter(cluster=cluster).exists()

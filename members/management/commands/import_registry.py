@@ -1,10 +1,15 @@
-"""``manage.py import_registry CLUSTER PATH [--create --name NAME --dso DSO]`` (formats: docs/formats.md)."""
+"""``manage.py import_registry CLUSTER PATH [--create --name NAME --dso DSO]`` (formats: docs/formats.md).
+
+Runs the import synchronously with the same service as the upload page's
+background job; a refused import exits with status 1 and lists the errors.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -37,10 +42,16 @@ class Command(BaseCommand):
                 # A cluster made by --create for a refused import goes too.
                 transaction.set_rollback(True)
         if not report.ok:
-            for error in report.errors:
+            shown = report.errors[: settings.OKE_REGISTRY_MAX_ERRORS]
+            for error in shown:
                 self.stderr.write(str(error))
+            if len(shown) < report.error_count:
+                self.stderr.write(
+                    _("… pokazano %(shown)s z %(total)s błędów (OKE_REGISTRY_MAX_ERRORS).")
+                    % {"shown": len(shown), "total": report.error_count}
+                )
             raise CommandError(
-                _("Import odrzucony: %(n)s błędów, nic nie zapisano.") % {"n": len(report.errors)}
+                _("Import odrzucony: %(n)s błędów, nic nie zapisano.") % {"n": report.error_count}
             )
         self.stdout.write(self.style.SUCCESS(self._summary(cluster, report)))
 

@@ -35,6 +35,11 @@ from members.services.imports.cells import (
     parse_percent_fraction,
 )
 from members.services.imports.sources import Problem, Table
+from members.services.memberships import (
+    periods_overlapping,
+    ppe_code_clash_message,
+    ppe_codes_other_cluster_periods,
+)
 from members.services.validators import member_identifiers_validate, ppe_code_check
 
 # column → required
@@ -220,6 +225,11 @@ class Checker:
     def check_ppes(self) -> None:
         file_refs = {r.get("ref", "") for _line, r in (self.tables["members"].rows if "members" in self.tables else [])}
         gminas = {g.terc: g for g in Gmina.objects.filter(terc__in={r.get("gmina_terc", "") for _l, r in self.tables["metering_points"].rows})} if "metering_points" in self.tables else {}
+        # The only look-up across clusters: dates of the same codes elsewhere, never whose they are.
+        elsewhere = ppe_codes_other_cluster_periods(
+            codes={r.get("code", "").replace(" ", "").upper() for _l, r in self.tables["metering_points"].rows},
+            cluster_id=self.cluster.pk,
+        ) if "metering_points" in self.tables else {}
         for line, row in self._rows("metering_points"):
             before = len(self.problems)
             dependent_failed = False
@@ -273,6 +283,10 @@ class Checker:
                     valid_to = dates[1]
                 if valid_to and valid_to < valid_from:
                     self.error("left_on", _("data wystąpienia %(l)s jest wcześniejsza niż data przystąpienia %(j)s.") % {"l": valid_to, "j": valid_from})
+            if checked is not None and valid_from is not None and len(self.problems) == before:
+                clashes = periods_overlapping(elsewhere.get(checked.code, []), valid_from=valid_from, valid_to=valid_to)
+                if clashes:
+                    self.error("joined_on" if row.get("joined_on") else "code", ppe_code_clash_message(code=checked.code, periods=clashes))
             if len(self.problems) > before or checked is None or dependent_failed:
                 continue
             values = {

@@ -39,7 +39,7 @@ def _membership(ppe: MeteringPoint, member: Member, row: PPERow, counts: dict[st
             m.valid_to = row.valid_from - dt.timedelta(days=1)
             m.save(update_fields=["valid_to"])
             counts["updated"]["memberships"] += 1
-    PPEMembership.objects.create(ppe=ppe, member=member, valid_from=row.valid_from, valid_to=row.valid_to)
+    PPEMembership.objects.create(ppe=ppe, member=member, valid_from=row.valid_from, valid_to=row.valid_to, ppe_code=ppe.code)
     counts["created"]["memberships"] += 1
 
 
