@@ -46,10 +46,20 @@ class ReadingUploadForm(forms.Form):
         self.helper.form_tag = False
 
     def clean_file(self) -> Any:
+        # checked on the size alone, before anything is parsed; the format field is cleaned
+        # after this one, so its raw value picks the limit (an unknown format gets the larger)
         upload = self.cleaned_data["file"]
-        limit = settings.OKE_READINGS_UPLOAD_MAX_MB
+        limits = {
+            ReadingImport.Format.GENERIC: settings.OKE_READINGS_UPLOAD_MAX_MB_GENERIC,
+            ReadingImport.Format.TAURON: settings.OKE_READINGS_UPLOAD_MAX_MB_TAURON,
+        }
+        chosen = self.data.get("format") if self.is_bound else None
+        limit = limits.get(chosen, max(limits.values()))
         if upload.size > limit * 1024 * 1024:
-            raise ValidationError(_("Plik %(name)s jest większy niż %(mb)d MB.") % {"name": upload.name, "mb": limit})
+            label = dict(ReadingImport.Format.choices).get(chosen, "")
+            raise ValidationError(_(
+                "Plik %(name)s ma %(size)s MB, a limit dla formatu %(format)s to %(mb)d MB."
+            ) % {"name": upload.name, "size": f"{upload.size / 2**20:.1f}", "format": label, "mb": limit})
         return upload
 
 

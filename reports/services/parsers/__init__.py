@@ -1,13 +1,73 @@
 """Meter-data file parsers: bytes in, validated series (or line-level errors) out.
 
 No database access here; the import service resolves PPE codes, membership and
-storage (``reports.services.readings_import``). Formats: docs/formats-readings.md.
+storage (``reports.services.readings_import``). Formats and limits: docs/formats-readings.md.
 """
 
 from __future__ import annotations
 
-from .common import ParseResult, RowError, Series
-from .generic import parse_generic
-from .tauron import parse_tauron
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
-__all__ = ["ParseResult", "RowError", "Series", "parse_generic", "parse_tauron"]
+import numpy as np
+
+from .common import ParseResult, ProgressFn, RowError, Series, max_file_days, max_wh_per_reading
+from .generic import iter_generic, parse_generic
+from .tauron import iter_tauron, parse_tauron
+
+FORMATS = ("generic", "tauron")
+
+__all__ = [
+    "FORMATS", "ParseResult", "ProgressFn", "RowError", "Series", "collect", "max_file_days", "max_wh_per_reading",
+    "parse_generic", "parse_stream", "parse_tauron",
+]
+
+
+def parse_stream(
+    fmt: str, stream: BinaryIO, *, on_progress: ProgressFn | None = None, chunk_rows: int = 200_000
+) -> Iterator[ParseResult]:
+    """Parse a meter-data file from a binary stream, one ``ParseResult`` per chunk.
+
+    Each result holds that chunk's series (one per PPE and resolution, sorted by
+    start; a PPE may come again in later chunks, never with an interval twice)
+    and that chunk's errors; ``rows`` counts its data rows. Errors found by the
+    whole-file checks (period, duplicates, mixed resolution in a PPE-day) may come
+    in any later result, including a last one without series, so a consumer saves
+    nothing before the iterator is exhausted with no error. Once a file has an
+    error no further series are yielded. ``chunk_rows`` is a lower bound of the
+    lines per chunk (eLicznik files come as one result).
+    """
+    if fmt == "generic":
+        return iter_generic(stream, on_progress=on_progress, chunk_rows=chunk_rows)
+    if fmt == "tauron":
+        return iter_tauron(stream, on_progress=on_progress)
+    raise ValueError(f"unknown meter-data format {fmt!r}")
+
+
+def collect(results: Iterable[ParseResult]) -> ParseResult:
+    """All chunks of a file as one ``ParseResult``: one series per PPE and resolution, sorted by start."""
+    whole = ParseResult()
+    parts: dict[tuple[str | None, int], list[Series]] = {}
+    for result in results:
+        whole.rows += result.rows
+        for error in result.errors:
+            whole.add(error)
+        whole.error_count += result.error_count - len(result.errors)
+        for series in result.series:
+            parts.setdefault((series.ppe_code, series.resolution_min), []).append(series)
+    for pieces in parts.values():
+        if len(pieces) == 1:
+            whole.series.append(pieces[0])
+            continue
+        starts = np.concatenate([p.starts for p in pieces])
+        order = np.argsort(starts, kind="stable")
+        first = pieces[0]
+        whole.series.append(Series(
+            ppe_code=first.ppe_code, resolution_min=first.resolution_min, starts=starts[order],
+            import_wh=np.concatenate([p.import_wh for p in pieces])[order],
+            export_wh=np.concatenate([p.export_wh for p in pieces])[order],
+            quality=np.concatenate([p.quality for p in pieces])[order],
+            lines=np.concatenate([p.lines for p in pieces])[order],
+            has_import=first.has_import, has_export=first.has_export,
+        ))
+    return whole

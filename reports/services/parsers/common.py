@@ -1,14 +1,26 @@
-"""Types and helpers shared by the meter-data parsers."""
+"""Types, limits and helpers shared by the meter-data parsers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
+from django.conf import settings
+from django.utils.translation import gettext as _
 
 ProgressFn = Callable[[float], None]
 MAX_ERRORS = 1000
+# No valid line of either format comes near this; a longer one is refused unread (a
+# file without newlines cannot make the parser hold it whole).
+MAX_LINE_BYTES = 4096
+# Distinct PPE codes in one generic file: the cross-chunk checks keep ~18 KB per PPE
+# (a bitmap of the quarter-hours seen over the allowed period), so 5,000 PPEs ≤ 90 MB.
+MAX_PPES_PER_FILE = 5000
+YEAR_MIN, YEAR_MAX = 2000, 2100
+BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -25,7 +37,13 @@ class RowError:
 
 @dataclass
 class Series:
-    """Readings of one PPE: UTC interval starts (epoch seconds, sorted), Wh, quality, source lines."""
+    """Readings of one PPE at one resolution: UTC interval starts (epoch seconds, sorted), Wh, quality, lines.
+
+    ``has_import`` / ``has_export`` say whether the file carries that direction at all;
+    when False the array holds zeros that mean nothing and the store must leave the
+    stored direction as it is (an eLicznik *pobór*-only export, a generic CSV without
+    an ``export_kwh`` column).
+    """
 
     ppe_code: str | None
     resolution_min: int
@@ -33,11 +51,15 @@ class Series:
     import_wh: np.ndarray  # int64
     export_wh: np.ndarray  # int64
     quality: np.ndarray  # uint8
-    lines: np.ndarray  # int64, file line of each reading (first line of the PPE for messages)
+    lines: np.ndarray  # int64, file line of each reading
+    has_import: bool = True
+    has_export: bool = True
 
 
 @dataclass
 class ParseResult:
+    """One chunk of a parsed file (or a whole file): its series, its errors, its data rows."""
+
     series: list[Series] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     rows: int = 0
@@ -49,12 +71,31 @@ class ParseResult:
             self.errors.append(error)
 
 
+def max_wh_per_reading(resolution_min: int) -> int:
+    """The largest reading accepted for an interval of ``resolution_min`` minutes, in Wh.
+
+    ``OKE_METER_MAX_KWH_PER_HOUR`` (default 100,000 kWh per hour = 100 MW average,
+    above any connection below 110 kV) scaled to the interval. Why int64 cannot wrap:
+    one reading ≤ 10⁸ Wh at the default; a PPE has ≤ 8,784 hours a year and a cluster
+    of even 10⁶ PPEs summed over 100 years stays below 10⁸ × 8,784 × 100 × 10⁶ ≈ 8.8 × 10¹⁶,
+    a hundred times below 2⁶³ ≈ 9.2 × 10¹⁸. The setting is capped at 10⁹ kWh per hour
+    (10¹² Wh per reading) so a misconfiguration cannot undo that either.
+    """
+    per_hour_kwh = min(int(settings.OKE_METER_MAX_KWH_PER_HOUR), 10**9)
+    return per_hour_kwh * 1000 * resolution_min // 60
+
+
+def max_file_days() -> int:
+    """The longest period (days) one file may cover for one PPE (``OKE_METER_FILE_MAX_DAYS``)."""
+    return int(settings.OKE_METER_FILE_MAX_DAYS)
+
+
 def kwh_to_wh(kwh: np.ndarray) -> np.ndarray:
-    """kWh (float, ≥ 0) → integer Wh, rounded half-up.
+    """kWh (float, ≥ 0, bounded) → integer Wh, rounded half-up.
 
     The epsilon absorbs binary representation error (1.0005 kWh is stored as
     1000.4999… Wh) for inputs with up to six decimals of kWh; values are
-    validated non-negative before this runs.
+    validated non-negative and bounded before this runs.
     """
     return np.floor(np.asarray(kwh, dtype=np.float64) * 1000.0 + 0.5 + 1e-6).astype(np.int64)
 
@@ -64,4 +105,140 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("cp1250")
+        return data.decode("cp1250", errors="replace")
+
+
+def iso_utc(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC).isoformat()
+
+
+def year_message(value: str) -> str:
+    return _("„%(v)s”: rok spoza dozwolonego zakresu %(lo)d–%(hi)d.") % {"v": value, "lo": YEAR_MIN, "hi": YEAR_MAX}
+
+
+def long_line_error(line: int) -> RowError:
+    return RowError(line, _("wiersz"), _(
+        "Wiersz jest dłuższy niż %(n)d bajtów — to nie jest wiersz danych pomiarowych (brak znaku końca wiersza?)."
+    ) % {"n": MAX_LINE_BYTES})
+
+
+def stream_size(stream: BinaryIO) -> int | None:
+    """Bytes left in a seekable stream (for progress), else None."""
+    try:
+        at = stream.tell()
+        end = stream.seek(0, 2)
+        stream.seek(at)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return max(end - at, 1)
+
+
+@dataclass
+class Block:
+    """Complete lines of a file: ``data`` starts at line ``first_line`` (1-based)."""
+
+    data: bytes
+    first_line: int
+    lines: int
+    errors: list[RowError]
+
+
+def line_blocks(stream: BinaryIO, *, min_lines: int, first_line: int = 1, prefix: bytes = b"") -> Iterator[Block]:
+    """Read ``stream`` in 1 MiB reads and yield blocks of at least ``min_lines`` complete lines.
+
+    ``prefix``: bytes already read from the stream (they come first). Lines longer than
+    ``MAX_LINE_BYTES`` are reported and replaced by empty lines, so line numbers stay
+    right and no line is ever held whole beyond the cap. The last line may lack its newline.
+    """
+    carry = prefix
+    pending: list[bytes] = []
+    pending_lines = 0
+    line = first_line  # number of the first line in ``pending``
+    errors: list[RowError] = []
+    skipping = False  # inside an over-long line: drop bytes up to its newline
+    while True:
+        chunk = stream.read(BLOCK_BYTES)
+        eof = not chunk
+        if skipping and not eof:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                continue
+            skipping = False
+            pending.append(b"\n")  # the over-long line, blanked
+            pending_lines += 1
+            chunk = chunk[nl + 1 :]
+        data = b"" if skipping else carry + chunk
+        if eof:
+            complete, carry = data, b""
+        else:
+            cut = data.rfind(b"\n") + 1
+            complete, carry = data[:cut], data[cut:]
+        if complete:
+            if _has_long_line(complete):
+                complete, long_errors = _blank_long_lines(complete, line + pending_lines)
+                errors += long_errors
+            pending.append(complete)
+            pending_lines += complete.count(b"\n")
+        if len(carry) > MAX_LINE_BYTES:
+            errors.append(long_line_error(line + pending_lines))
+            carry, skipping = b"", True
+        if (pending and pending_lines >= min_lines) or (eof and (pending or errors)):
+            yield Block(b"".join(pending), line, pending_lines, errors)
+            line += pending_lines
+            pending, pending_lines, errors = [], 0, []
+        if eof:
+            return
+
+
+def _has_long_line(data: bytes) -> bool:
+    if len(data) <= MAX_LINE_BYTES:
+        return False
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.r_[0, ends + 1]
+    ends = np.r_[ends, len(data)]
+    return bool(((ends - starts) > MAX_LINE_BYTES).any())
+
+
+def _blank_long_lines(data: bytes, first_line: int) -> tuple[bytes, list[RowError]]:
+    lines = data.split(b"\n")
+    errors = []
+    for i, text in enumerate(lines):
+        if len(text) > MAX_LINE_BYTES:
+            errors.append(long_line_error(first_line + i))
+            lines[i] = b""
+    return b"\n".join(lines), errors
+
+
+class LineDecoder:
+    """Decodes blocks of lines with one encoding per file: UTF-8, else Windows-1250.
+
+    The encoding is chosen at the first block that is not plain ASCII; a line that
+    does not decode in it is reported (line and column) and read as empty.
+    """
+
+    def __init__(self, *, sep: str) -> None:
+        self.sep = sep.encode()
+        self.encoding: str | None = None
+
+    def lines(self, block: Block, result: ParseResult) -> list[str]:
+        data = block.data
+        if self.encoding is None and not data.isascii():
+            try:
+                data.decode("utf-8")
+                self.encoding = "utf-8"
+            except UnicodeDecodeError:
+                self.encoding = "cp1250"
+        try:
+            return data.decode(self.encoding or "ascii").split("\n")
+        except UnicodeDecodeError:
+            lines = []
+            for i, raw in enumerate(data.split(b"\n")):
+                try:
+                    lines.append(raw.decode(self.encoding or "ascii"))
+                except UnicodeDecodeError as exc:
+                    result.add(RowError(block.first_line + i, _("wiersz"), _(
+                        "Niepoprawne bajty w kolumnie %(col)d (bajt 0x%(byte)02X): plik nie jest zapisany w UTF-8 "
+                        "ani w Windows-1250."
+                    ) % {"col": raw[: exc.start].count(self.sep) + 1, "byte": raw[exc.start]}))
+                    lines.append("")
+            return lines

@@ -3,11 +3,13 @@
 Accepts only a strict subset of what ``generic`` accepts, where the result is
 known to be the same: unquoted ``\\n``/``\\r\\n`` lines with exactly one field
 per header column, a non-empty PPE code, ``start`` as
-``YYYY-MM-DD[T ]HH:MM[:00](Z|±HH:MM|±HHMM)`` on a quarter-hour, and numbers as
-plain digits with the file's decimal mark (≤ 6 decimals, ≤ 10⁹ kWh). Any
+``YYYY-MM-DD[T ]HH:MM[:00](Z|±HH:MM|±HHMM)`` on a quarter-hour in the years
+2000–2100, and numbers as plain digits with the file's decimal mark (≤ 6
+decimals, ≤ 10⁹ kWh; the per-reading bound is checked after either path). Any
 other line — including every line the slow path would report — makes
 ``read_fast`` return None and the caller parses the file the careful way, so
-error messages come from one place only.
+error messages come from one place only. The generic parser calls it once per
+chunk of complete lines (``first_line`` numbers them), so memory follows the chunk.
 """
 
 from __future__ import annotations
@@ -44,13 +46,19 @@ class FastColumns:
 
 
 def read_fast(
-    raw: bytes, *, data_at: int, sep: str, names: list[str], decimal: str, on_progress: ProgressFn | None = None
+    raw: bytes, *, data_at: int, sep: str, names: list[str], decimal: str, on_progress: ProgressFn | None = None,
+    first_line: int = 2,
 ) -> FastColumns | None:
-    """Columns of a file in the fast subset, or None. ``data_at``: offset of the first data line."""
+    """Columns of a file (or chunk) in the fast subset, or None.
+
+    ``data_at``: offset of the first data line, which is line ``first_line`` of the file.
+    A missing ``import_kwh`` / ``export_kwh`` column reads as zeros (the file does not carry it).
+    """
     if "quality" in names or b'"' in raw:
         return None
     try:
-        return _Reader(raw, data_at=data_at, sep=sep, names=names, decimal=decimal, cr=b"\r" in raw).run(on_progress)
+        reader = _Reader(raw, data_at=data_at, sep=sep, names=names, decimal=decimal, cr=b"\r" in raw)
+        return reader.run(on_progress, lines_before=first_line - 1)
     except _NotFastError:
         return None
 
@@ -62,15 +70,16 @@ class _Reader:
         self.data_at = data_at
         self.sep, self.dec = ord(sep), ord(decimal)
         self.k = len(names)
-        self.col = {name: names.index(name) for name in ("ppe_code", "start", "import_kwh", "export_kwh")}
+        self.col = {name: names.index(name) for name in ("ppe_code", "start", "import_kwh", "export_kwh")
+                    if name in names}
         self.code_ids: dict[bytes, int] = {}
 
-    def run(self, on_progress: ProgressFn | None) -> FastColumns:
+    def run(self, on_progress: ProgressFn | None, *, lines_before: int = 1) -> FastColumns:
         buf, size = self.buf, len(self.buf)
         # written in place chunk by chunk: concatenating the parts would copy them again
         capacity = int(np.count_nonzero(buf[self.data_at :] == 10)) + 1
         out = [np.empty(capacity, dtype=np.int64) for _ in range(5)]
-        rows, lines_before, at = 0, 1, self.data_at
+        rows, at = 0, self.data_at
         while at < size:
             # cut each chunk after a newline so no line is split
             end = min(at + CHUNK_BYTES, size)
@@ -130,8 +139,9 @@ class _Reader:
 
         ppe = self._codes(b, words, *field("ppe_code"))
         starts = _starts(b, words, *field("start"))
-        imp = _wh(b, words, *field("import_kwh"), dec=self.dec)
-        exp = _wh(b, words, *field("export_kwh"), dec=self.dec)
+        zeros = np.zeros(len(line), dtype=np.int64)
+        imp = _wh(b, words, *field("import_kwh"), dec=self.dec) if "import_kwh" in self.col else zeros
+        exp = _wh(b, words, *field("export_kwh"), dec=self.dec) if "export_kwh" in self.col else zeros
         return (line, ppe, starts, imp, exp), n_lines
 
     def _codes(self, b: np.ndarray, words: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -268,7 +278,7 @@ def _starts(b: np.ndarray, words: np.ndarray, lo: np.ndarray, hi: np.ndarray) ->
             fits &= ((sign == 43) | (sign == 45)) & (oh <= 23) & (om <= 59)
             offset[rows] = np.where(sign == 45, -1, 1) * (oh * 3600 + om * 60)
         ok[rows] &= fits
-    ok &= seen & (year >= 1) & (month >= 1) & (month <= 12) & (hour <= 23) & (minute <= 59)
+    ok &= seen & (year >= 2000) & (year <= 2100) & (month >= 1) & (month <= 12) & (hour <= 23) & (minute <= 59)
     if not ok.all():
         raise _NotFastError
     # first day of each month in the file's range, as days since 1970-01-01

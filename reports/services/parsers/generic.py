@@ -1,257 +1,310 @@
-"""The generic CSV: ``ppe_code, start, import_kwh, export_kwh[, quality]``.
+"""The generic CSV: ``ppe_code, start, import_kwh, export_kwh[, quality]``, streamed in chunks.
 
-Vectorised: pandas reads the file in chunks; PPE codes and timestamps are read
-as categories, so each distinct string is validated and parsed once (a year of
-1,000 PPEs has 1,000 codes and 8,760 timestamps among 8.76 M rows).
+The file is read in blocks of complete lines (``chunk_rows`` lines or more). Each
+block is parsed straight from the bytes when it fits the plain subset
+(``fastcsv``), otherwise line by line here, where every bad cell is named; the
+checks that need the whole file (period, duplicates, one resolution per PPE-day,
+the per-reading bound) carry their state across blocks (``checks.Assembler``).
+Memory follows the block, not the file. Distinct strings (PPE codes, timestamps)
+are parsed once: a year of 1,000 PPEs has 8,760 distinct timestamps among 8.76 M rows.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-import io
 import re
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
-import pandas as pd
 from django.utils.translation import gettext as _
 
 from reports.models import Quality
 
-from .common import ParseResult, ProgressFn, RowError, Series, kwh_to_wh
+from .checks import Assembler, too_big_message
+from .common import (
+    MAX_LINE_BYTES,
+    MAX_PPES_PER_FILE,
+    YEAR_MAX,
+    YEAR_MIN,
+    Block,
+    LineDecoder,
+    ParseResult,
+    ProgressFn,
+    RowError,
+    kwh_to_wh,
+    line_blocks,
+    long_line_error,
+    max_wh_per_reading,
+    stream_size,
+    year_message,
+)
 from .fastcsv import read_fast
 
-REQUIRED = ("ppe_code", "start", "import_kwh", "export_kwh")
+REQUIRED = ("ppe_code", "start")
+ENERGY = ("import_kwh", "export_kwh")
 OPTIONAL = ("quality",)
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 200_000
 QUALITY_CODES = {
     "": Quality.MEASURED, "m": Quality.MEASURED, "measured": Quality.MEASURED, "pomiar": Quality.MEASURED,
     "e": Quality.ESTIMATED, "estimated": Quality.ESTIMATED, "szacunek": Quality.ESTIMATED,
 }
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+_START_CACHE = 100_000
+_BOM = b"\xef\xbb\xbf"
 
 
 def _parse_start(value: str) -> int | str:
     """Epoch seconds, or a Polish message saying what is wrong."""
     text = value.strip()
     if not _OFFSET.search(text):
-        return _("„%(v)s” nie ma przesunięcia względem UTC (np. 2026-01-01T00:00+01:00).") % {"v": text}
+        return _("„%(v)s” nie ma przesunięcia względem UTC (np. 2026-01-01T00:00+01:00).") % {"v": text[:40]}
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        return _("„%(v)s” nie jest datą i godziną ISO 8601.") % {"v": text}
+        return _("„%(v)s” nie jest datą i godziną ISO 8601.") % {"v": text[:40]}
+    if not YEAR_MIN <= moment.year <= YEAR_MAX:
+        return year_message(text[:40])
     seconds = int(moment.timestamp())
     if moment.second or moment.microsecond or seconds % 900:
         return _("„%(v)s” nie zaczyna się o pełnym kwadransie.") % {"v": text}
     return seconds
 
 
-def _numbers(column: pd.Series) -> np.ndarray:
+class _Header:
+    """What the header line says: separator, column positions, which directions the file carries."""
+
+    def __init__(self, line: str) -> None:
+        self.sep = ";" if ";" in line and line.count(";") >= line.count(",") else ","
+        names = [c.strip().strip('"').strip().lower() for c in line.split(self.sep)]
+        self.missing = [c for c in REQUIRED if c not in names]
+        if not any(c in names for c in ENERGY):
+            self.missing.append(" / ".join(ENERGY))
+        self.repeated = sorted({c for c in names if c in REQUIRED + ENERGY + OPTIONAL and names.count(c) > 1})
+        # other columns are ignored (named apart so they cannot clash)
+        self.names = [n if n in REQUIRED + ENERGY + OPTIONAL else f"_extra{i}" for i, n in enumerate(names)]
+        self.col = {n: i for i, n in enumerate(self.names)}
+        self.has_import, self.has_export = "import_kwh" in self.col, "export_kwh" in self.col
+
+
+def iter_generic(
+    stream: BinaryIO, *, on_progress: ProgressFn | None = None, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[ParseResult]:
+    """Parse a generic CSV chunk by chunk (see ``parse_stream``)."""
+    size = stream_size(stream)
+    head = stream.read(MAX_LINE_BYTES + 1)
+    result = ParseResult()
+    if not head.removeprefix(_BOM).strip():
+        result.add(RowError(None, _("plik"), _("Plik jest pusty.")))
+        yield result
+        return
+    nl = head.find(b"\n")
+    if nl < 0 and len(head) > MAX_LINE_BYTES:
+        result.add(long_line_error(1))
+        yield result
+        return
+    raw_header = (head if nl < 0 else head[:nl]).removeprefix(_BOM).removesuffix(b"\r")
     try:
-        return column.astype("float64").to_numpy()
-    except (ValueError, TypeError):
-        # decimal comma (or a bad cell): normalise, bad cells become NaN and are reported
-        cleaned = column.astype("str").str.strip().str.replace(",", ".", regex=False)
-        return pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64)
-
-
-class _Codes:
-    """Global ids for the distinct strings of a categorical column across chunks."""
-
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-        self.values: list[str] = []
-
-    def map(self, column: pd.Series) -> np.ndarray:
-        cats = column.cat.categories
-        lut = np.empty(len(cats) + 1, dtype=np.int64)
-        lut[-1] = -1  # NaN has code -1
-        for i, value in enumerate(cats):
-            key = str(value).strip()
-            if key not in self.ids:
-                self.ids[key] = len(self.values)
-                self.values.append(key)
-            lut[i] = self.ids[key]
-        return lut[column.cat.codes.to_numpy()]
-
-
-def _read(
-    raw: bytes, *, sep: str, names: list[str], encoding: str, decimal: str, numbers_as_text: bool,
-    on_progress: ProgressFn | None,
-) -> tuple[dict[str, list[np.ndarray]], tuple[_Codes, _Codes, _Codes]]:
-    number = str if numbers_as_text else "float64"
-    dtypes = {"ppe_code": "category", "start": "category", "quality": "category", "import_kwh": number,
-              "export_kwh": number}
-    total = max(raw.count(b"\n"), 1)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("ppe", "start", "imp", "exp", "qual", "line")}
-    codes = (_Codes(), _Codes(), _Codes())
-    reader = pd.read_csv(
-        io.BytesIO(raw), sep=sep, header=None, skiprows=1, names=names, encoding=encoding, decimal=decimal,
-        dtype={k: v for k, v in dtypes.items() if k in names}, skip_blank_lines=False,
-        chunksize=CHUNK_ROWS, keep_default_na=False, na_values=[""],
-    )
-    for chunk in reader:
-        lines = chunk.index.to_numpy(dtype=np.int64) + 2
-        keep = ~chunk[list(REQUIRED)].isna().all(axis=1).to_numpy()  # blank lines
-        parts["line"].append(lines[keep])
-        parts["ppe"].append(codes[0].map(chunk["ppe_code"])[keep])
-        parts["start"].append(codes[1].map(chunk["start"])[keep])
-        for key, column in (("imp", "import_kwh"), ("exp", "export_kwh")):
-            values = _numbers(chunk[column]) if numbers_as_text else chunk[column].to_numpy(dtype=np.float64)
-            parts[key].append(values[keep])
-        if "quality" in names:
-            parts["qual"].append(codes[2].map(chunk["quality"])[keep])
-        if on_progress is not None and len(lines):
-            on_progress(min(1.0, lines[-1] / total) * 0.7)
-    return parts, codes
-
-
-def _encoding(raw: bytes) -> str:
-    try:
-        raw.decode("utf-8-sig")
-        return "utf-8-sig"
+        header_text = raw_header.decode("utf-8")
     except UnicodeDecodeError:
-        return "cp1250"
+        header_text = raw_header.decode("cp1250", errors="replace")
+    header = _Header(header_text.replace("\0", ""))
+    if header.missing or header.repeated:
+        message = _(
+            "Brak kolumn: %(cols)s. Wymagany nagłówek: ppe_code, start, import_kwh, export_kwh (opcjonalnie quality); "
+            "jedną z kolumn energii można pominąć, gdy plik jej nie zawiera."
+        ) % {"cols": ", ".join(header.missing)} if header.missing else _(
+            "Kolumna %(cols)s występuje w nagłówku więcej niż raz."
+        ) % {"cols": ", ".join(header.repeated)}
+        result.add(RowError(1, _("nagłówek"), message))
+        yield result
+        return
+    parser = _Parser(header, on_progress=on_progress, size=size)
+    blocks = line_blocks(stream, min_lines=chunk_rows, first_line=2, prefix=head[nl + 1 :] if nl >= 0 else b"")
+    total_rows = 0
+    for block in blocks:
+        result = parser.chunk(block)
+        total_rows += result.rows
+        yield result
+    result = ParseResult()
+    parser.assembler.finish(result)
+    if not total_rows and not parser.assembler.bad:
+        result.add(RowError(None, _("plik"), _("Plik nie zawiera żadnych odczytów (jest tylko nagłówek).")))
+    if on_progress is not None:
+        on_progress(1.0)
+    yield result
 
 
 def parse_generic(stream: BinaryIO, *, on_progress: ProgressFn | None = None) -> ParseResult:
-    result = ParseResult()
-    raw = stream.read()
-    head = raw[:4096]
-    # an ASCII head reads the same in both encodings, so the whole-file check can wait for the slow path
-    encoding = None if head.isascii() else _encoding(raw)
-    try:
-        text_head = head.decode(encoding or "ascii")
-    except UnicodeDecodeError:
-        text_head, encoding = head.decode("cp1250"), "cp1250"
-    header_line = text_head.splitlines()[0] if text_head.strip() else ""
-    sep = ";" if header_line.count(";") >= header_line.count(",") and ";" in header_line else ","
-    names = [c.strip().lower() for c in header_line.split(sep)]
-    missing = [c for c in REQUIRED if c not in names]
-    if missing:
-        result.add(RowError(1, _("nagłówek"), _(
-            "Brak kolumn: %(cols)s. Wymagany nagłówek: ppe_code, start, import_kwh, export_kwh (opcjonalnie quality)."
-        ) % {"cols": ", ".join(missing)}))
+    """The whole file as one result (see ``parse_stream`` for the streaming form)."""
+    from . import collect
+
+    return collect(iter_generic(stream, on_progress=on_progress))
+
+
+class _Parser:
+    def __init__(self, header: _Header, *, on_progress: ProgressFn | None, size: int | None) -> None:
+        self.header = header
+        self.on_progress, self.size, self.done = on_progress, size, 0
+        self.codes: list[str] = []
+        self.ids: dict[str, int] = {}
+        self.starts: dict[str, int | str] = {}
+        self.decoder = LineDecoder(sep=header.sep)
+        self.too_many_ppes = False
+        self.assembler = Assembler(codes=self.codes, fields=("start", "import_kwh", "export_kwh"),
+                                   has_import=header.has_import, has_export=header.has_export)
+
+    def chunk(self, block: Block) -> ParseResult:
+        result = ParseResult()
+        for error in block.errors:
+            result.add(error)
+        rows = self._fast(block)
+        if rows is None:
+            rows = self._careful(block, result)
+        result.rows = len(rows["line"])
+        rows = self._limit_ppes(result, rows)
+        self.assembler.add(result, rows)
+        self.done += len(block.data)
+        if self.on_progress is not None and self.size:
+            self.on_progress(min(self.done / self.size, 1.0))
         return result
-    names = [n if n in REQUIRED + OPTIONAL else f"_extra{i}" for i, n in enumerate(names)]
-    sample = text_head.splitlines()[1:20]
-    decimal = "," if sep == ";" and any("," in line for line in sample) else "."
-    # Plain files are read straight from the bytes (fastcsv). Otherwise numbers are
-    # parsed by pandas' C reader with the decimal mark seen in the first data lines;
-    # a file that does not fit (mixed marks, bad cells) is read again with the
-    # numbers as text so each bad cell can be named.
-    header_end = raw.find(b"\n")
-    first_line = raw[:header_end if header_end >= 0 else len(raw)].removeprefix(b"\xef\xbb\xbf").removesuffix(b"\r")
-    if header_end >= 0 and first_line.isascii() and first_line.decode() == header_line:
-        fast = read_fast(raw, data_at=header_end + 1, sep=sep, names=names, decimal=decimal,
-                         on_progress=None if on_progress is None else lambda share: on_progress(share * 0.7))
-        if fast is not None:
-            result.rows = len(fast.line)
-            codes = [code.decode("ascii") for code in fast.codes]
-            quality = np.full(len(fast.line), Quality.MEASURED, dtype=np.uint8)
-            _split_series(result, codes=codes, ppe=fast.ppe, starts=fast.starts, line=fast.line,
-                          imp_wh=fast.import_wh, exp_wh=fast.export_wh, quality=quality)
-            if on_progress is not None:
-                on_progress(1.0)
-            return result
-    encoding = encoding or _encoding(raw)
-    failure = _("Nie można odczytać pliku CSV: %(err)s")
-    try:
-        parts, codes = _read(raw, sep=sep, names=names, encoding=encoding, decimal=decimal, numbers_as_text=False,
-                             on_progress=on_progress)
-    except pd.errors.ParserError as exc:
-        result.add(RowError(None, _("plik"), failure % {"err": exc}))
-        return result
-    except ValueError:
+
+    def _id(self, code: str) -> int:
+        pid = self.ids.get(code)
+        if pid is None:
+            pid = self.ids[code] = len(self.codes)
+            self.codes.append(code)
+        return pid
+
+    def _limit_ppes(self, result: ParseResult, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        over = rows["ppe"] >= MAX_PPES_PER_FILE
+        if not over.any():
+            return rows
+        if not self.too_many_ppes:
+            self.too_many_ppes = True
+            result.add(RowError(int(rows["line"][np.argmax(over)]), "ppe_code", _(
+                "Plik zawiera dane więcej niż %(n)d PPE — podziel go na mniejsze pliki.") % {"n": MAX_PPES_PER_FILE}))
+        return {k: v[~over] for k, v in rows.items()}
+
+    def _fast(self, block: Block) -> dict[str, np.ndarray] | None:
+        sep = self.header.sep
+        decimal = "," if sep == ";" and b"," in block.data else "."
+        # ``read_fast`` is looked up here at call time, so a test can switch the fast path off
+        fast = read_fast(block.data, data_at=0, sep=sep, names=self.header.names, decimal=decimal,
+                         first_line=block.first_line)
+        if fast is None:
+            return None
+        lut = np.array([self._id(code.decode("ascii")) for code in fast.codes], dtype=np.int64)
+        return {"ppe": lut[fast.ppe], "starts": fast.starts, "imp": fast.import_wh, "exp": fast.export_wh,
+                "qual": np.full(len(fast.line), Quality.MEASURED, np.uint8), "line": fast.line}
+
+    def _careful(self, block: Block, result: ParseResult) -> dict[str, np.ndarray]:
+        header, sep = self.header, self.header.sep
+        k, col = len(header.names), header.col
+        lines = self.decoder.lines(block, result)
+        errors: dict[str, list[RowError]] = {f: [] for f in ("wiersz", "start", "quality", "ppe_code", *ENERGY)}
+        out: dict[str, list] = {"ppe": [], "starts": [], "imp": [], "exp": [], "qual": [], "line": []}
+        bound_kwh = max_wh_per_reading(60) / 1000
+        for i, text in enumerate(lines):
+            lineno = block.first_line + i
+            text = text.removesuffix("\r")
+            if not text.strip():
+                continue
+            row_errors: list[tuple[str, str]] = []
+            if "\0" in text:
+                errors["wiersz"].append(RowError(lineno, _("wiersz"), _("Wiersz zawiera bajt NUL (0x00) — to nie jest "
+                                                                          "plik tekstowy CSV.")))
+                continue
+            cells = self._cells(text, sep)
+            if isinstance(cells, str) or len(cells) != k:
+                message = cells if isinstance(cells, str) else self._count_message(cells, k)
+                errors["wiersz"].append(RowError(lineno, _("wiersz"), message))
+                continue
+            code = cells[col["ppe_code"]].strip()
+            if not code:
+                row_errors.append(("ppe_code", _("Brak kodu PPE.")))
+            elif len(code) > 64:
+                row_errors.append(("ppe_code", _("Kod PPE jest dłuższy niż 64 znaki.")))
+            start_text = cells[col["start"]]
+            start = self.starts.get(start_text)
+            if start is None:
+                if len(self.starts) >= _START_CACHE:
+                    self.starts.clear()
+                start = self.starts[start_text] = (_parse_start(start_text) if start_text.strip()
+                                                   else _("Brak daty i godziny początku okresu."))
+            if isinstance(start, str):
+                row_errors.append(("start", start))
+            quality = Quality.MEASURED
+            if "quality" in col:
+                quality = QUALITY_CODES.get(cells[col["quality"]].strip().lower(), 255)
+                if quality == 255:
+                    row_errors.append(("quality", _("Nieznana jakość „%(v)s” (dozwolone: M — pomiar, E — szacunek).")
+                                       % {"v": cells[col["quality"]].strip()[:40]}))
+            values = []
+            for name in ENERGY:
+                if name not in col:
+                    values.append(0.0)
+                    continue
+                value = _number(cells[col[name]], sep=sep, bound_kwh=bound_kwh)
+                if isinstance(value, str):
+                    row_errors.append((name, value))
+                values.append(value)
+            if row_errors:
+                for name, message in row_errors:
+                    errors[name].append(RowError(lineno, name, message))
+                continue
+            out["ppe"].append(self._id(code))
+            out["starts"].append(start)
+            out["imp"].append(values[0])
+            out["exp"].append(values[1])
+            out["qual"].append(quality)
+            out["line"].append(lineno)
+        for name in errors:
+            for error in errors[name]:
+                result.add(error)
+        return {
+            "ppe": np.array(out["ppe"], np.int64), "starts": np.array(out["starts"], np.int64),
+            "imp": kwh_to_wh(np.array(out["imp"], np.float64)), "exp": kwh_to_wh(np.array(out["exp"], np.float64)),
+            "qual": np.array(out["qual"], np.uint8), "line": np.array(out["line"], np.int64),
+        }
+
+    @staticmethod
+    def _cells(text: str, sep: str) -> list[str] | str:
+        if '"' not in text:
+            return text.split(sep)
+        # a quote is read within its own line only, so a stray one cannot swallow the rest of the file
         try:
-            parts, codes = _read(raw, sep=sep, names=names, encoding=encoding, decimal=".", numbers_as_text=True,
-                                 on_progress=on_progress)
-        except ValueError as exc:  # includes ParserError
-            result.add(RowError(None, _("plik"), failure % {"err": exc}))
-            return result
-    ppe_codes, start_codes, quality_codes = codes
-    if not parts["line"] or not sum(len(p) for p in parts["line"]):
-        result.add(RowError(None, _("plik"), _("Plik nie zawiera żadnych odczytów.")))
-        return result
-    line = np.concatenate(parts["line"])
-    ppe = np.concatenate(parts["ppe"])
-    start_id = np.concatenate(parts["start"])
-    imp_kwh = np.concatenate(parts["imp"])
-    exp_kwh = np.concatenate(parts["exp"])
-    result.rows = len(line)
+            return next(csv.reader([text], delimiter=sep, strict=True))
+        except csv.Error:
+            return _("Niezamknięty albo błędnie użyty cudzysłów w wierszu.")
 
-    # timestamps and qualities: validate each distinct string once
-    parsed = [_parse_start(v) for v in start_codes.values]
-    start_lut = np.array([p if isinstance(p, int) else -1 for p in parsed] + [-1], dtype=np.int64)
-    starts = start_lut[start_id]
-    bad = np.flatnonzero(starts < 0)
-    for i in bad[:200]:
-        message = parsed[start_id[i]] if start_id[i] >= 0 else _("Brak daty i godziny początku okresu.")
-        result.add(RowError(int(line[i]), "start", str(message)))
-    quality = np.full(len(line), Quality.MEASURED, dtype=np.uint8)
-    if parts["qual"]:
-        qual_id = np.concatenate(parts["qual"])
-        lut = np.array([QUALITY_CODES.get(v.lower(), 255) for v in quality_codes.values] + [Quality.MEASURED], np.int64)
-        qualities = lut[qual_id]
-        for i in np.flatnonzero(qualities == 255)[:200]:
-            result.add(RowError(int(line[i]), "quality", _(
-                "Nieznana jakość „%(v)s” (dozwolone: M — pomiar, E — szacunek)."
-            ) % {"v": quality_codes.values[qual_id[i]]}))
-        quality = np.where(qualities == 255, Quality.MEASURED, qualities).astype(np.uint8)
-    for i in np.flatnonzero(ppe < 0)[:200]:
-        result.add(RowError(int(line[i]), "ppe_code", _("Brak kodu PPE.")))
-    for name, values in (("import_kwh", imp_kwh), ("export_kwh", exp_kwh)):
-        for i in np.flatnonzero(np.isnan(values))[:200]:
-            result.add(RowError(int(line[i]), name, _("Brak wartości albo niepoprawna liczba (np. 1.25 lub 1,25).")))
-        for i in np.flatnonzero(values < 0)[:200]:
-            result.add(RowError(int(line[i]), name, _(
-                "Energia nie może być ujemna (%(v)s kWh); pobór i oddanie podaje się osobno."
-            ) % {"v": values[i]}))
-        for i in np.flatnonzero(values > 1e9)[:200]:
-            result.add(RowError(int(line[i]), name, _("Wartość %(v)s kWh jest nierealnie duża.") % {"v": values[i]}))
-    if result.error_count:
-        return result
-
-    imp_wh, exp_wh = kwh_to_wh(imp_kwh), kwh_to_wh(exp_kwh)
-    _split_series(result, codes=ppe_codes.values, ppe=ppe, starts=starts, line=line, imp_wh=imp_wh, exp_wh=exp_wh,
-                  quality=quality)
-    if on_progress is not None:
-        on_progress(1.0)
-    return result
+    def _count_message(self, cells: list[str], k: int) -> str:
+        message = _("Wiersz ma %(n)d pól, a nagłówek %(k)d kolumn (separator „%(sep)s”).") % {
+            "n": len(cells), "k": k, "sep": self.header.sep}
+        if self.header.sep == "," and len(cells) > k and any(c.strip().isdigit() for c in cells[1:]):
+            message += " " + _(
+                "Wygląda na przecinek dziesiętny (np. 0,512): przy przecinku dziesiętnym kolumny rozdziela się "
+                "średnikiem („;”), a przy separatorze „,” liczby pisze się z kropką (0.512)."
+            )
+        return message
 
 
-def _split_series(
-    result: ParseResult, *, codes: list[str], ppe: np.ndarray, starts: np.ndarray, line: np.ndarray,
-    imp_wh: np.ndarray, exp_wh: np.ndarray, quality: np.ndarray,
-) -> None:
-    """Sort by (PPE, start), refuse duplicate intervals, cut one ``Series`` per PPE."""
-    lo, span = int(starts.min()), int(starts.max()) - int(starts.min()) + 1
-    if (int(ppe.max()) + 1) * span < 2**62:
-        key = ppe * span + (starts - lo)
-        # strictly increasing: already in order and free of duplicates, the usual case
-        order = None if bool((key[1:] > key[:-1]).all()) else np.argsort(key, kind="stable")
-    else:
-        order = np.lexsort((starts, ppe))
-    if order is not None:
-        ppe, starts, line = ppe[order], starts[order], line[order]
-        imp_wh, exp_wh, quality = imp_wh[order], exp_wh[order], quality[order]
-        dup = np.flatnonzero((ppe[1:] == ppe[:-1]) & (starts[1:] == starts[:-1]))
-        for i in dup[:200]:
-            result.add(RowError(int(line[i + 1]), "start", _(
-                "Powtórzony okres: PPE %(ppe)s od %(t)s występuje już w wierszu %(first)d."
-            ) % {"ppe": codes[ppe[i]], "t": _iso(starts[i]), "first": int(line[i])}))
-        if result.error_count:
-            return
-    bounds = np.flatnonzero(np.diff(ppe)) + 1
-    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(ppe)], strict=True):
-        s = starts[lo:hi]
-        # 15-minute data if any start is off the hour or two starts are 15 min apart
-        quarter = bool((s % 3600).any() or (np.diff(s) == 900).any())
-        result.series.append(Series(
-            ppe_code=codes[ppe[lo]], resolution_min=15 if quarter else 60, starts=s,
-            import_wh=imp_wh[lo:hi], export_wh=exp_wh[lo:hi], quality=quality[lo:hi], lines=line[lo:hi],
-        ))
-
-
-def _iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(int(seconds), dt.timezone.utc).isoformat()
+def _number(cell: str, *, sep: str, bound_kwh: float) -> float | str:
+    text = cell.strip()
+    if not text:
+        return _("Brak wartości albo niepoprawna liczba (np. 1.25 lub 1,25).")
+    try:
+        value = float(text.replace(",", ".") if sep == ";" else text)
+    except ValueError:
+        if sep == "," and "," in text:
+            return _("„%(v)s”: przecinek dziesiętny wymaga średnika („;”) jako separatora kolumn; przy separatorze "
+                     "„,” pisz 0.512.") % {"v": text[:40]}
+        return _("Brak wartości albo niepoprawna liczba (np. 1.25 lub 1,25).")
+    if value != value:  # NaN
+        return _("„%(v)s” nie jest liczbą.") % {"v": text[:40]}
+    if value < 0:
+        return _("Energia nie może być ujemna (%(v)s kWh); pobór i oddanie podaje się osobno.") % {"v": text[:40]}
+    if value > bound_kwh:  # also inf, 1e308, 1e1000000
+        return too_big_message(text[:40], 60)
+    return value

@@ -12,15 +12,23 @@ A label ``H:00`` on day D covers local [H−1:00, H:00). On the March DST day
 the hour 02:00–03:00 does not exist (23 rows: 1:00, 2:00, 4:00 … 24:00; a row
 labelled 3:00 is refused). On the October day 02:00–03:00 happens twice, so
 the label 3:00 appears twice: the first occurrence is CEST, the second CET.
-Files are small (≤ 17,568 rows a year), so this parser is a plain loop.
+Files are small (≤ 17,568 rows a year), so this parser is a plain loop over
+lines read from the stream in blocks; what it keeps is bounded by the period
+(``OKE_METER_FILE_MAX_DAYS``) whatever the file size: rows outside the period and
+third occurrences of an hour are reported and dropped at once.
+A file that carries only one type (``pobór`` or ``oddanie``) yields a series
+with the other direction flagged absent (``has_import`` / ``has_export``), never zeros.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -28,15 +36,30 @@ from django.utils.translation import gettext as _
 
 from reports.models import Quality
 
-from .common import ParseResult, ProgressFn, RowError, Series, decode_text
+from .checks import too_big_message
+from .common import (
+    YEAR_MAX,
+    YEAR_MIN,
+    LineDecoder,
+    ParseResult,
+    ProgressFn,
+    RowError,
+    Series,
+    line_blocks,
+    max_file_days,
+    max_wh_per_reading,
+    stream_size,
+    year_message,
+)
 
 WARSAW = ZoneInfo("Europe/Warsaw")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _PL = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _SERIAL = re.compile(r"^(\d{5})(?:[.,](\d+))?$")
 KINDS = {"pobor": "import", "oddanie": "export"}
+_MIN_KWH = Decimal("0.0001")  # below half a Wh: 0
 SKIPPED_KINDS = {"pobrana po zbilansowaniu", "oddana po zbilansowaniu"}
 
 
@@ -58,8 +81,10 @@ def _label(cell: str) -> tuple[dt.date, int] | str:
         y, mo, d, h, mi, s = moment.year, moment.month, moment.day, moment.hour, moment.minute, 0
     else:
         return _("„%(v)s” nie jest datą z godziną (oczekiwano np. 2026-04-30 1:00 albo 07.06.2026 01:00).") % {
-            "v": text
+            "v": text[:40]
         }
+    if not YEAR_MIN <= int(y) <= YEAR_MAX:
+        return year_message(text[:40])
     try:
         day = dt.date(int(y), int(mo), int(d))
     except ValueError:
@@ -94,76 +119,184 @@ def _interval_start(day: dt.date, hour: int, occurrence: int, count: int) -> int
 
 
 def parse_tauron(data: bytes, *, on_progress: ProgressFn | None = None) -> ParseResult:
+    """The whole file as one result (see ``parse_stream`` for the streaming form)."""
+    from . import collect
+
+    return collect(iter_tauron(io.BytesIO(data), on_progress=on_progress))
+
+
+def iter_tauron(stream: BinaryIO, *, on_progress: ProgressFn | None = None) -> Iterator[ParseResult]:
+    """Parse an eLicznik export; yields one result (the file holds one PPE, a year at most)."""
     result = ParseResult()
-    lines = decode_text(data).splitlines()
-    header_at = next((i for i, ln in enumerate(lines[:30]) if _norm(ln.split(";")[0]).startswith("data")), None)
-    if header_at is None:
+    _parse(stream, result, on_progress=on_progress, size=stream_size(stream))
+    if on_progress is not None:
+        on_progress(1.0)
+    yield result
+
+
+class _Layout:
+    def __init__(self, header_line: str, at: int) -> None:
+        self.at = at  # 0-based index of the header line
+        cells = header_line.lstrip("\ufeff").split(";")
+        self.names = [c.strip() for c in cells]
+        header = [_norm(c) for c in cells]
+        value_col = next((i for i, c in enumerate(header) if c.startswith("wartosc")), None)
+        self.kind_col = next((i for i, c in enumerate(header) if c.startswith("rodzaj")), None)
+        import_col = next((i for i, c in enumerate(header) if c.startswith("pobor")), None)
+        export_col = next((i for i, c in enumerate(header) if c.startswith("oddanie")), None)
+        self.columns: dict[str, int] | None = None
+        if value_col is not None and self.kind_col is not None:
+            self.columns = {"import": value_col, "export": value_col}
+        elif import_col is not None and export_col is not None:
+            self.columns, self.kind_col = {"import": import_col, "export": export_col}, None
+        self.date_name = self.names[0]
+
+
+def _find_header(lines: list[str]) -> int | None:
+    return next((i for i, ln in enumerate(lines[:30]) if _norm(ln.split(";")[0].lstrip("\ufeff")).startswith("data")),
+                None)
+
+
+def _parse(stream: BinaryIO, result: ParseResult, *, on_progress: ProgressFn | None, size: int | None) -> None:
+    decoder = LineDecoder(sep=";")
+    layout: _Layout | None = None
+    preamble: list[str] = []
+    rows: list[tuple[int, dt.date, int, dict[str, int]]] = []
+    state = _Pass1()
+    done = 0
+    for block in line_blocks(stream, min_lines=5000):
+        for error in block.errors:
+            result.add(error)
+        lines = decoder.lines(block, result)
+        first = block.first_line
+        if layout is None:
+            preamble += lines
+            at = _find_header(preamble)
+            if at is None:
+                if len(preamble) < 30:
+                    continue
+                break
+            layout = _Layout(preamble[at], at)
+            if layout.columns is None:
+                break
+            lines, first = preamble[at + 1 :], at + 2
+        for i, text in enumerate(lines):
+            row = _row(layout, first + i, text.removesuffix("\r"), result, state)
+            if row is not None:
+                rows.append(row)
+        done += len(block.data)
+        if on_progress is not None and size:
+            on_progress(min(done / size, 1.0) * 0.5)
+    if layout is None:
         result.add(RowError(1, _("nagłówek"), _(
             "Nie znaleziono nagłówka eLicznik (pierwsza kolumna „Data”, kolumny rozdzielone średnikiem)."
         )))
-        return result
-    header = [_norm(c) for c in lines[header_at].split(";")]
-    value_col = next((i for i, c in enumerate(header) if c.startswith("wartosc")), None)
-    kind_col = next((i for i, c in enumerate(header) if c.startswith("rodzaj")), None)
-    import_col = next((i for i, c in enumerate(header) if c.startswith("pobor")), None)
-    export_col = next((i for i, c in enumerate(header) if c.startswith("oddanie")), None)
-    if value_col is not None and kind_col is not None:
-        columns = {"import": value_col, "export": value_col}
-    elif import_col is not None and export_col is not None:
-        columns, kind_col = {"import": import_col, "export": export_col}, None
-    else:
-        result.add(RowError(header_at + 1, _("nagłówek"), _(
+        return
+    if layout.columns is None:
+        result.add(RowError(layout.at + 1, _("nagłówek"), _(
             "Nieznany układ pliku eLicznik: oczekiwano kolumn „Data; Wartość kWh; Rodzaj”, „Data i godzina; "
             "Wartosc[kWh/kvar]; Rodzaj energii” albo „Data, godzina; Pobór energii [kWh]; Oddanie [kWh]”."
         )))
-        return result
-    date_name = lines[header_at].split(";")[0].strip()
+        return
+    result.rows = state.rows
+    _assemble(layout, rows, result)
 
-    # pass 1: parse cells; (line, day, hour, {kind: Wh})
-    rows: list[tuple[int, dt.date, int, dict[str, int]]] = []
-    for index in range(header_at + 1, len(lines)):
-        lineno = index + 1
-        cells = lines[index].split(";")
-        if not "".join(cells).strip():
-            continue
-        label = _label(cells[0])
-        if isinstance(label, str):
-            result.add(RowError(lineno, date_name, label))
-            continue
-        if kind_col is not None:
-            kind_text = _norm(cells[kind_col]) if len(cells) > kind_col else ""
-            if kind_text in SKIPPED_KINDS:
-                continue
-            if kind_text not in KINDS:
-                result.add(RowError(lineno, _("Rodzaj"), _(
-                    "Nieznany rodzaj energii „%(v)s” (oczekiwano: pobór, oddanie).") % {"v": cells[kind_col].strip()}))
-                continue
-            wanted = [KINDS[kind_text]]
-        else:
-            wanted = ["import", "export"]
-        values: dict[str, int] = {}
-        for kind in wanted:
-            col = columns[kind]
-            name = lines[header_at].split(";")[col].strip()
-            cell = cells[col].strip().replace(" ", "").replace(",", ".") if len(cells) > col else ""
-            try:
-                kwh = Decimal(cell)
-                if not kwh.is_finite():
-                    raise InvalidOperation
-            except InvalidOperation:
-                result.add(RowError(lineno, name, _("„%(v)s” nie jest liczbą (np. 0,095).") % {"v": cell}))
-                continue
-            if kwh < 0:
-                result.add(RowError(lineno, name, _("Energia nie może być ujemna (%(v)s kWh).") % {"v": cell}))
-                continue
-            values[kind] = int((kwh * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        if len(values) == len(wanted):
-            rows.append((lineno, *label, values))
-    result.rows = len(rows)
-    if on_progress is not None:
-        on_progress(0.5)
 
-    # pass 2: hour-ending labels → UTC; the October repeated hour by order of occurrence
+class _Pass1:
+    """What the first pass remembers: the period so far and how often each label occurred."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.lo: int | None = None
+        self.hi: int | None = None
+        self.out_of_period = False
+        self.counts: dict[tuple, int] = {}
+        self.first_line: dict[tuple, int] = {}
+        self.max_kwh = Decimal(max_wh_per_reading(60)) / 1000
+        self.window = max_file_days()
+
+
+def _row(
+    layout: _Layout, lineno: int, text: str, result: ParseResult, state: _Pass1
+) -> tuple[int, dt.date, int, dict[str, int]] | None:
+    cells = text.split(";")
+    if not "".join(cells).strip():
+        return None
+    state.rows += 1
+    if "\0" in text:
+        result.add(RowError(lineno, _("wiersz"), _("Wiersz zawiera bajt NUL (0x00) — to nie jest plik tekstowy CSV.")))
+        return None
+    label = _label(cells[0])
+    if isinstance(label, str):
+        result.add(RowError(lineno, layout.date_name, label))
+        return None
+    kind_col, columns = layout.kind_col, layout.columns
+    assert columns is not None
+    if kind_col is not None:
+        kind_text = _norm(cells[kind_col]) if len(cells) > kind_col else ""
+        if kind_text in SKIPPED_KINDS:
+            return None
+        if kind_text not in KINDS:
+            result.add(RowError(lineno, _("Rodzaj"), _(
+                "Nieznany rodzaj energii „%(v)s” (oczekiwano: pobór, oddanie).") % {"v": cells[kind_col].strip()[:40]}))
+            return None
+        wanted = [KINDS[kind_text]]
+    else:
+        wanted = ["import", "export"]
+    values: dict[str, int] = {}
+    for kind in wanted:
+        col = columns[kind]
+        name = layout.names[col]
+        cell = cells[col].strip().replace(" ", "").replace(",", ".") if len(cells) > col else ""
+        try:
+            kwh = Decimal(cell)
+            if not kwh.is_finite():
+                raise InvalidOperation
+        except (ArithmeticError, ValueError):  # Overflow for 1e999999999999999999
+            result.add(RowError(lineno, name, _("„%(v)s” nie jest liczbą (np. 0,095).") % {"v": cell[:40]}))
+            continue
+        if kwh < 0:
+            result.add(RowError(lineno, name, _("Energia nie może być ujemna (%(v)s kWh).") % {"v": cell[:40]}))
+            continue
+        if kwh > state.max_kwh:  # compared before any arithmetic: 1e1000000 must not overflow
+            result.add(RowError(lineno, name, too_big_message(cell[:40], 60)))
+            continue
+        # bounded above; a tiny exponent (1e-999999) rounds to 0 Wh
+        values[kind] = int(kwh.scaleb(3).quantize(Decimal(1), rounding=ROUND_HALF_UP)) if kwh >= _MIN_KWH else 0
+    if len(values) != len(wanted):
+        return None
+    day, hour = label
+    # the period is bounded while reading: a row outside it is refused (the first one named) and not kept
+    ordinal = day.toordinal()
+    lo, hi = min(state.lo or ordinal, ordinal), max(state.hi or ordinal, ordinal)
+    if hi - lo >= state.window:
+        if not state.out_of_period:
+            state.out_of_period = True
+            result.add(RowError(lineno, layout.date_name, _(
+                "„%(v)s”: plik obejmowałby ponad %(n)d dni (dotąd od %(a)s do %(b)s). Jeden plik może obejmować "
+                "najwyżej %(n)d dni danych — podziel go."
+            ) % {"v": cells[0].strip()[:40], "n": state.window, "a": dt.date.fromordinal(state.lo or ordinal),
+                 "b": dt.date.fromordinal(state.hi or ordinal)}))
+        return None
+    state.lo, state.hi = lo, hi
+    for kind in values:
+        key = (day, hour, kind)
+        state.counts[key] = state.counts.get(key, 0) + 1
+        state.first_line.setdefault(key, lineno)
+        if state.counts[key] > 2:  # more than the October repeat: a duplicate, and never kept
+            result.add(RowError(lineno, layout.date_name, _duplicate(hour, day, kind, state.first_line[key])))
+            return None
+    return lineno, day, hour, values
+
+
+def _duplicate(hour: int, day: dt.date, kind: str, first: int) -> str:
+    return _("Powtórzona godzina %(h)d:00 %(d)s (%(k)s) — ten okres jest już w wierszu %(first)d.") % {
+        "h": hour, "d": f"{day:%d.%m.%Y}", "k": _("pobór") if kind == "import" else _("oddanie"), "first": first}
+
+
+def _assemble(layout: _Layout, rows: list[tuple[int, dt.date, int, dict[str, int]]], result: ParseResult) -> None:
+    """Pass 2: hour-ending labels → UTC; the October repeated hour by order of occurrence."""
+    date_name = layout.date_name
     counts: dict[tuple, int] = {}
     for _line, day, hour, values in rows:
         for kind in values:
@@ -181,19 +314,16 @@ def parse_tauron(data: bytes, *, on_progress: ProgressFn | None = None) -> Parse
                 result.add(RowError(lineno, date_name, start))
                 continue
             if (start, kind) in first_line:
-                result.add(RowError(lineno, date_name, _(
-                    "Powtórzona godzina %(h)d:00 %(d)s (%(k)s) — ten okres jest już w wierszu %(first)d."
-                ) % {"h": hour, "d": f"{day:%d.%m.%Y}", "k": _("pobór") if kind == "import" else _("oddanie"),
-                     "first": first_line[(start, kind)]}))
+                result.add(RowError(lineno, date_name, _duplicate(hour, day, kind, first_line[(start, kind)])))
                 continue
             first_line[(start, kind)] = lineno
             by_start.setdefault(start, {})[kind] = wh
             line_of.setdefault(start, lineno)
     if result.error_count:
-        return result
+        return
     if not by_start:
         result.add(RowError(None, _("plik"), _("Plik nie zawiera odczytów poboru ani oddania.")))
-        return result
+        return
     kinds_present = {k for v in by_start.values() for k in v}
     if kinds_present == {"import", "export"}:
         for start, values in sorted(by_start.items()):
@@ -204,7 +334,7 @@ def parse_tauron(data: bytes, *, on_progress: ProgressFn | None = None) -> Parse
                         "Brak wartości „%(k)s” dla godziny od %(t)s (plik zawiera oba rodzaje energii)."
                     ) % {"k": _("pobór") if kind == "import" else _("oddanie"), "t": f"{moment:%d.%m.%Y %H:%M}"}))
         if result.error_count:
-            return result
+            return
     starts = np.array(sorted(by_start), dtype=np.int64)
     result.series.append(Series(
         ppe_code=None,
@@ -214,7 +344,7 @@ def parse_tauron(data: bytes, *, on_progress: ProgressFn | None = None) -> Parse
         export_wh=np.array([by_start[s].get("export", 0) for s in starts], dtype=np.int64),
         quality=np.full(len(starts), Quality.MEASURED, dtype=np.uint8),
         lines=np.array([line_of[s] for s in starts], dtype=np.int64),
+        # a direction of which the file has no row at all is absent, not zero
+        has_import="import" in kinds_present,
+        has_export="export" in kinds_present,
     ))
-    if on_progress is not None:
-        on_progress(1.0)
-    return result
