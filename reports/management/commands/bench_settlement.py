@@ -46,6 +46,43 @@ def _loadavg() -> str:
         return "n/a"
 
 
+def bench_cluster_create(
+    *, n_ppe: int, start: dt.date, ppe_per_member: int = PPE_PER_MEMBER, tag: str | None = None
+) -> Cluster:
+    """A throwaway cluster of ``n_ppe`` PPEs (every third with PV), ``ppe_per_member`` to a member.
+
+    ``tag`` names it (slug ``bench-<tag>``); by default a random one. Also used by bench_pages.
+    """
+    from members.models import DSO
+
+    gmina = Gmina.objects.get(terc="2408031")
+    dso = DSO.objects.filter(slug="tauron").first() or DSO.objects.first()
+    tag = tag or uuid.uuid4().hex[:8]
+    with transaction.atomic():
+        cluster = Cluster.objects.create(name=f"Benchmark {tag}", slug=f"bench-{tag}", dso=dso)
+        members = Member.objects.bulk_create(
+            Member(cluster=cluster, ref=f"m{i}", name=f"Członek {i}", legal_form="small_enterprise", joined_on=start)
+            for i in range(-(-n_ppe // ppe_per_member))
+        )
+        ppes = MeteringPoint.objects.bulk_create(
+            MeteringPoint(
+                cluster=cluster, code=f"BENCH{tag}{i:07d}", is_legacy_code=True, gmina=gmina, dso=dso,
+                voltage_level=VoltageLevel.NN_LOW, tariff_group="G11" if i % 2 else "C11",
+                contracted_kw=Decimal("40"), annual_demand_kwh=Decimal(4000 if i % 2 else 40000),
+            )
+            for i in range(n_ppe)
+        )
+        PPEMembership.objects.bulk_create(
+            PPEMembership(ppe=p, member=members[i // ppe_per_member], valid_from=start) for i, p in enumerate(ppes)
+        )
+        Generator.objects.bulk_create(
+            Generator(ppe=p, name=f"PV {i}", source=Source.PV, capacity_kw=Decimal(60 if i % 2 else 30))
+            for i, p in enumerate(ppes)
+            if i % PROSUMER_EVERY == 0
+        )
+    return cluster
+
+
 class Command(BaseCommand):
     help = "Benchmark: import and settle synthetic data for N PPEs over D days."
 
@@ -68,34 +105,7 @@ class Command(BaseCommand):
                 self._cleanup(cluster)
 
     def _cluster(self, n_ppe: int, start: dt.date) -> Cluster:
-        from members.models import DSO
-
-        gmina = Gmina.objects.get(terc="2408031")
-        dso = DSO.objects.filter(slug="tauron").first() or DSO.objects.first()
-        tag = uuid.uuid4().hex[:8]
-        with transaction.atomic():
-            cluster = Cluster.objects.create(name=f"Benchmark {tag}", slug=f"bench-{tag}", dso=dso)
-            members = Member.objects.bulk_create(
-                Member(cluster=cluster, ref=f"m{i}", name=f"Członek {i}", legal_form="small_enterprise", joined_on=start)
-                for i in range(-(-n_ppe // PPE_PER_MEMBER))
-            )
-            ppes = MeteringPoint.objects.bulk_create(
-                MeteringPoint(
-                    cluster=cluster, code=f"BENCH{tag}{i:07d}", is_legacy_code=True, gmina=gmina, dso=dso,
-                    voltage_level=VoltageLevel.NN_LOW, tariff_group="G11" if i % 2 else "C11",
-                    contracted_kw=Decimal("40"), annual_demand_kwh=Decimal(4000 if i % 2 else 40000),
-                )
-                for i in range(n_ppe)
-            )
-            PPEMembership.objects.bulk_create(
-                PPEMembership(ppe=p, member=members[i // PPE_PER_MEMBER], valid_from=start) for i, p in enumerate(ppes)
-            )
-            Generator.objects.bulk_create(
-                Generator(ppe=p, name=f"PV {i}", source=Source.PV, capacity_kw=Decimal(60 if i % 2 else 30))
-                for i, p in enumerate(ppes)
-                if i % PROSUMER_EVERY == 0
-            )
-        return cluster
+        return bench_cluster_create(n_ppe=n_ppe, start=start)
 
     def _run(self, cluster: Cluster, start: dt.date, end: dt.date, n_ppe: int, opts: dict) -> None:
         out = self.stdout.write
