@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.db.models import Prefetch, Q, QuerySet
 
-from members.models import Cluster, Generator, MeteringPoint, PPEMembership
+from members.models import Cluster, Generator, MeteringPoint, PPEMembership, StorageUnit
 from members.services.conditions import MeasuredEnergy
 from reports.models import ReadingImport
 from reports.services.meterstore import hourly_matrix, warsaw_offsets
@@ -60,6 +60,20 @@ def membership_mask(*, ppes: Sequence[MeteringPoint], hours: np.ndarray) -> np.n
     return mask
 
 
+def ppe_export_required(*, ppes: Sequence[MeteringPoint]) -> np.ndarray:
+    """bool per PPE: its fed-in energy (A−) must be present for an hour to be complete.
+
+    The completeness rule: drawn energy (A+) is required for every member PPE;
+    fed-in energy only for PPEs with a generator or a storage unit, which can
+    feed energy into the grid. A PPE with neither whose fed-in energy was
+    never imported (an eLicznik "pobór" file alone) counts 0 fed-in energy.
+    """
+    ids = [p.pk for p in ppes]
+    with_units = set(Generator.objects.filter(ppe_id__in=ids).values_list("ppe_id", flat=True))
+    with_units |= set(StorageUnit.objects.filter(ppe_id__in=ids).values_list("ppe_id", flat=True))
+    return np.array([pk in with_units for pk in ids], dtype=bool)
+
+
 def _member_ppes(cluster: Cluster, start: dt.date, end: dt.date) -> list[MeteringPoint]:
     """PPEs of the cluster with a membership overlapping local ``[start, end)``."""
     overlapping = Q(memberships__valid_from__lt=end) & (
@@ -77,13 +91,16 @@ def completeness(*, cluster: Cluster, year: int, month: int) -> list[PPEComplete
     """Hours present per PPE in a local calendar month (743 h in March, 745 h in October).
 
     Counted in settlement hours: a 15-minute hour is present only when all its
-    quarters are. Only hours within the PPE's membership are expected.
+    quarters are. Only hours within the PPE's membership are expected. An hour
+    is present when drawn energy is, and fed-in energy too for a PPE with a
+    generator or storage unit (``ppe_export_required``).
     """
     first = dt.date(year, month, 1)
     after = dt.date(year + month // 12, month % 12 + 1, 1)
     ppes = _member_ppes(cluster, first, after)
     start, end = local_bounds(first, after)
-    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end)
+    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end,
+                         export_required=ppe_export_required(ppes=ppes))
     mask = membership_mask(ppes=ppes, hours=data.hours)
     present = data.present & mask
     rows = []
@@ -101,7 +118,9 @@ def measured_energy(*, cluster: Cluster, year: int) -> MeasuredEnergy | None:
     """A local calendar year of meter data for the member PPEs, or None unless it is complete.
 
     Complete means every hour in which a PPE belonged to a member is present
-    (measured or estimated by the DSO). Only member hours count. Fed-in energy
+    (measured or estimated by the DSO; fed-in energy required only for PPEs
+    with a generator or storage unit, see ``ppe_export_required``). Only
+    member hours count. Fed-in energy
     of a PPE with both renewable and other units is split by installed
     capacity. ``generated_wh`` is the energy fed in by PPEs with generating
     units: a net meter does not see self-consumption behind it.
@@ -112,7 +131,8 @@ def measured_energy(*, cluster: Cluster, year: int) -> MeasuredEnergy | None:
         return None
     generators = list(Generator.objects.filter(ppe__in=ppes))
     start, end = local_bounds(first, after)
-    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end)
+    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end,
+                         export_required=ppe_export_required(ppes=ppes))
     mask = membership_mask(ppes=ppes, hours=data.hours)
     if not mask.any() or (mask & ~data.present).any():
         return None

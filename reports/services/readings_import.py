@@ -11,8 +11,10 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import BinaryIO
 
 import numpy as np
 from django.core.files.base import File
@@ -21,15 +23,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Cluster, MeteringPoint, PPEMembership
-from okeportal.jobs import job_claim, job_enqueue
+from members.services.conditions import conditions_invalidate
+from okeportal.jobs import JobCancelledError, job_checkpoint, job_claim, job_enqueue, job_fail, job_failure_reason
 from reports.models import JobStatus, ReadingImport
-from reports.services.meterstore import Block, MeterStoreError, meter_blocks_upsert, warsaw_offsets
-from reports.services.parsers import ParseResult, RowError, Series, parse_generic, parse_tauron
-from reports.services.parsers.common import MAX_ERRORS
+from reports.services import parsers
+from reports.services.meterstore import Block, MeterStoreError, meter_blocks_upsert, meter_store_lock, warsaw_offsets
+from reports.services.parsers import ParseResult, RowError, Series
+from reports.services.parsers.common import MAX_ERRORS, max_file_days
 
 logger = logging.getLogger(__name__)
-UTC = dt.timezone.utc
-PARSE_SHARE = 60  # progress: parsing 0–60 %, saving 60–100 %
+UTC = dt.UTC
+# Readings may lie this many days outside the PPE's membership (a file exported for whole months
+# around a joining date); anything farther is refused before any array is built for it.
+MEMBERSHIP_MARGIN_DAYS = 31
 _PPE_IN_NAME = re.compile(r"590\d{15}")
 
 
@@ -99,16 +105,15 @@ class _Progress:
 
 
 def reading_import_process(*, import_id: int, on_progress: Callable[[int], None] | None = None) -> ReadingImport:
-    """Run a claimed import; any unexpected failure marks it FAILED with the reason."""
+    """Run a claimed import; any unexpected failure marks it FAILED with the reason (a cancelled one stays so)."""
     progress = _Progress(import_id, on_progress)
     try:
         return reading_import_run(reading_import=ReadingImport.objects.get(id=import_id), progress=progress)
     except Exception as exc:
-        logger.exception("reading import %s failed", import_id)
-        ReadingImport.objects.filter(id=import_id).update(
-            status=JobStatus.FAILED, message=(_("Błąd wewnętrzny: %(err)s") % {"err": exc})[:300],
-            finished_at=timezone.now(),
-        )
+        if not isinstance(exc, JobCancelledError):
+            logger.exception("reading import %s failed", import_id)
+        reason = job_failure_reason(kind="reading_import", exc=exc)
+        job_fail(job_model=ReadingImport, pk=import_id, reason=reason[:300])
         return ReadingImport.objects.get(id=import_id)
     finally:
         progress.close()
@@ -126,50 +131,90 @@ def _finish(reading_import: ReadingImport, *, status: str, message: str, **field
     return reading_import
 
 
-def _fail(reading_import: ReadingImport, parsed: ParseResult, errors: list[RowError]) -> ReadingImport:
-    count = max(parsed.error_count, len(errors))
+class _RollbackError(Exception):
+    """Leaves the import transaction without saving anything (the errors are kept in ``_Run``)."""
+
+
+@dataclass
+class _Run:
+    """What one import has seen so far, across the parser's chunks."""
+
+    reading_import: ReadingImport
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    rows: int = 0
+    readings: int = 0
+    days_written: int = 0
+    import_wh: int = 0
+    export_wh: int = 0
+    first: int | None = None
+    last: int | None = None
+    resolutions: set[int] = field(default_factory=set)
+    ppes: dict[str, MeteringPoint] = field(default_factory=dict)  # codes resolved in the import's cluster
+    unknown: set[str] = field(default_factory=set)
+    memberships: dict[int, list[PPEMembership]] = field(default_factory=dict)
+    spans: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # code → first, last local day, line
+    outside: list[dict] = field(default_factory=list)
+    outside_intervals: int = 0
+
+    def add(self, errors: list[RowError], count: int | None = None) -> None:
+        self.error_count += len(errors) if count is None else max(count, len(errors))
+        self.errors.extend(errors[: max(MAX_ERRORS - len(self.errors), 0)])
+
+    @property
+    def time_field(self) -> str:
+        return "Data" if self.reading_import.format == ReadingImport.Format.TAURON else "start"
+
+
+def _fail(reading_import: ReadingImport, run: _Run) -> ReadingImport:
+    count = max(run.error_count, len(run.errors))
     message = _("Plik odrzucony: %(n)d błędów, nic nie zapisano.") % {"n": count}
     if count > MAX_ERRORS:
         message += " " + _("Pokazano pierwsze %(n)d.") % {"n": MAX_ERRORS}
     return _finish(
-        reading_import, status=JobStatus.FAILED, message=message, errors=[e.as_dict() for e in errors[:MAX_ERRORS]],
-        summary={"rows": parsed.rows, "error_count": count},
+        reading_import, status=JobStatus.FAILED, message=message, errors=[e.as_dict() for e in run.errors[:MAX_ERRORS]],
+        summary={"rows": run.rows, "error_count": count},
     )
 
 
-def _resolve_ppes(reading_import: ReadingImport, parsed: ParseResult) -> tuple[dict[str, MeteringPoint], list[RowError]]:
+def _resolve_ppes(run: _Run, parsed: ParseResult) -> list[RowError]:
+    """Attach each series to a PPE of the import's cluster; codes are never looked up in other clusters.
+
+    An unknown code gets the same message whether or not another cluster has
+    it, so an import never reveals another cluster's registry.
+    """
+    reading_import = run.reading_import
     cluster = reading_import.cluster
     errors: list[RowError] = []
     if reading_import.format == ReadingImport.Format.TAURON:
         ppe = reading_import.ppe
         if ppe is None:
             codes = _PPE_IN_NAME.findall(reading_import.original_name)
-            ppe = MeteringPoint.objects.filter(cluster=cluster, code__in=codes).first() if codes else None
+            ppe = MeteringPoint.objects.filter(cluster=cluster, code__in=codes).order_by("code").first() if codes else None
             if ppe is None:
-                known = MeteringPoint.objects.filter(code__in=codes).exists() if codes else False
                 errors.append(RowError(None, "PPE", _(
                     "Plik eLicznik nie zawiera kodu PPE: wybierz PPE w formularzu (opcja --ppe) albo umieść kod PPE "
                     "w nazwie pliku."
-                ) if not known else _("PPE %(code)s z nazwy pliku należy do innego klastra.") % {"code": codes[0]}))
-                return {}, errors
+                ) if not codes else _("PPE %(code)s z nazwy pliku nie jest zarejestrowany w klastrze %(cluster)s.") % {
+                    "code": codes[0], "cluster": cluster.name}))
+                return errors
+        elif ppe.cluster_id != cluster.id:
+            return [RowError(None, "PPE", _("PPE %(code)s nie jest zarejestrowany w klastrze %(cluster)s.") % {
+                "code": ppe.code, "cluster": cluster.name})]
         for series in parsed.series:
             series.ppe_code = ppe.code
-        return {ppe.code: ppe}, errors
-    codes = [s.ppe_code for s in parsed.series]
-    found = {p.code: p for p in MeteringPoint.objects.filter(code__in=codes).select_related("cluster")}
-    result = {}
+        run.ppes[ppe.code] = ppe
+        return errors
+    wanted = {s.ppe_code for s in parsed.series} - run.ppes.keys() - run.unknown
+    if wanted:
+        run.ppes.update((p.code, p) for p in MeteringPoint.objects.filter(cluster=cluster, code__in=wanted))
+        run.unknown |= wanted - run.ppes.keys()
     for series in parsed.series:
-        ppe = found.get(series.ppe_code)
-        line = int(series.lines.min())
-        if ppe is None:
-            errors.append(RowError(line, "ppe_code", _("Nieznany PPE %(code)s — nie ma go w rejestrze.") % {
-                "code": series.ppe_code}))
-        elif ppe.cluster_id != cluster.id:
-            errors.append(RowError(line, "ppe_code", _(
-                "PPE %(code)s należy do innego klastra niż %(cluster)s.") % {"code": ppe.code, "cluster": cluster.name}))
-        else:
-            result[ppe.code] = ppe
-    return result, errors
+        if series.ppe_code not in run.ppes:
+            errors.append(RowError(int(series.lines.min()), "ppe_code", _(
+                "Nieznany PPE %(code)s — nie ma go w rejestrze klastra %(cluster)s.") % {
+                "code": series.ppe_code, "cluster": cluster.name}))
+    return errors
 
 
 def _local_dates(starts: np.ndarray) -> np.ndarray:
@@ -177,8 +222,49 @@ def _local_dates(starts: np.ndarray) -> np.ndarray:
     return ((starts + warsaw_offsets(starts)) // 86400).astype("datetime64[D]")
 
 
-def _outside_membership(ppe: MeteringPoint, series: Series, memberships: list[PPEMembership]) -> list[dict]:
-    local = _local_dates(series.starts)
+def _check_period(run: _Run, series: Series, ppe: MeteringPoint, local: np.ndarray) -> list[RowError]:
+    """The series' period, before any array is padded for it: at most ``max_file_days`` local days
+    for the PPE over the whole file, and inside its membership ± ``MEMBERSHIP_MARGIN_DAYS``."""
+    code = ppe.code
+    lo, hi = int(local[0].astype(np.int64)), int(local[-1].astype(np.int64))
+    first_line = int(series.lines[0])
+    if code in run.spans:
+        seen_lo, seen_hi, seen_line = run.spans[code]
+        lo, hi = min(lo, seen_lo), max(hi, seen_hi)
+        first_line = min(first_line, seen_line)
+    run.spans[code] = (lo, hi, first_line)
+    limit = max_file_days()
+    errors = []
+    if hi - lo + 1 > limit:
+        errors.append(RowError(first_line, run.time_field, _(
+            "Dane PPE %(code)s obejmują %(n)d dni (%(first)s – %(last)s); jeden plik może obejmować najwyżej %(max)d "
+            "dni dla jednego PPE — podziel plik.") % {
+            "code": code, "n": hi - lo + 1, "first": np.datetime64(lo, "D"), "last": np.datetime64(hi, "D"),
+            "max": limit}))
+        return errors
+    memberships = run.memberships.get(ppe.id, [])
+    margin = np.timedelta64(MEMBERSHIP_MARGIN_DAYS, "D")
+    if not memberships:
+        errors.append(RowError(first_line, "ppe_code" if run.time_field == "start" else "PPE", _(
+            "PPE %(code)s nie ma okresu przynależności do członka klastra — dodaj ją w rejestrze przed importem "
+            "danych.") % {"code": code}))
+        return errors
+    allowed_lo = min(np.datetime64(m.valid_from) for m in memberships) - margin
+    open_ended = any(m.valid_to is None for m in memberships)
+    allowed_hi = None if open_ended else max(np.datetime64(m.valid_to) for m in memberships) + margin
+    bad = local < allowed_lo if allowed_hi is None else (local < allowed_lo) | (local > allowed_hi)
+    if bad.any():
+        i = int(np.argmax(bad))
+        errors.append(RowError(int(series.lines[i]), run.time_field, _(
+            "Odczyt PPE %(code)s z dnia %(day)s jest poza okresem przynależności PPE do klastra (%(lo)s – %(hi)s, "
+            "z marginesem %(margin)d dni).") % {
+            "code": code, "day": local[i], "lo": allowed_lo, "hi": allowed_hi if allowed_hi is not None else "…",
+            "margin": MEMBERSHIP_MARGIN_DAYS}))
+    return errors
+
+
+def _outside_membership(ppe: MeteringPoint, series: Series, memberships: list[PPEMembership],
+                        local: np.ndarray) -> list[dict]:
     inside = np.zeros(len(local), dtype=bool)
     for m in memberships:
         hi = np.datetime64(m.valid_to) if m.valid_to else np.datetime64("9999-12-31")
@@ -209,77 +295,134 @@ def _block(ppe_id: int, series: Series) -> Block:
     qual = np.zeros(n, dtype=np.uint8)  # Quality.MISSING: gaps never overwrite stored data
     imp[pos], exp[pos], qual[pos] = series.import_wh, series.export_wh, series.quality
     return Block(ppe_id=ppe_id, start_utc=dt.datetime.fromtimestamp(t0, UTC), resolution_min=series.resolution_min,
-                 import_wh=imp, export_wh=exp, quality=qual)
+                 import_wh=imp, export_wh=exp, quality=qual, has_import=series.has_import, has_export=series.has_export)
+
+
+def _parse_chunks(reading_import: ReadingImport, handle: BinaryIO, on_progress: Callable[[float], None]) -> Iterator[ParseResult]:
+    """The uploaded file as the parser's chunks, read from the open stream (never whole into memory)."""
+    parse_stream = getattr(parsers, "parse_stream", None)
+    if parse_stream is not None:
+        yield from parse_stream(reading_import.format, handle, on_progress=on_progress)
+    elif reading_import.format == ReadingImport.Format.TAURON:
+        yield parsers.parse_tauron(handle.read(), on_progress=on_progress)
+    else:
+        yield parsers.parse_generic(handle, on_progress=on_progress)
+
+
+def _store_chunk(run: _Run, parsed: ParseResult) -> None:
+    """Check one chunk and, while the import has no errors, write it (inside the import's transaction)."""
+    run.rows += parsed.rows
+    if parsed.error_count:
+        run.add(parsed.errors, parsed.error_count)
+    if not parsed.series:
+        return
+    errors = _resolve_ppes(run, parsed)
+    known = [s for s in parsed.series if s.ppe_code in run.ppes]
+    new_ids = {run.ppes[s.ppe_code].id for s in known} - run.memberships.keys()
+    if new_ids:
+        for ppe_id in new_ids:
+            run.memberships[ppe_id] = []
+        for m in PPEMembership.objects.filter(ppe_id__in=new_ids).order_by("valid_from"):
+            run.memberships[m.ppe_id].append(m)
+    checked = []
+    for series in known:
+        ppe = run.ppes[series.ppe_code]
+        local = _local_dates(series.starts)
+        period_errors = _check_period(run, series, ppe, local)
+        errors += period_errors
+        if not period_errors:
+            checked.append((ppe, series, local))
+    if errors:
+        run.add(sorted(errors, key=lambda e: (e.line or 0)))
+    if run.error_count:
+        return  # nothing more is written; the rest of the file is still read to count its errors
+    blocks = []
+    for ppe, series, local in checked:
+        found = _outside_membership(ppe, series, run.memberships[ppe.id], local)
+        run.outside_intervals += sum(o["intervals"] for o in found)
+        run.outside.extend(found[: max(MAX_ERRORS - len(run.outside), 0)])
+        blocks.append(_block(ppe.id, series))
+        run.readings += len(series.starts)
+        run.import_wh += int(series.import_wh.sum())
+        run.export_wh += int(series.export_wh.sum())
+        run.resolutions.add(series.resolution_min)
+        start, end = int(series.starts[0]), int(series.starts[-1]) + series.resolution_min * 60
+        run.first = start if run.first is None else min(run.first, start)
+        run.last = end if run.last is None else max(run.last, end)
+    try:
+        run.days_written += meter_blocks_upsert(blocks=blocks)
+    except MeterStoreError as exc:
+        run.add([RowError(None, _("dane"), str(exc))])
 
 
 def reading_import_run(*, reading_import: ReadingImport, progress: Callable[[float], None] | None = None) -> ReadingImport:
-    """Parse, validate and save one import (status must already be RUNNING)."""
+    """Parse, check and save one import, all or nothing (status must already be RUNNING).
+
+    One transaction: the meter-store lock is taken first, then the file is
+    read as a stream chunk by chunk; each chunk's PPE codes are resolved in
+    the import's cluster, each series' period is checked (``_check_period``)
+    before anything is allocated for it, and its blocks are written. Any
+    error in any chunk rolls everything back; the first ``MAX_ERRORS``
+    errors and their total count are kept. Between chunks the job is checked
+    for cancellation and its time limit (``okeportal.jobs.job_checkpoint``).
+    """
     began = time.perf_counter()
     report = progress or (lambda percent: None)
-    with reading_import.file.open("rb") as handle:
-        data = handle.read()
+    run = _Run(reading_import)
     report(2)
-    on_parse = lambda share: report(2 + share * (PARSE_SHARE - 2))  # noqa: E731
-    if reading_import.format == ReadingImport.Format.TAURON:
-        parsed = parse_tauron(data, on_progress=on_parse)
-    else:
-        import io
-
-        parsed = parse_generic(io.BytesIO(data), on_progress=on_parse)
-    del data
-    if parsed.error_count:
-        return _fail(reading_import, parsed, parsed.errors)
-    ppes, errors = _resolve_ppes(reading_import, parsed)
-    if errors:
-        return _fail(reading_import, parsed, errors)
-
-    memberships: dict[int, list[PPEMembership]] = {}
-    for m in PPEMembership.objects.filter(ppe__in=list(ppes.values())):
-        memberships.setdefault(m.ppe_id, []).append(m)
-    outside: list[dict] = []
-    blocks = []
-    for series in parsed.series:
-        ppe = ppes[series.ppe_code]
-        outside += _outside_membership(ppe, series, memberships.get(ppe.id, []))
-        blocks.append(_block(ppe.id, series))
-    report(PARSE_SHARE)
-    parse_seconds = time.perf_counter() - began
-
+    on_parse = lambda share: report(2 + share * (99 - 2))  # noqa: E731
     if isinstance(progress, _Progress):
-        progress.in_save = True
+        progress.in_save = True  # the transaction is open from the first chunk on
     try:
         with transaction.atomic():
-            days = meter_blocks_upsert(
-                blocks=blocks, on_progress=lambda share: report(PARSE_SHARE + share * (99 - PARSE_SHARE))
-            )
-    except MeterStoreError as exc:
-        return _fail(reading_import, parsed, [RowError(None, _("dane"), str(exc))])
+            meter_store_lock()
+            with reading_import.file.open("rb") as handle:
+                for parsed in _parse_chunks(reading_import, handle, on_parse):
+                    _store_chunk(run, parsed)
+                    if not run.error_count:
+                        job_checkpoint(job=reading_import)
+            if run.error_count:
+                raise _RollbackError
+            if not run.readings:
+                run.add([RowError(None, _("plik"), _("Plik nie zawiera żadnych odczytów."))])
+                raise _RollbackError
+            report(100)
+            done = _done(reading_import, run, seconds=time.perf_counter() - began)
+            conditions_invalidate(cluster_ids=[reading_import.cluster_id])
+            return done
+    except _RollbackError:
+        return _fail(reading_import, run)
     finally:
         if isinstance(progress, _Progress):
             progress.in_save = False
-    seconds = time.perf_counter() - began
-    report(100)
-    readings = sum(len(s.starts) for s in parsed.series)
-    first = min(int(s.starts[0]) for s in parsed.series)
-    last = max(int(s.starts[-1]) + s.resolution_min * 60 for s in parsed.series)
+
+
+def _done(reading_import: ReadingImport, run: _Run, *, seconds: float) -> ReadingImport:
+    """Mark the import DONE inside its transaction; a job cancelled meanwhile rolls the data back."""
     summary = {
-        "rows": parsed.rows,
-        "readings": readings,
-        "ppes": len(parsed.series),
-        "days_written": days,
-        "resolution_min": sorted({s.resolution_min for s in parsed.series}),
-        "from": dt.datetime.fromtimestamp(first, UTC).isoformat(),
-        "to": dt.datetime.fromtimestamp(last, UTC).isoformat(),
-        "import_kwh": round(sum(int(s.import_wh.sum()) for s in parsed.series) / 1000, 3),
-        "export_kwh": round(sum(int(s.export_wh.sum()) for s in parsed.series) / 1000, 3),
-        "outside_membership_intervals": sum(o["intervals"] for o in outside),
-        "parse_seconds": round(parse_seconds, 2),
+        "rows": run.rows,
+        "readings": run.readings,
+        "ppes": len(run.spans),
+        "days_written": run.days_written,
+        "resolution_min": sorted(run.resolutions),
+        "from": dt.datetime.fromtimestamp(run.first, UTC).isoformat(),
+        "to": dt.datetime.fromtimestamp(run.last, UTC).isoformat(),
+        "import_kwh": round(run.import_wh / 1000, 3),
+        "export_kwh": round(run.export_wh / 1000, 3),
+        "outside_membership_intervals": run.outside_intervals,
         "seconds": round(seconds, 2),
-        "readings_per_second": int(readings / seconds) if seconds else None,
+        "readings_per_second": int(run.readings / seconds) if seconds else None,
     }
-    message = _("Zapisano %(n)d odczytów z %(p)d PPE.") % {"n": readings, "p": len(parsed.series)}
-    if outside:
+    message = _("Zapisano %(n)d odczytów z %(p)d PPE.") % {"n": run.readings, "p": len(run.spans)}
+    if run.outside_intervals:
         message += " " + _("%(n)d okresów poza przynależnością PPE do klastra (nie liczą się w rozliczeniu).") % {
-            "n": summary["outside_membership_intervals"]}
-    return _finish(reading_import, status=JobStatus.DONE, message=message, errors=[], outside_membership=outside[:MAX_ERRORS],
-                   summary=summary)
+            "n": run.outside_intervals}
+    finished = timezone.now()
+    updated = ReadingImport.objects.filter(id=reading_import.id, status=JobStatus.RUNNING).update(
+        status=JobStatus.DONE, message=message[:300], errors=[], outside_membership=run.outside, summary=summary,
+        progress=100, finished_at=finished,
+    )
+    if updated != 1:
+        raise JobCancelledError(reading_import.id)
+    reading_import.refresh_from_db()
+    return reading_import

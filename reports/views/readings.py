@@ -22,6 +22,7 @@ from members.models import Cluster, MeteringPoint
 from members.views.common import page
 from reports.models import JobStatus, ReadingImport
 from reports.selectors.readings import completeness, reading_imports_recent
+from reports.services.parsers.common import YEAR_MAX, YEAR_MIN
 from reports.services.readings_import import reading_import_create
 
 
@@ -106,10 +107,17 @@ def import_progress(request: HttpRequest, cluster: Cluster, pk: int) -> JsonResp
     })
 
 
+COMPLETENESS_YEARS = (YEAR_MIN, YEAR_MAX)  # the years meter files may hold: outside, no data can be there
+
+
 def _month(value: str | None) -> tuple[int, int] | None:
+    """``(year, month)`` of an ``RRRR-MM`` value within ``COMPLETENESS_YEARS``, else None."""
+    text = (value or "").strip()
     try:
-        parsed = dt.datetime.strptime(value or "", "%Y-%m")
+        parsed = dt.datetime.strptime(text, "%Y-%m")
     except ValueError:
+        return None
+    if len(text) != 7 or not COMPLETENESS_YEARS[0] <= parsed.year <= COMPLETENESS_YEARS[1]:
         return None
     return parsed.year, parsed.month
 
@@ -117,11 +125,13 @@ def _month(value: str | None) -> tuple[int, int] | None:
 @cluster_staff_required
 def completeness_view(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     today = timezone.localdate()
-    chosen = _month(request.GET.get("month"))
+    raw = request.GET.get("month")
+    chosen = _month(raw)
     if chosen is None:
-        if request.GET.get("month"):
-            messages.warning(request, _("Nieprawidłowy miesiąc „%(m)s” — oczekiwano RRRR-MM.") % {
-                "m": request.GET["month"]})
+        if raw:
+            messages.warning(request, _(
+                "Nieprawidłowy miesiąc „%(m)s” w parametrze month — oczekiwano RRRR-MM z lat %(lo)d–%(hi)d; "
+                "pokazano bieżący miesiąc.") % {"m": raw[:20], "lo": COMPLETENESS_YEARS[0], "hi": COMPLETENESS_YEARS[1]})
         chosen = (today.year, today.month)
     year, month = chosen
     rows = completeness(cluster=cluster, year=year, month=month)

@@ -13,7 +13,7 @@ from reports.services.readings_import import reading_import_create
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
 DATA = Path(__file__).parent / "data"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 A, B = "590322400000000010", "590322400000000027"
 
 
@@ -128,7 +128,7 @@ def test_it_rejects_a_duplicate_interval_naming_both_lines(run_import, ppe_a):
     assert MeterDay.objects.count() == 0
 
 
-def test_it_rejects_unknown_ppes_and_ppes_of_another_cluster_and_saves_nothing(run_import, ppe_a, other_cluster):
+def test_it_rejects_unknown_ppes_and_ppes_of_another_cluster_alike_and_saves_nothing(run_import, ppe_a, other_cluster):
     MeteringPointFactory(cluster=other_cluster, code=B)
     unknown = "590322400000000034"
     content = (
@@ -141,7 +141,9 @@ def test_it_rejects_unknown_ppes_and_ppes_of_another_cluster_and_saves_nothing(r
     assert result.status == JobStatus.FAILED
     errors = messages(result)
     assert [(line, field) for line, field, _ in errors] == [(3, "ppe_code"), (4, "ppe_code")]
-    assert "innego klastra" in errors[0][2] and "Nieznany PPE" in errors[1][2]
+    # a code of another cluster reads exactly like an unknown one: the import never reveals other registries
+    assert errors[0][2] == errors[1][2].replace("590322400000000034", B) and "Nieznany PPE" in errors[1][2]
+    assert other_cluster.name not in errors[0][2]
     assert MeterDay.objects.count() == 0
 
 
@@ -296,7 +298,7 @@ def test_the_fast_csv_path_reads_plain_files_exactly_like_the_careful_path(monke
         f"{A};2026-01-01T00:00+0100;12345,678901;0,5\r\n"
         "\r\n"
         f"{A};2025-12-31T23:15:00Z;0;7\r\n"
-        f"{A};2026-01-01 01:30+01:00;3,25;123456789,5"
+        f"{A};2026-01-01 01:30+01:00;3,25;24999,5"
     ).encode()
     names = ["ppe_code", "start", "import_kwh", "export_kwh"]
     assert generic.read_fast(content, data_at=content.index(b"\n") + 1, sep=";", names=names, decimal=",")
@@ -304,15 +306,63 @@ def test_the_fast_csv_path_reads_plain_files_exactly_like_the_careful_path(monke
     monkeypatch.setattr(generic, "read_fast", lambda *args, **kwargs: None)
     careful = generic.parse_generic(io.BytesIO(content))
     assert not fast.errors and fast.rows == careful.rows == 4
-    assert [(s.ppe_code, s.resolution_min) for s in fast.series] == [(B, 60), (A, 15)]
-    for a, b in zip(fast.series, sorted(careful.series, key=lambda s: s.ppe_code != B), strict=True):
+    fast_series = sorted(fast.series, key=lambda s: s.ppe_code != B)
+    assert [(s.ppe_code, s.resolution_min) for s in fast_series] == [(B, 60), (A, 15)]
+    for a, b in zip(fast_series, sorted(careful.series, key=lambda s: s.ppe_code != B), strict=True):
         for name in ("starts", "import_wh", "export_wh", "quality", "lines"):
             assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert fast.series[1].lines.tolist() == [3, 5, 6]
-    assert fast.series[0].import_wh.tolist() == [1001]
+    assert fast_series[1].lines.tolist() == [3, 5, 6]
+    assert fast_series[0].import_wh.tolist() == [1001]
 
 
 def test_the_fast_csv_path_leaves_bad_lines_to_the_careful_path(run_import, ppe_a):
     content = f"ppe_code;start;import_kwh;export_kwh\n{A};2026-01-01T00:00:00+01:00;1,5;0\n{A};2026-01-01T01:00:00+01:00;-1;0\n"
     [(line, field, message)] = messages(run_import(content))
     assert (line, field) == (3, "import_kwh") and "ujemna" in message
+
+
+def test_an_error_in_a_later_chunk_rolls_back_the_chunks_already_written(run_import, ppe_a, ppe_b, monkeypatch):
+    from reports.services import readings_import
+    from reports.services.parsers import ParseResult, RowError
+
+    real = readings_import._parse_chunks
+
+    def two_chunks(reading_import, handle, on_progress):
+        yield from real(reading_import, handle, on_progress)  # written inside the transaction
+        assert MeterDay.objects.count() == 4
+        bad = ParseResult(rows=1)
+        for line in range(2000, 3500):
+            bad.add(RowError(line, "import_kwh", "zła liczba"))
+        yield bad
+
+    monkeypatch.setattr(readings_import, "_parse_chunks", two_chunks)
+    result = run_import((DATA / "generic_hourly.csv").read_bytes())
+    assert result.status == JobStatus.FAILED and MeterDay.objects.count() == 0
+    assert len(result.errors) == 1000 and result.summary["error_count"] == 1500
+    assert result.errors[0]["line"] == 2000 and "1500" in result.message
+
+
+def test_it_reads_the_upload_as_a_stream_not_whole(run_import, ppe_a, ppe_b, monkeypatch):
+    from reports.services import readings_import
+
+    seen = []
+    real = readings_import._parse_chunks
+
+    def spy(reading_import, handle, on_progress):
+        seen.append(isinstance(handle, (bytes, bytearray)))
+        yield from real(reading_import, handle, on_progress)
+
+    monkeypatch.setattr(readings_import, "_parse_chunks", spy)
+    assert run_import((DATA / "generic_hourly.csv").read_bytes()).status == JobStatus.DONE
+    assert seen == [False]
+
+
+def test_a_successful_import_invalidates_the_cluster_status(run_import, ppe_a, ppe_b, cluster, monkeypatch):
+    from reports.services import readings_import
+
+    calls = []
+    monkeypatch.setattr(readings_import, "conditions_invalidate", lambda *, cluster_ids: calls.append(list(cluster_ids)))
+    assert run_import((DATA / "generic_hourly.csv").read_bytes()).status == JobStatus.DONE
+    assert calls == [[cluster.id]]
+    bad = (DATA / "generic_hourly.csv").read_text().replace("0.700", "x", 1)
+    assert run_import(bad).status == JobStatus.FAILED and calls == [[cluster.id]]

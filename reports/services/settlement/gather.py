@@ -15,6 +15,7 @@ import numpy as np
 from members.models import Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
 from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hours_for_days
 from reports.models import AllocationKey
+from reports.selectors.readings import ppe_export_required
 from reports.selectors.tariffs import TariffPlan, tariff_plan
 from reports.services.meterstore import HourlyData, hourly_chunks
 
@@ -35,12 +36,19 @@ class Gathered:
     hours: np.ndarray  # datetime64[s], the period's UTC hours
     # seconds spent waiting for meter data while the engine consumed the stream
     read_s: float = field(default=0.0)
+    # bool per PPE: fed-in energy needed for a complete hour (generator or storage); None = every PPE
+    export_required: np.ndarray | None = None
 
     def meter_chunks(self, *, on_chunk: Callable[[HourlyData], None] | None = None) -> Iterator[HourlyData]:
-        """The PPEs' hourly meter data over the period, in PPE chunks (rows in ``ppes`` order)."""
+        """The PPEs' hourly meter data over the period, in PPE chunks (rows in ``ppes`` order).
+
+        ``present`` of each chunk is the completeness rule: drawn energy, plus
+        fed-in energy for PPEs with a generator or storage unit.
+        """
         first = dt.datetime.fromtimestamp(int(self.hours[0].astype("datetime64[s]").astype(np.int64)), dt.UTC)
         chunks = hourly_chunks(
-            ppe_ids=[p.pk for p in self.ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(self.hours))
+            ppe_ids=[p.pk for p in self.ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(self.hours)),
+            export_required=self.export_required,
         )
         while True:
             t0 = time.perf_counter()
@@ -112,7 +120,8 @@ def settlement_gather(*, cluster: Cluster, start: dt.date, end: dt.date) -> Gath
     plan = tariff_plan(ppes=ppes, start=start, end=end)
     hours = hours_for_days(start=start, end=end)
     storage = list(StorageUnit.objects.filter(ppe__in=ppes))
-    return Gathered(days, ppes, members, memberships, membership, shares, generating_kw, storage, plan, hours)
+    return Gathered(days, ppes, members, memberships, membership, shares, generating_kw, storage, plan, hours,
+                    export_required=ppe_export_required(ppes=ppes))
 
 
 def engine_input(g: Gathered, *, on_chunk: Callable[[HourlyData], None] | None = None) -> HourlyStream:
