@@ -16,11 +16,20 @@ help:
 	@echo "make run   - install, migrate, load TERYT + demo cluster, start portal and task worker on http://$(HOST):$(PORT)"
 	@echo "make test  - install and run the whole test suite"
 
+# These targets are for development and tests (production: docs/deployment.md), so DEBUG
+# is on unless the caller says otherwise; settings.py refuses DEBUG off without a SECRET_KEY.
+export DEBUG ?= True
+
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found (Django 6 wants 3.12)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+# Tests, benchmarks and linters on top of the production requirements.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -44,11 +53,11 @@ run: demo
 worker: venv
 	$(PY) -m celery -A okeportal worker -l info
 
-test: venv
+test: $(VENV)/.installed-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv
+lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 
 clean:
