@@ -223,6 +223,16 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "max_retries": env.int("CELERY_TASK_PUBLISH_MAX_RETRIES", default=1),
     }
 
+# Registry import limits (docs/formats.md, "Limits"): upload size checked by the form,
+# unpacked size and compression ratio checked from the archive directory before
+# unpacking, shared-strings size of an .xlsx, data rows per file, errors stored per import.
+OKE_REGISTRY_UPLOAD_MAX_MB = env.int("OKE_REGISTRY_UPLOAD_MAX_MB", default=20)
+OKE_REGISTRY_UNPACKED_MAX_MB = env.int("OKE_REGISTRY_UNPACKED_MAX_MB", default=50)
+OKE_REGISTRY_ZIP_MAX_RATIO = env.int("OKE_REGISTRY_ZIP_MAX_RATIO", default=100)
+OKE_REGISTRY_XLSX_STRINGS_MAX_MB = env.int("OKE_REGISTRY_XLSX_STRINGS_MAX_MB", default=20)
+OKE_REGISTRY_MAX_ROWS = env.int("OKE_REGISTRY_MAX_ROWS", default=50_000)
+OKE_REGISTRY_MAX_ERRORS = env.int("OKE_REGISTRY_MAX_ERRORS", default=1000)
+
 # Production hardening; all on when DEBUG is off (manage.py check --deploy is clean).
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -274,6 +284,17 @@ SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # Domain knobs that are deployment settings rather than dated legal data.
 OKE_READINGS_UPLOAD_MAX_MB = env.int("OKE_READINGS_UPLOAD_MAX_MB", default=200)
+# Meter-data parsers (PARSERS; docs/formats-readings.md states every limit).
+# Upload limit per format, MB: a generic CSV of 1,000 PPEs x a year of hours is ~409 MiB;
+# an eLicznik export of one PPE-year is ~1 MB, so 10 MB leaves room for every layout.
+OKE_READINGS_UPLOAD_MAX_MB_GENERIC = env.int("OKE_READINGS_UPLOAD_MAX_MB_GENERIC", default=450)
+OKE_READINGS_UPLOAD_MAX_MB_TAURON = env.int("OKE_READINGS_UPLOAD_MAX_MB_TAURON", default=10)
+# One shared bound per reading: kWh per hour (100 MW average, above any connection
+# below 110 kV); a 15-minute reading is limited to a quarter of it.
+OKE_METER_MAX_KWH_PER_HOUR = env.int("OKE_METER_MAX_KWH_PER_HOUR", default=100_000)
+# The longest period one file may cover for one PPE, in days: a leap year plus a day
+# (a year of local days spills over into a 367th UTC day).
+OKE_METER_FILE_MAX_DAYS = env.int("OKE_METER_FILE_MAX_DAYS", default=367)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
