@@ -19,6 +19,7 @@ import math
 import os
 import random
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -234,6 +235,8 @@ class Command(BaseCommand):
 
     def _gunicorn(self, port: int, workers: int) -> subprocess.Popen:
         env = {
+            # A throwaway key unless one is set: sessions only need to outlive the run.
+            "SECRET_KEY": secrets.token_urlsafe(64),
             **os.environ, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False", "SECURE_HSTS_SECONDS": "0",
             "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "okeportal.settings",
         }
