@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.views import keys, readings, settlements, statements
+from reports.views import jobs, keys, readings, settlements, statements
 
 app_name = "reports"
 
-urlpatterns = [*readings.urlpatterns, *settlements.urlpatterns, *statements.urlpatterns, *keys.urlpatterns]
+urlpatterns = [*readings.urlpatterns, *settlements.urlpatterns, *statements.urlpatterns, *keys.urlpatterns, *jobs.urlpatterns]

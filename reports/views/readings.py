@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy
 from members.decorators import cluster_staff_required
 from members.models import Cluster, MeteringPoint
 from members.views.common import page
-from reports.models import JobStatus, ReadingImport
+from okeportal.jobs import ACTIVE, job_send_failed, queue_unavailable_message
+from reports.models import ReadingImport
 from reports.selectors.readings import completeness, reading_imports_recent
 from reports.services.parsers.common import YEAR_MAX, YEAR_MIN
 from reports.services.readings_import import reading_import_create
@@ -74,7 +75,10 @@ def import_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
                 cluster=cluster, file=upload, name=upload.name, format=form.cleaned_data["format"],
                 ppe=form.cleaned_data["ppe"], user=request.user,
             )
-            messages.info(request, _("Plik %(name)s przyjęty, import w toku.") % {"name": upload.name})
+            if job_send_failed(job=reading_import):  # broker down: FAILED with this reason; the file stays for a retry
+                messages.error(request, queue_unavailable_message())
+            else:
+                messages.info(request, _("Plik %(name)s przyjęty, import w toku.") % {"name": upload.name})
             return redirect("reports:import-detail", cluster_slug=cluster.slug, pk=reading_import.pk)
     else:
         form = ReadingUploadForm(cluster=cluster)
@@ -91,7 +95,7 @@ def _import(cluster: Cluster, pk: int) -> ReadingImport:
 @cluster_staff_required
 def import_detail(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
     reading_import = _import(cluster, pk)
-    running = reading_import.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    running = reading_import.status in ACTIVE
     return page(request, "reports/readings/import_detail.html", cluster=cluster, nav="readings", imp=reading_import, running=running)
 
 
@@ -103,7 +107,7 @@ def import_progress(request: HttpRequest, cluster: Cluster, pk: int) -> JsonResp
         "status_display": reading_import.get_status_display(),
         "progress": reading_import.progress,
         "message": reading_import.message,
-        "done": reading_import.status in (JobStatus.DONE, JobStatus.FAILED),
+        "done": reading_import.status not in ACTIVE,
     })
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster
+from okeportal.jobs import job_send_failed, queue_unavailable_message
 from reports.forms import SettlementRequestForm, SettlementRerunForm
 from reports.models import FEE_ORDER, FeeCode, JobStatus, SettlementLine, SettlementRun
 from reports.services.settlement import settlement_request
@@ -79,6 +80,9 @@ def settlement_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
             for text in exc.messages:
                 messages.error(request, text)
         else:
+            if job_send_failed(job=run):  # broker down: the run is FAILED with this reason, retry on its page
+                messages.error(request, queue_unavailable_message())
+                return redirect("reports:settlement-detail", cluster.slug, run.id)
             messages.success(request, _("Rozliczenie za %(start)s – %(end)s (wersja %(version)s) zostało zlecone.") % {
                 "start": run.period_start.strftime("%d.%m.%Y"), "end": run.period_end.strftime("%d.%m.%Y"), "version": run.version,
             })
@@ -110,7 +114,10 @@ def settlement_rerun(request: HttpRequest, cluster: Cluster, run_id: int) -> Htt
         for text in exc.messages:
             messages.error(request, text)
         return redirect("reports:settlement-detail", cluster.slug, run.id)
-    messages.success(request, _("Zlecono ponowne obliczenie (wersja %(version)s).") % {"version": new_run.version})
+    if job_send_failed(job=new_run):
+        messages.error(request, queue_unavailable_message())
+    else:
+        messages.success(request, _("Zlecono ponowne obliczenie (wersja %(version)s).") % {"version": new_run.version})
     return redirect("reports:settlement-detail", cluster.slug, new_run.id)
 
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster, Member
+from okeportal.jobs import queue_unavailable_message
 from reports.models import ClusterReport, JobStatus, SettlementRun, Statement
 from reports.services.invitations import member_invite
 from reports.services.statements import (
@@ -31,6 +32,7 @@ from reports.services.statements import (
     statements_for_run,
     statements_generate,
     statements_publish,
+    statements_send_failed,
 )
 
 
@@ -115,7 +117,10 @@ def statements_generate_view(request: HttpRequest, cluster: Cluster, run_id: int
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Zlecono przygotowanie %(count)d zestawień i raportu klastra.") % {"count": count})
+        if statements_send_failed(run=run):  # broker down: the statements are FAILED with this reason
+            messages.error(request, queue_unavailable_message())
+        else:
+            messages.success(request, _("Zlecono przygotowanie %(count)d zestawień i raportu klastra.") % {"count": count})
     return _back(request, cluster, run)
 
 

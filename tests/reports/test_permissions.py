@@ -43,6 +43,8 @@ URL_KWARGS = {
     "cluster-report-download": ("run_id",), "statement-download": ("statement_id",),
     "member-portal-invite": ("member_id",),
     "allocation-keys": (),
+    "settlement-cancel": ("run_id",), "settlement-retry": ("run_id",), "import-cancel": ("pk",), "import-retry": ("pk",),
+    "statements-cancel": ("run_id",),
 }
 WITH_OBJECTS = [name for name, keys in URL_KWARGS.items() if keys]
 
