@@ -9,11 +9,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails follow the address the portal runs on (make run PORT=8080).
+export SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: help venv run test migrate demo worker lint messages bench clean
+.PHONY: help venv run test migrate demo demo-reset worker lint messages bench clean
 
 help:
-	@echo "make run   - install, migrate, load TERYT + demo cluster, start portal and task worker on http://$(HOST):$(PORT)"
+	@echo "make run   - install, migrate, load TERYT + demo cluster (empty database only), start portal and task worker on http://$(HOST):$(PORT)"
+	@echo "make demo-reset - empty the database and load the demo again"
 	@echo "make test  - install and run the whole test suite"
 
 # These targets are for development and tests (production: docs/deployment.md), so DEBUG
@@ -38,14 +41,23 @@ migrate: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_reference_data
 
+# The demo goes only into an empty database; later starts keep the user's work.
 demo: migrate
-	$(PY) manage.py load_demo
-	$(PY) manage.py load_demo_reports oke
+	$(PY) manage.py demo_setup
+
+# Start over: empty the database and the stored files, then load the demo again.
+demo-reset: migrate
+	$(PY) manage.py flush --noinput
+	rm -rf var/media var/mail
+	$(PY) manage.py load_reference_data
+	$(PY) manage.py demo_setup
 
 # The worker embeds beat (-B): the job reaper and upload retention run on this single machine.
 # Production runs `celery -A okeportal beat` as its own process beside the workers.
 run: demo
 	@echo "Starting the Celery worker with beat (queue: $${CELERY_BROKER_URL:-filesystem in var/celery}) and the portal..."
+	@$(PY) manage.py demo_setup --logins-only
+	@echo "Portal: $(SITE_URL)  (e-mails of the portal: var/mail/)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) -m celery -A okeportal worker -B --schedule var/celerybeat-schedule --pool threads --concurrency 2 -l warning & \
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -152,8 +152,10 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# E-mail: console by default; EMAIL_URL (smtp+tls://user:pass@host:587) in production.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# E-mail: EMAIL_URL (smtp+tls://user:pass@host:587) in production. Without it the messages
+# are written as files to var/mail/ (the demo's invitations and notices can be read there).
+_email = env.email_url("EMAIL_URL", default="filemail://")
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT", 25)
