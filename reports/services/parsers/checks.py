@@ -178,7 +178,7 @@ class Assembler:
         mixed = has_quarter & hour_pair
         res = np.where(mixed, MIXED, np.where(has_quarter, 15, np.where(hour_pair, 60, UNDECIDED)))
         for j in np.flatnonzero(mixed & (self.day_res[dp, dd] != MIXED))[:MAX_ERRORS]:
-            self._mixed_error(result, rows, inverse=inverse, slot=slot, j=int(j),
+            self._mixed_error(result, rows, inverse=inverse, slot=slot, j=int(j), quarters=quarters[j],
                               stray_quarter=int(bits[j].sum()) < 2 * int(hours[j].sum()))
         self.day_res[dp, dd] = res
         row_res = res[inverse]
@@ -190,12 +190,16 @@ class Assembler:
 
     def _mixed_error(
         self, result: ParseResult, rows: dict[str, np.ndarray], *, inverse: np.ndarray, slot: np.ndarray, j: int,
-        stray_quarter: bool,
+        quarters: np.ndarray, stray_quarter: bool,
     ) -> None:
-        """Name the first row of the minority kind (or, if it came in an earlier chunk, this chunk's first row)."""
+        """Name the first row of the minority kind (or, if it came in an earlier chunk, this chunk's first row).
+
+        In a mostly hourly day the quarter-hour rows are the odd ones; in a mostly 15-minute
+        day, the whole-hour rows of hours that have no other quarter.
+        """
         mine = np.flatnonzero(inverse == j)
         off_hour = slot[mine] % 4 != 0
-        stray = mine[off_hour if stray_quarter else ~off_hour]
+        stray = mine[off_hour if stray_quarter else ~off_hour & ~quarters[slot[mine] // 4]]
         at = int((stray if len(stray) else mine)[np.argmin(rows["line"][stray if len(stray) else mine])])
         pid, start = int(rows["ppe"][at]), int(rows["starts"][at])
         other = int(self.day_line[pid, start // 86400 - self.base[pid], 0 if stray_quarter else 1])

@@ -182,12 +182,29 @@ def line_blocks(stream: BinaryIO, *, min_lines: int, first_line: int = 1, prefix
         if len(carry) > MAX_LINE_BYTES:
             errors.append(long_line_error(line + pending_lines))
             carry, skipping = b"", True
-        if (pending and pending_lines >= min_lines) or (eof and (pending or errors)):
+        while pending_lines >= min_lines:
+            # cut after the min_lines-th newline, found within the one read where it falls
+            need, taken = min_lines, []
+            while pending[0].count(b"\n") < need:
+                need -= pending[0].count(b"\n")
+                taken.append(pending.pop(0))
+            cut = _after_nth_newline(pending[0], need)
+            taken.append(pending[0][:cut])
+            pending[0] = pending[0][cut:]
+            if not pending[0]:
+                pending.pop(0)
+            yield Block(b"".join(taken), line, min_lines, errors)
+            line += min_lines
+            pending_lines -= min_lines
+            errors = []
+        if eof and (pending or errors):
             yield Block(b"".join(pending), line, pending_lines, errors)
-            line += pending_lines
-            pending, pending_lines, errors = [], 0, []
         if eof:
             return
+
+
+def _after_nth_newline(data: bytes, n: int) -> int:
+    return int(np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)[n - 1]) + 1
 
 
 def _has_long_line(data: bytes) -> bool:
