@@ -20,9 +20,9 @@ def test_it_leaves_a_non_empty_database_alone(cluster) -> None:
 
 
 def test_it_prints_the_demo_logins_last(db, settings) -> None:
-    from members.management.commands.load_demo import Command as LoadDemo
-
     from django.contrib.auth import get_user_model
+
+    from members.management.commands.load_demo import Command as LoadDemo
 
     LoadDemo._account(get_user_model(), "koordynator", "koordynator-demo")
     out = StringIO()
