@@ -37,4 +37,14 @@ def measure_cluster(*, database_url: str, ppes: int):
                       tariff_group="C11", contracted_kw=40)
         for i in range(existing, ppes)
     )
+    # Meter imports accept readings only around a PPE's membership: one member holds them all.
+    from members.models import Member, PPEMembership
+
+    member, _ = Member.objects.get_or_create(
+        cluster=cluster, ref="meas", defaults={"name": "Meas", "legal_form": "small_enterprise", "joined_on": "2020-01-01"}
+    )
+    PPEMembership.objects.bulk_create(
+        PPEMembership(ppe=ppe, member=member, valid_from="2020-01-01")
+        for ppe in MeteringPoint.objects.filter(cluster=cluster, memberships__isnull=True)
+    )
     return cluster

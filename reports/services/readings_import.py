@@ -156,6 +156,7 @@ class _Run:
     spans: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # code → first, last local day, line
     outside: list[dict] = field(default_factory=list)
     outside_intervals: int = 0
+    parse_seconds: float = 0.0  # time spent inside the parser (reading, parsing, its checks)
 
     def add(self, errors: list[RowError], count: int | None = None) -> None:
         self.error_count += len(errors) if count is None else max(count, len(errors))
@@ -377,7 +378,13 @@ def reading_import_run(*, reading_import: ReadingImport, progress: Callable[[flo
         with transaction.atomic():
             meter_store_lock()
             with reading_import.file.open("rb") as handle:
-                for parsed in _parse_chunks(reading_import, handle, on_parse):
+                chunks = _parse_chunks(reading_import, handle, on_parse)
+                while True:
+                    t0 = time.perf_counter()
+                    parsed = next(chunks, None)
+                    run.parse_seconds += time.perf_counter() - t0
+                    if parsed is None:
+                        break
                     _store_chunk(run, parsed)
                     if not run.error_count:
                         job_checkpoint(job=reading_import)
@@ -410,6 +417,7 @@ def _done(reading_import: ReadingImport, run: _Run, *, seconds: float) -> Readin
         "import_kwh": round(run.import_wh / 1000, 3),
         "export_kwh": round(run.export_wh / 1000, 3),
         "outside_membership_intervals": run.outside_intervals,
+        "parse_seconds": round(run.parse_seconds, 2),
         "seconds": round(seconds, 2),
         "readings_per_second": int(run.readings / seconds) if seconds else None,
     }
