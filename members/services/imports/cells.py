@@ -39,6 +39,13 @@ def parse_decimal(value: str, *, places: int, digits: int, minimum: Decimal = De
         raise CellError(_("„%(v)s” nie jest liczbą (np. 12,5 albo 12.5).") % {"v": value}) from None
     if not number.is_finite():
         raise CellError(_("„%(v)s” nie jest liczbą.") % {"v": value})
+    if number.is_zero():
+        number = Decimal(0)  # "-0" and "0E+1000000" are plain zero
+    elif number.adjusted() >= digits - places:
+        # Before any arithmetic: exponents past the context's range (1e1000000) trap in comparisons.
+        raise CellError(_("„%(v)s”: liczba jest za duża.") % {"v": value})
+    elif number.adjusted() < -places:
+        raise CellError(_("„%(v)s”: najwyżej %(p)s miejsc po przecinku.") % {"v": value, "p": places})
     if number < minimum:
         raise CellError(_("wartość %(v)s jest mniejsza niż %(min)s.") % {"v": value, "min": minimum})
     exponent = number.normalize().as_tuple().exponent
