@@ -58,3 +58,20 @@ def test_it_lists_a_bounded_number_of_member_changes_and_counts_the_rest(client,
     assert len(response.context["diff"]["members"]) == DIFF_MEMBERS_SHOWN
     assert response.context["diff"]["members_more"] == 5
     assert "i jeszcze 5 zmian" in response.content.decode()
+
+
+def test_it_pages_the_statements_list_and_counts_every_statement(client, coordinator, cluster):
+    from reports.models import Statement
+    from reports.views.statements import STATEMENTS_PAGE_SIZE
+
+    run = SettlementRunFactory(cluster=cluster)
+    for i in range(STATEMENTS_PAGE_SIZE + 3):
+        line = SettlementLineFactory(run=run)
+        Statement.objects.create(run=run, line=line, member=line.member, number=f"OKE/2025/R/{i:04d}-v1")
+    client.force_login(coordinator)
+    url = reverse("reports:statement-list", args=[cluster.slug, run.pk])
+    first, last = client.get(url), client.get(url, {"page": 2})
+    assert len(first.context["statements"]) == STATEMENTS_PAGE_SIZE
+    assert len(last.context["statements"]) == 3
+    assert first.context["counts"] == {Statement.Status.PENDING: STATEMENTS_PAGE_SIZE + 3}
+    assert "strona 1 z 2" in first.content.decode()
