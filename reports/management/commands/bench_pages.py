@@ -239,6 +239,8 @@ class Command(BaseCommand):
             "SECRET_KEY": secrets.token_urlsafe(64),
             **os.environ, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False", "SECURE_HSTS_SECONDS": "0",
             "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "okeportal.settings",
+            # Every simulated user logs in from 127.0.0.1: lift the per-address login limit.
+            "OKE_LOGIN_RATE_PER_IP": "10000/m",
         }
         if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and "DATABASE_URL" not in env:
             self.stderr.write("SQLite: figures are not comparable with PostgreSQL ones.")
