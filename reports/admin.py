@@ -8,17 +8,21 @@ downloads are immutable records: the admin shows them and never edits them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -37,6 +41,7 @@ from reports.models import (
     Statement,
     StatementDownload,
 )
+from reports.services.tariffs import tariff_row_guard_unused, tariff_row_is_used, tariff_row_new_value, tariff_row_runs
 from reports.templatetags.oke_format import kwh, mwh, pct, zl
 
 
@@ -52,8 +57,12 @@ class DatedAdminForm(forms.ModelForm):
 
     overlap_key: tuple[str, ...] = ()
 
+    replaces: Any = None  # the row a "new value from date" closes: not an overlap
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if self.instance.pk:
+            tariff_row_guard_unused(row=self.instance)
         start, end = data.get("valid_from"), data.get("valid_to")
         if start and end and end < start:
             self.add_error("valid_to", _("Data końca obowiązywania nie może być wcześniejsza niż data początku."))
@@ -66,6 +75,8 @@ class DatedAdminForm(forms.ModelForm):
             others = others.filter(valid_from__lte=end)
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
+        if self.replaces is not None:
+            others = others.exclude(pk=self.replaces.pk)
         clash = others.order_by("valid_from").first()
         if clash is not None:
             raise ValidationError(
@@ -153,8 +164,87 @@ class SettlementRuleForm(DatedAdminForm):
         return data
 
 
+class NewValueForm(forms.Form):
+    valid_from = forms.DateField(label=_("nowa wartość obowiązuje od"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class LockedWhenUsedAdmin(SimpleHistoryAdmin):
+    """A row a settlement used is read-only (and cannot be deleted); it changes by "Nowa wartość od dnia"."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return (*super().get_readonly_fields(request, obj), "used_by")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj is not None and tariff_row_is_used(row=obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and tariff_row_is_used(row=obj))
+
+    @admin.display(description=_("użyty w rozliczeniach"))
+    def used_by(self, obj: Any) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        runs = list(tariff_row_runs(row=obj)[:20])
+        link = format_html(
+            '<a class="button" href="{}">{}</a>',
+            reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_new_value", args=[obj.pk]),
+            _("Nowa wartość od dnia…"),
+        )
+        if not runs:
+            return format_html("{} {}", _("nieużyty (można go poprawić)"), link)
+        items = format_html_join(
+            "", "<li>{} {} – {} v{}</li>", ((r.cluster.name, r.period_start, r.period_end, r.version) for r in runs)
+        )
+        return format_html("<p>{}</p><ul>{}</ul>{}", _("Wiersz jest zablokowany: użyły go rozliczenia:"), items, link)
+
+    def get_urls(self) -> list:
+        info = (self.model._meta.app_label, self.model._meta.model_name)
+        return [
+            path("<path:object_id>/new-value/", self.admin_site.admin_view(self.new_value_view), name="{}_{}_new_value".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def new_value_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        row = self.get_object(request, object_id)
+        if row is None or not self.has_view_permission(request, row):
+            raise Http404
+        values_form_class = forms.modelform_factory(
+            self.model, form=self.form, exclude=("valid_from", "valid_to")
+        )
+        data = request.POST if request.method == "POST" else None
+        date_form = NewValueForm(data)
+        values_form = values_form_class(data, initial=forms.model_to_dict(row))
+        values_form.replaces = row
+        if request.method == "POST" and date_form.is_valid() and values_form.is_valid():
+            values = {k: v for k, v in values_form.cleaned_data.items() if k in {f.name for f in self.model._meta.concrete_fields}}
+            try:
+                new_row, affected = tariff_row_new_value(row=row, valid_from=date_form.cleaned_data["valid_from"], values=values)
+            except ValidationError as exc:
+                date_form.add_error(None, exc)
+            else:
+                self.message_user(
+                    request,
+                    _("Zakończono „%(old)s” dnia %(end)s i dodano nowy wiersz od %(start)s. Rozliczenia z okresu od tego "
+                      "dnia są nieaktualne (%(n)s): %(runs)s") % {
+                        "old": row, "end": new_row.valid_from - dt.timedelta(days=1), "start": new_row.valid_from,
+                        "n": len(affected),
+                        "runs": ", ".join(f"{r.cluster.slug} {r.period_start}–{r.period_end} v{r.version}" for r in affected) or "—",
+                    },
+                    level=messages.WARNING if affected else messages.SUCCESS,
+                )
+                info = (self.model._meta.app_label, self.model._meta.model_name)
+                return redirect(reverse("admin:{}_{}_change".format(*info), args=[new_row.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Nowa wartość od dnia: %(row)s") % {"row": row},
+            "row": row, "date_form": date_form, "values_form": values_form, "opts": self.model._meta,
+            "runs": list(tariff_row_runs(row=row)[:50]),
+        }
+        return TemplateResponse(request, "admin/reports/new_value.html", context)
+
+
 @admin.register(DistributionRate)
-class DistributionRateAdmin(SimpleHistoryAdmin):
+class DistributionRateAdmin(LockedWhenUsedAdmin):
     form = DistributionRateForm
     list_display = ("__str__", "dso", "tariff_group", "variable_rate", "quality_rate", "valid_from", "valid_to")
     list_filter = ("dso", "tariff_group", "valid_from")
@@ -164,7 +254,7 @@ class DistributionRateAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ExemptFee)
-class ExemptFeeAdmin(SimpleHistoryAdmin):
+class ExemptFeeAdmin(LockedWhenUsedAdmin):
     form = ExemptFeeForm
     list_display = ("code", "mode", "rate", "obligation_pct", "price", "effective_rate", "applies_to_cluster",
                     "applies_to_cooperative", "valid_from", "valid_to")
@@ -178,7 +268,7 @@ class ExemptFeeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(DiscountTier)
-class DiscountTierAdmin(SimpleHistoryAdmin):
+class DiscountTierAdmin(LockedWhenUsedAdmin):
     form = DiscountTierForm
     list_display = ("threshold_pct", "discount_pct", "valid_from", "valid_to")
     list_filter = ("valid_from",)
@@ -186,7 +276,7 @@ class DiscountTierAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SettlementRule)
-class SettlementRuleAdmin(SimpleHistoryAdmin):
+class SettlementRuleAdmin(LockedWhenUsedAdmin):
     form = SettlementRuleForm
     list_display = ("__str__", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "valid_from", "valid_to")
     list_filter = ("valid_from",)

@@ -10,7 +10,7 @@ from .settlements import (
     Statement,
     StatementDownload,
 )
-from .tariffs import FEE_ORDER, DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule
+from .tariffs import FEE_ORDER, DiscountTier, DistributionRate, ExemptFee, FeeCode, RateUse, SettlementRule
 
 __all__ = [
     "FEE_ORDER",
@@ -24,6 +24,7 @@ __all__ = [
     "JobStatus",
     "MeterDay",
     "Quality",
+    "RateUse",
     "ReadingImport",
     "SettlementLine",
     "SettlementRule",

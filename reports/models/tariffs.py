@@ -153,3 +153,31 @@ class SettlementRule(Dated):
 
     def __str__(self) -> str:
         return _("Zasady rozliczenia (od %(start)s)") % {"start": self.valid_from}
+
+
+class RateUse(models.Model):
+    """A dated row (rate, fee, tier or rule) that a settlement run used.
+
+    Filled when a run is published (``reports.services.tariffs.rate_uses_record``) from
+    the ids in its snapshot. A used row is immutable: it can only be ended and followed
+    by a new row ("nowa wartość od dnia"), never edited or deleted.
+    """
+
+    class Kind(models.TextChoices):
+        RATE = "rate", _("stawka dystrybucyjna")
+        FEE = "fee", _("opłata zwolniona")
+        TIER = "tier", _("próg upustu")
+        RULE = "rule", _("zasady rozliczenia")
+
+    run = models.ForeignKey("reports.SettlementRun", on_delete=models.CASCADE, related_name="rate_uses")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    row_id = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "kind", "row_id"], name="rate_use_unique")]
+        indexes = [models.Index(fields=["kind", "row_id"])]
+        verbose_name = _("użycie stawki w rozliczeniu")
+        verbose_name_plural = _("użycia stawek w rozliczeniach")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.row_id} → {self.run_id}"
