@@ -15,6 +15,7 @@ up. Prints p50/p95/max and errors per page. Use PostgreSQL
 from __future__ import annotations
 
 import datetime as dt
+import http.cookiejar
 import math
 import os
 import random
@@ -24,11 +25,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -77,44 +80,54 @@ def _loadavg() -> str:
         return "n/a"
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs) -> None:  # a 302 is an answer, not a hop
+        return None
+
+
 class _User:
-    """One browser: a requests session whose cookies are sent over plain HTTP to the loopback server."""
+    """One browser (standard library only): a cookie jar whose cookies go over plain HTTP to the loopback server."""
 
     def __init__(self, base: str, username: str) -> None:
         self.base, self.username = base, username
-        self.http = requests.Session()
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect())
 
     def _unsecure_cookies(self) -> None:
         # DEBUG off marks the session cookie Secure; the loopback server is plain HTTP.
-        for cookie in self.http.cookies:
+        for cookie in self.cookies:
             cookie.secure = False
 
+    def _request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, bytes]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=30) as response:
+                status, content = response.status, response.read()  # the whole page, as a browser waits for it
+        except urllib.error.HTTPError as exc:  # 3xx (not followed), 4xx, 5xx
+            status, content = exc.code, exc.read()
+        self._unsecure_cookies()
+        return status, content
+
     def login(self) -> None:
-        page = self.http.get(self.base + reverse("login"), timeout=30)
-        self._unsecure_cookies()
-        token = CSRF_FIELD.search(page.text)
-        if page.status_code != 200 or token is None:
-            raise CommandError(f"login page for {self.username}: HTTP {page.status_code}")
-        answer = self.http.post(
-            self.base + reverse("login"),
-            data={"username": self.username, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)},
-            allow_redirects=False, timeout=30,
+        status, page = self._request(reverse("login"))
+        token = CSRF_FIELD.search(page.decode())
+        if status != 200 or token is None:
+            raise CommandError(f"login page for {self.username}: HTTP {status}")
+        status, _ = self._request(
+            reverse("login"), {"username": self.username, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)}
         )
-        self._unsecure_cookies()
-        if answer.status_code != 302:
-            raise CommandError(f"login of {self.username}: HTTP {answer.status_code}")
+        if status != 302:
+            raise CommandError(f"login of {self.username}: HTTP {status}")
 
     def get(self, path: str) -> tuple[float, str | None]:
         t0 = time.perf_counter()
         try:
-            response = self.http.get(self.base + path, allow_redirects=False, timeout=30)
-            body = response.content  # the whole page, as a browser waits for it
-        except requests.RequestException as exc:
+            status, body = self._request(path)
+        except OSError as exc:
             return time.perf_counter() - t0, type(exc).__name__
         elapsed = time.perf_counter() - t0
-        self._unsecure_cookies()
-        if response.status_code != 200 or not body:
-            return elapsed, f"HTTP {response.status_code}"
+        if status != 200 or not body:
+            return elapsed, f"HTTP {status}"
         return elapsed, None
 
 
@@ -256,9 +269,10 @@ class Command(BaseCommand):
             if server.poll() is not None:
                 raise CommandError(f"gunicorn exited with {server.returncode}")
             try:
-                if requests.get(base + reverse("health"), timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
+                with urllib.request.urlopen(base + reverse("health"), timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:  # refused while gunicorn starts, or 503
                 pass
             time.sleep(0.5)
         raise CommandError("gunicorn did not answer /health/ within 60 s")
@@ -291,7 +305,7 @@ class Command(BaseCommand):
             user = _User(base, username)
             try:
                 user.login()
-            except (CommandError, requests.RequestException) as exc:
+            except (CommandError, OSError) as exc:
                 results.add("login", 0.0, str(exc))
                 return
             while time.monotonic() < stop:
