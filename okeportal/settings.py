@@ -287,9 +287,10 @@ SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 # Domain knobs that are deployment settings rather than dated legal data.
 OKE_READINGS_UPLOAD_MAX_MB = env.int("OKE_READINGS_UPLOAD_MAX_MB", default=200)
 # Meter-data parsers (PARSERS; docs/formats-readings.md states every limit).
-# Upload limit per format, MB: a generic CSV of 1,000 PPEs x a year of hours is ~409 MiB;
-# an eLicznik export of one PPE-year is ~1 MB, so 10 MB leaves room for every layout.
-OKE_READINGS_UPLOAD_MAX_MB_GENERIC = env.int("OKE_READINGS_UPLOAD_MAX_MB_GENERIC", default=450)
+# Upload limit per format, MB: a generic CSV of 1,000 PPEs x a year of hours is ~476 MiB
+# with 18-digit PPE codes (the parser streams it in ~200 MB); an eLicznik export of one
+# PPE-year is ~1 MB, so 10 MB leaves room for every layout.
+OKE_READINGS_UPLOAD_MAX_MB_GENERIC = env.int("OKE_READINGS_UPLOAD_MAX_MB_GENERIC", default=520)
 OKE_READINGS_UPLOAD_MAX_MB_TAURON = env.int("OKE_READINGS_UPLOAD_MAX_MB_TAURON", default=10)
 # One shared bound per reading: kWh per hour (100 MW average, above any connection
 # below 110 kV); a 15-minute reading is limited to a quarter of it.

@@ -118,7 +118,7 @@ class _Reader:
         begins[1:] = ends[:-1] + 1
         seps = np.diff(nl_hit, prepend=-1) - 1
         if self.cr:
-            # pandas ends a line at a lone \r too; only \r\n is taken here
+            # only \r\n ends a line; a lone \r is left to the careful path, which names its line
             line_cr = (b[ends - 1] == 13) & (ends > begins)
             if np.count_nonzero(body == 13) != np.count_nonzero(line_cr):
                 raise _NotFastError

@@ -161,8 +161,9 @@ class _Parser:
             result.add(error)
         rows = self._fast(block)
         if rows is None:
-            rows = self._careful(block, result)
-        result.rows = len(rows["line"])
+            rows = self._careful(block, result)  # counts the rows, bad ones too
+        else:
+            result.rows = len(rows["line"])
         rows = self._limit_ppes(result, rows)
         self.assembler.add(result, rows)
         self.done += len(block.data)
@@ -205,12 +206,15 @@ class _Parser:
         lines = self.decoder.lines(block, result)
         errors: dict[str, list[RowError]] = {f: [] for f in ("wiersz", "start", "quality", "ppe_code", *ENERGY)}
         out: dict[str, list] = {"ppe": [], "starts": [], "imp": [], "exp": [], "qual": [], "line": []}
-        bound_kwh = max_wh_per_reading(60) / 1000
+        # values up to 10⁹ kWh (10¹² Wh, far inside int64) go on to the shared per-reading bound, checked
+        # by resolution after either path; larger ones (1e308, inf) are refused here, before conversion
+        bound_kwh = max(max_wh_per_reading(60) / 1000, 1e9)
         for i, text in enumerate(lines):
             lineno = block.first_line + i
             text = text.removesuffix("\r")
             if not text.strip():
                 continue
+            result.rows += 1
             row_errors: list[tuple[str, str]] = []
             if "\0" in text:
                 errors["wiersz"].append(RowError(lineno, _("wiersz"), _("Wiersz zawiera bajt NUL (0x00) — to nie jest "
