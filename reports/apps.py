@@ -9,6 +9,12 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Rozliczenia i taryfy")
 
     def ready(self) -> None:
+        from members.signals import registry_changed
+
+        from .receivers import on_registry_changed
+
+        registry_changed.connect(on_registry_changed, dispatch_uid="reports.outdated_runs")
+
         # The job lifecycle (okeportal.jobs): reaper, retention, cancel and retry cover these.
         from okeportal import jobs
 

@@ -29,8 +29,9 @@ from members.models import (
     StorageUnit,
 )
 from members.services.area import PPECandidate, area_validate_candidate
-from members.services.memberships import ppe_code_one_cluster_validate
 from members.services.conditions import conditions_invalidate
+from members.services.memberships import ppe_code_one_cluster_validate
+from members.signals import registry_changed_send
 from members.services.validators import (
     krs_validate,
     member_identifiers_validate,
@@ -128,6 +129,10 @@ def member_leave(*, member: Member, on: dt.date) -> Member:
     member.left_on = on
     member.save(update_fields=["left_on"])
     conditions_invalidate(cluster_ids=[member.cluster_id])
+    registry_changed_send(
+        cluster_id=member.cluster_id, start=on + dt.timedelta(days=1), end=None, code="leaving",
+        detail=_("%(member)s wystąpił z klastra; ostatni dzień %(on)s") % {"member": member.name, "on": on.strftime("%d.%m.%Y")},
+    )
     return member
 
 
@@ -178,6 +183,10 @@ def ppe_create(*, cluster: Cluster, member: Member, data: Mapping[str, Any], val
     _membership_check(member=member, valid_from=valid_from, code=ppe.code)
     ppe.save()
     PPEMembership.objects.create(ppe=ppe, member=member, valid_from=valid_from, valid_to=member.left_on)
+    registry_changed_send(
+        cluster_id=cluster.pk, start=valid_from, end=member.left_on, code="joining",
+        detail=_("PPE %(code)s członka %(member)s od %(start)s") % {"code": ppe.code, "member": member.name, "start": valid_from.strftime("%d.%m.%Y")},
+    )
     return ppe
 
 
@@ -191,6 +200,7 @@ def ppe_current_membership(*, ppe: MeteringPoint, on: dt.date | None = None) -> 
 @transaction.atomic
 def ppe_update(*, ppe: MeteringPoint, data: Mapping[str, Any], valid_from: dt.date | None = None) -> MeteringPoint:
     """Change a PPE's data; ``valid_from`` moves the start of its current membership."""
+    changed = [k for k in PPE_FIELDS if k in data and getattr(ppe, k) != data[k]]
     for k in PPE_FIELDS:
         if k in data:
             setattr(ppe, k, data[k])
@@ -206,8 +216,20 @@ def ppe_update(*, ppe: MeteringPoint, data: Mapping[str, Any], valid_from: dt.da
                     {"valid_from": _("PPE %(code)s należał do %(member)s do %(end)s; nowa przynależność musi zacząć się później.")
                      % {"code": ppe.code, "member": earlier.member, "end": earlier.valid_to or "…"}}
                 )
+            registry_changed_send(
+                cluster_id=ppe.cluster_id, start=min(valid_from, membership.valid_from), end=max(valid_from, membership.valid_from),
+                code="membership",
+                detail=_("PPE %(code)s: początek przynależności %(old)s → %(new)s")
+                % {"code": ppe.code, "old": membership.valid_from.strftime("%d.%m.%Y"), "new": valid_from.strftime("%d.%m.%Y")},
+            )
             membership.valid_from = valid_from
             membership.save(update_fields=["valid_from"])
+    if changed:
+        # PPE data are not dated: the change applies to every period the PPE was settled in.
+        registry_changed_send(
+            cluster_id=ppe.cluster_id, start=None, end=None, code="ppe",
+            detail=_("PPE %(code)s: zmienione pola %(fields)s") % {"code": ppe.code, "fields": ", ".join(changed)},
+        )
     return ppe
 
 
@@ -236,6 +258,10 @@ def ppe_transfer(*, ppe: MeteringPoint, to_member: Member, on: dt.date) -> PPEMe
         _ppe_validate(cluster=ppe.cluster, ppe=ppe)
     membership = PPEMembership.objects.create(ppe=ppe, member=to_member, valid_from=on, valid_to=to_member.left_on)
     conditions_invalidate(cluster_ids=[ppe.cluster_id])
+    registry_changed_send(
+        cluster_id=ppe.cluster_id, start=on, end=None, code="transfer",
+        detail=_("PPE %(code)s przeniesiony do %(member)s od %(on)s") % {"code": ppe.code, "member": to_member.name, "on": on.strftime("%d.%m.%Y")},
+    )
     return membership
 
 
@@ -243,11 +269,18 @@ def ppe_transfer(*, ppe: MeteringPoint, to_member: Member, on: dt.date) -> PPEMe
 
 
 def _installation_save(obj: Generator | StorageUnit, data: Mapping[str, Any], names: Sequence[str]) -> None:
+    changed = obj.pk is None or any(k in data and getattr(obj, k) != data[k] for k in names)
     for k in names:
         if k in data:
             setattr(obj, k, data[k])
     obj.full_clean()
     obj.save()
+    if changed:
+        # Installations are not dated: renewable attribution and capacity figures of every period use them.
+        registry_changed_send(
+            cluster_id=obj.ppe.cluster_id, start=None, end=None, code="installation",
+            detail=_("PPE %(code)s: %(name)s") % {"code": obj.ppe.code, "name": obj.name},
+        )
 
 
 @transaction.atomic
@@ -331,6 +364,12 @@ def ppe_installations_save(
     *, ppe: MeteringPoint, generators: Sequence[InstallationRow], storage: Sequence[InstallationRow]
 ) -> tuple[int, int]:
     """Save the generator and storage rows of one PPE; returns how many of each the PPE has now."""
+    for row in [*generators, *storage]:
+        if row.obj is not None and row.delete:
+            registry_changed_send(
+                cluster_id=ppe.cluster_id, start=None, end=None, code="installation",
+                detail=_("PPE %(code)s: usunięto %(name)s") % {"code": ppe.code, "name": row.obj.name},
+            )
     for row in generators:
         if row.obj is not None and row.delete:
             row.obj.delete()

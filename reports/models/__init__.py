@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from .outdated import RunOutdatedReason
 from .readings import JobStatus, MeterDay, Quality, ReadingImport
 from .settlements import (
     AllocationKey,
@@ -26,6 +27,7 @@ __all__ = [
     "Quality",
     "RateUse",
     "ReadingImport",
+    "RunOutdatedReason",
     "SettlementLine",
     "SettlementRule",
     "SettlementRun",

@@ -17,7 +17,15 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from reports.models import DiscountTier, DistributionRate, ExemptFee, RateUse, SettlementRule, SettlementRun
+from reports.models import (
+    DiscountTier,
+    DistributionRate,
+    ExemptFee,
+    RateUse,
+    RunOutdatedReason,
+    SettlementRule,
+    SettlementRun,
+)
 
 KIND_OF: dict[type[models.Model], str] = {
     DistributionRate: RateUse.Kind.RATE,
@@ -109,4 +117,8 @@ def tariff_row_new_value(*, row: DatedRow, valid_from: dt.date, values: dict[str
     successor.full_clean()
     successor.save()
     affected = [r for r in tariff_row_runs(row=row) if r.period_end >= valid_from]
+    detail = _("%(row)s: nowa wartość od %(start)s") % {"row": row, "start": valid_from.strftime("%d.%m.%Y")}
+    RunOutdatedReason.objects.bulk_create(
+        RunOutdatedReason(run=run, code=RunOutdatedReason.Code.RATE, detail=detail[:300]) for run in affected
+    )
     return successor, affected
