@@ -110,3 +110,22 @@ def test_the_registry_form_service_refuses_a_code_of_another_cluster(cluster, ot
     [message] = refused.value.message_dict["valid_from"]
     assert code in message and "innego klastra w okresie 2024-03-01 – …" in message and other_cluster.name not in message
     assert not MeteringPoint.objects.filter(cluster=cluster, code=code).exists()
+
+
+def test_the_transfer_page_shows_the_clash_without_a_traceback(client, coordinator, cluster, other_cluster) -> None:
+    from django.urls import reverse
+
+    code = ppe_code(10)
+    ppe = MeteringPointFactory(cluster=cluster, code=code)
+    PPEMembershipFactory(ppe=ppe, member=MemberFactory(cluster=cluster), valid_from=dt.date(2024, 1, 1), valid_to=dt.date(2024, 6, 30))
+    elsewhere = MeteringPointFactory(cluster=other_cluster, code=code)
+    PPEMembershipFactory(ppe=elsewhere, member=MemberFactory(cluster=other_cluster), valid_from=dt.date(2024, 7, 1))
+    newcomer = MemberFactory(cluster=cluster, joined_on=dt.date(2024, 1, 1))
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("members:ppe-transfer", kwargs={"cluster_slug": cluster.slug, "pk": ppe.pk}),
+        {"to_member": newcomer.pk, "on": "2025-01-01"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "innego klastra w okresie 2024-07-01 – …" in html
+    assert other_cluster.name not in html and ppe.memberships.count() == 1
