@@ -1,8 +1,14 @@
 """Meter-data imports: upload → queued ``ReadingImport`` → task → parse, validate, save.
 
-A file is validated whole and saved all-or-nothing; every problem is kept as
-``{line, field, message}`` in ``ReadingImport.errors``. Re-importing intervals
-replaces them (``meter_blocks_upsert``). Formats: docs/formats-readings.md.
+The file is read as a stream in chunks (``parse_stream``) inside one
+transaction that holds the meter-store lock, so memory stays bounded and the
+save is still all-or-nothing: any error in any chunk rolls back every chunk
+already written. Problems are kept as ``{line, field, message}`` in
+``ReadingImport.errors`` (the first ``MAX_ERRORS``, with the total count).
+PPE codes resolve within the import's cluster only; each PPE's period is
+checked before anything is allocated for it. Re-importing intervals replaces
+them, direction by direction (``meter_blocks_upsert``). Formats:
+docs/formats-readings.md.
 """
 
 from __future__ import annotations
