@@ -20,7 +20,7 @@ MAX_QUERIES = 16
 # The dashboard also evaluates the area rule and every statutory condition (a query or two each);
 # this first view is a cache miss, so it also reads the cache and the registry fingerprint and stores
 # the copy (tests/members/test_conditions_cache.py bounds the queries of a cached view).
-MAX_DASHBOARD_QUERIES = 30
+MAX_DASHBOARD_QUERIES = 36
 
 
 def populate(cluster, n: int):
