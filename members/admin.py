@@ -30,6 +30,7 @@ from members.models import (
     StorageUnit,
 )
 from members.services.area import PPECandidate, area_validate_candidate
+from members.services.memberships import ppe_code_one_cluster_validate
 from members.services.validators import (
     krs_validate,
     member_identifiers_validate,
@@ -138,8 +139,26 @@ class ClusterAdmin(SimpleHistoryAdmin):
         return obj.n_members
 
 
+class PPEMembershipAdminForm(forms.ModelForm):
+    """A PPE code is in one cluster at a time: say so on the form, not as a database error."""
+
+    class Meta:
+        model = PPEMembership
+        fields = ["ppe", "member", "valid_from", "valid_to"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        ppe = data.get("ppe") or (self.instance.ppe if self.instance.ppe_id else None)
+        if ppe is not None and data.get("valid_from"):
+            ppe_code_one_cluster_validate(
+                code=ppe.code, cluster_id=ppe.cluster_id, valid_from=data["valid_from"], valid_to=data.get("valid_to")
+            )
+        return data
+
+
 class MembershipOfMemberInline(admin.TabularInline):
     model = PPEMembership
+    form = PPEMembershipAdminForm
     fk_name = "member"
     extra = 0
     autocomplete_fields = ["ppe"]
@@ -166,6 +185,7 @@ class MemberAdmin(SimpleHistoryAdmin):
 
 class MembershipOfPPEInline(admin.TabularInline):
     model = PPEMembership
+    form = PPEMembershipAdminForm
     fk_name = "ppe"
     extra = 0
     autocomplete_fields = ["member"]
@@ -194,6 +214,7 @@ class MeteringPointAdmin(SimpleHistoryAdmin):
 
 @admin.register(PPEMembership)
 class PPEMembershipAdmin(SimpleHistoryAdmin):
+    form = PPEMembershipAdminForm
     list_display = ["ppe", "member", "valid_from", "valid_to"]
     list_filter = ["member__cluster", ("valid_to", admin.EmptyFieldListFilter)]
     search_fields = ["ppe__code", "member__name", "member__ref"]

@@ -129,3 +129,18 @@ def test_the_transfer_page_shows_the_clash_without_a_traceback(client, coordinat
     html = response.content.decode()
     assert response.status_code == 200 and "innego klastra w okresie 2024-07-01 – …" in html
     assert other_cluster.name not in html and ppe.memberships.count() == 1
+
+
+def test_the_admin_form_shows_the_clash_instead_of_a_database_error(client, django_user_model, cluster, other_cluster) -> None:
+    code = ppe_code(11)
+    elsewhere = MeteringPointFactory(cluster=other_cluster, code=code)
+    PPEMembershipFactory(ppe=elsewhere, member=MemberFactory(cluster=other_cluster), valid_from=dt.date(2024, 7, 1))
+    ppe = MeteringPointFactory(cluster=cluster, code=code)
+    member = MemberFactory(cluster=cluster)
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.pl", "x"))
+    response = client.post(
+        "/admin/members/ppemembership/add/",
+        {"ppe": ppe.pk, "member": member.pk, "valid_from": "2024-01-01", "valid_to": ""},
+    )
+    assert response.status_code == 200 and "innego klastra w okresie 2024-07-01 – …" in response.content.decode()
+    assert not ppe.memberships.exists()
