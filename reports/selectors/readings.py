@@ -27,6 +27,9 @@ class PPECompleteness:
     present: int
     missing: int
     estimated: int
+    missing_import: int = 0  # expected hours without drawn energy
+    missing_export: int = 0  # expected hours without fed-in energy, counted only where it is required
+    export_required: bool = True
 
     @property
     def percent(self) -> Decimal:
@@ -99,8 +102,8 @@ def completeness(*, cluster: Cluster, year: int, month: int) -> list[PPEComplete
     after = dt.date(year + month // 12, month % 12 + 1, 1)
     ppes = _member_ppes(cluster, first, after)
     start, end = local_bounds(first, after)
-    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end,
-                         export_required=ppe_export_required(ppes=ppes))
+    required = ppe_export_required(ppes=ppes)
+    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end, export_required=required)
     mask = membership_mask(ppes=ppes, hours=data.hours)
     present = data.present & mask
     rows = []
@@ -110,6 +113,9 @@ def completeness(*, cluster: Cluster, year: int, month: int) -> list[PPEComplete
         rows.append(PPECompleteness(
             ppe=ppe, expected=expected, present=got, missing=expected - got,
             estimated=int((data.estimated[i] & present[i]).sum()),
+            missing_import=int((mask[i] & ~data.import_present[i]).sum()),
+            missing_export=int((mask[i] & ~data.export_present[i]).sum()) if required[i] else 0,
+            export_required=bool(required[i]),
         ))
     return rows
 

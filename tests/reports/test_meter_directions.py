@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from reports.models import JobStatus, MeterDay, Quality, ReadingImport
 from reports.selectors.readings import completeness, ppe_export_required
@@ -142,3 +143,18 @@ def test_it_requires_fed_in_energy_only_for_ppes_with_a_generator_or_storage(clu
     assert (rows[consumer.id].present, rows[consumer.id].missing) == (743, 0)
     assert (rows[producer.id].present, rows[producer.id].missing) == (0, 743)
     assert (rows[storage.id].present, rows[storage.id].missing) == (10, 733)
+    directions = {p: (rows[p.id].missing_import, rows[p.id].missing_export, rows[p.id].export_required)
+                  for p in (consumer, producer, storage)}
+    assert directions == {consumer: (0, 0, False), producer: (0, 743, True), storage: (0, 733, True)}
+
+
+def test_the_completeness_page_says_which_direction_is_missing(client, coordinator, cluster):
+    producer = MeteringPointFactory(cluster=cluster)
+    PPEMembershipFactory(ppe=producer, member=MemberFactory(cluster=cluster), valid_from=dt.date(2026, 1, 1))
+    GeneratorFactory(ppe=producer)
+    start = dt.datetime(2026, 2, 28, 23, tzinfo=UTC)
+    meter_days_upsert(ppe_id=producer.id, start_utc=start, resolution_min=60, import_wh=np.full(743, 1),
+                      export_wh=np.zeros(743), quality=np.full(743, M), has_export=False)
+    client.force_login(coordinator)
+    html = client.get(reverse("reports:completeness", args=[cluster.slug]), {"month": "2026-03"}).content.decode()
+    assert "pobór: 0, oddanie: 743" in html and "energia oddana" in html
