@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from members.models import Cluster, Generator, MeteringPoint, PPEMembership, StorageUnit
 from members.services.conditions import MeasuredEnergy
@@ -72,8 +72,11 @@ def ppe_export_required(*, ppes: Sequence[MeteringPoint]) -> np.ndarray:
     never imported (an eLicznik "pobór" file alone) counts 0 fed-in energy.
     """
     ids = [p.pk for p in ppes]
-    with_units = set(Generator.objects.filter(ppe_id__in=ids).values_list("ppe_id", flat=True))
-    with_units |= set(StorageUnit.objects.filter(ppe_id__in=ids).values_list("ppe_id", flat=True))
+    with_units = set(
+        MeteringPoint.objects.filter(pk__in=ids)
+        .filter(Exists(Generator.objects.filter(ppe=OuterRef("pk"))) | Exists(StorageUnit.objects.filter(ppe=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
     return np.array([pk in with_units for pk in ids], dtype=bool)
 
 
