@@ -281,6 +281,12 @@ OKE_STATUS_CACHE_SECONDS = env.int("OKE_STATUS_CACHE_SECONDS", default=900)
 OKE_MAX_REQUEST_MB = env.int("OKE_MAX_REQUEST_MB", default=0)
 # /health/ (database and broker): socket timeout of each check, seconds; default 2.
 OKE_HEALTH_TIMEOUT_SECONDS = env.float("OKE_HEALTH_TIMEOUT_SECONDS", default=2.0)
+# An unreachable PostgreSQL fails the request (and /health/) after this many seconds
+# instead of holding a gunicorn worker for the operating system's TCP timeout; default 5.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 # The load balancer probes /health/ over plain HTTP behind the TLS proxy.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
