@@ -271,6 +271,9 @@ LOGGING = {
 # Default: the database cache (table created by `manage.py createcachetable`);
 # CACHE_URL=redis://127.0.0.1:6379/5 (a db number of its own) uses Redis instead.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://okeportal_cache")}
+if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+    # Culling past 300 entries (per-address login counters) would evict status copies.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20000)
 # Which cache holds cluster status, and the longest a copy lives (bounds changes
 # no invalidation sees, e.g. gmina reference data); default 15 minutes.
 OKE_STATUS_CACHE = env.str("OKE_STATUS_CACHE", default="default")
