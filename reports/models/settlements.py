@@ -133,6 +133,11 @@ class Statement(models.Model):
     line = models.OneToOneField(SettlementLine, on_delete=models.PROTECT, related_name="statement")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="statements")
     number = models.CharField(_("numer"), max_length=60, unique=True)
+    # A statement of a later version whose member already had a published statement for the
+    # same period is a correction ("korekta") of that one; the original is never altered.
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections", verbose_name=_("koryguje")
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     file = models.FileField(upload_to=statement_upload_to, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)

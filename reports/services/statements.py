@@ -30,6 +30,7 @@ from reports.engine.money import pct_of
 from reports.models import FEE_ORDER, ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
 from reports.pdf import RenderedPDF, monthly_chart_html, pdf_render
 from reports.selectors.tariffs import run_rule
+from reports.services.corrections import correction_data, correction_number, statement_predecessor
 
 FEE_LABELS = dict(FeeCode.choices)
 IDENTIFIER_LABELS = {"nip": "NIP", "regon": "REGON", "krs": "KRS", "pesel": "PESEL"}
@@ -73,7 +74,7 @@ def statements_for_member(*, member: Member) -> QuerySet[Statement]:
     """What a member may see: its own published statements, newest period first."""
     return (
         Statement.objects.filter(member=member, status=Statement.Status.PUBLISHED, published_at__isnull=False)
-        .select_related("run", "line")
+        .select_related("run", "line", "corrects__line")
         .order_by("-run__period_start", "-run__version")
     )
 
@@ -88,7 +89,8 @@ def settlements_for_member(*, member: Member) -> list[dict[str, Any]]:
         newest[key] = max(newest.get(key, 0), statement.run.version)
     return [
         {"line": s.line, "run": s.run, "statement": s,
-         "superseded": s.run.version < newest[(s.run.period_start, s.run.period_end)]}
+         "superseded": s.run.version < newest[(s.run.period_start, s.run.period_end)],
+         "corrects": s.corrects, "difference": (s.line.total - s.corrects.line.total) if s.corrects_id else None}
         for s in statements
     ]
 
@@ -107,9 +109,13 @@ def statements_prepare(*, run: SettlementRun) -> int:
         raise ValidationError(_("Zestawienia można przygotować tylko dla zakończonego rozliczenia."))
     have = set(run.statements.values_list("line_id", flat=True))
     lines = run.lines.select_related("member").exclude(pk__in=have)
-    created = Statement.objects.bulk_create(
-        [Statement(run=run, line=line, member=line.member, number=statement_number(run=run, member=line.member)) for line in lines]
-    )
+    rows = []
+    for line in lines:
+        # A member whose statement of an earlier version was published gets a correction of it.
+        previous = statement_predecessor(run=run, member=line.member) if run.version > 1 else None
+        number = correction_number(predecessor=previous) if previous else statement_number(run=run, member=line.member)
+        rows.append(Statement(run=run, line=line, member=line.member, number=number, corrects=previous))
+    created = Statement.objects.bulk_create(rows)
     ClusterReport.objects.get_or_create(run=run)
     return len(created)
 
@@ -371,6 +377,7 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "tariff_notes": tariff_notes(snapshot),
         "exemption_end": _date_pl(rule.get("exemption_end_date")),
         "allocation": run.get_allocation_display(),
+        "correction": correction_data(statement=statement),
     }
 
 
@@ -392,6 +399,16 @@ def statements_publish(*, run: SettlementRun, user: Any) -> int:
         raise ValidationError(
             _("Nie wszystkie zestawienia są gotowe (%(count)d w przygotowaniu lub z błędem): poczekaj na koniec "
               "generowania albo anuluj je i wygeneruj ponownie.") % {"count": len(not_ready)}
+        )
+    stale = [
+        s for s in statements
+        if s.status == Statement.Status.READY and run.version > 1
+        and (getattr(statement_predecessor(run=run, member=s.member), "pk", None) != s.corrects_id)
+    ]
+    if stale:
+        raise ValidationError(
+            _("Od przygotowania zestawień opublikowano inną wersję tego okresu (%(n)d członków): anuluj zestawienia "
+              "i wygeneruj je ponownie, aby korekty odnosiły się do ostatnio opublikowanych.") % {"n": len(stale)}
         )
     now = timezone.now()
     ids = [s.pk for s in statements if s.status == Statement.Status.READY]
