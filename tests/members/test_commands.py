@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from members.models import Cluster, Generator, Member, MeteringPoint
 from members.services.conditions import cluster_status
@@ -86,10 +87,12 @@ def test_it_loads_the_demo_twice_without_duplicates() -> None:
     }
     assert str(cluster.members.get(ref="gmina-ornontowice").joined_on) == "2023-01-13"
     assert MeteringPoint.objects.filter(is_sample=False).count() == 0
-    coordinator = authenticate(username="koordynator", password="koordynator-demo")
+    # Through the real authentication backends (login throttling included), as the login page does.
+    request = RequestFactory().post("/accounts/login/")
+    coordinator = authenticate(request, username="koordynator", password="koordynator-demo")
     assert coordinator is not None and not coordinator.is_superuser and cluster.staff.filter(pk=coordinator.pk).exists()
-    assert authenticate(username="admin", password="admin-demo").is_superuser
-    member_user = authenticate(username="czlonek", password="czlonek-demo")
+    assert authenticate(request, username="admin", password="admin-demo").is_superuser
+    member_user = authenticate(request, username="czlonek", password="czlonek-demo")
     assert member_user.member.cluster == cluster
 
 
