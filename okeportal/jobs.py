@@ -403,47 +403,59 @@ def jobs_reap(*, now: dt.datetime | None = None) -> dict[str, int]:
     message may have been lost when the broker restarted; a duplicate is harmless
     because the claim lets one worker in); if it is still queued after another
     timeout it is failed with the reason. Safe with several schedulers: every
-    change is a conditional UPDATE that only one caller wins.
+    change is a conditional UPDATE that only one caller wins. A kind whose step
+    fails is logged and skipped; the others are still reaped.
     """
     now = now or timezone.now()
-    margin = int(getattr(settings, "OKE_JOB_REAPER_MARGIN", 60))
-    queued_timeout = int(getattr(settings, "OKE_JOB_QUEUED_TIMEOUT", 600))
     counts = {"failed_running": 0, "requeued": 0, "failed_queued": 0, "swept": 0}
     for entry in job_kinds():
-        manager = entry.model._default_manager
-        hard = entry.limits[1]
-        stale = now - dt.timedelta(seconds=hard + margin)
-        stuck_reason = _(
-            "Przerwano: zadanie nie zakończyło się w limicie czasu (%(seconds)d s); proces roboczy "
-            "został prawdopodobnie zatrzymany. Można je ponowić."
-        ) % {"seconds": hard}
-        for pk in manager.filter(status=JobStatus.RUNNING, started_at__lt=stale).values_list("pk", flat=True):
-            counts["failed_running"] += manager.filter(pk=pk, status=JobStatus.RUNNING, started_at__lt=stale).update(
-                status=JobStatus.FAILED, finished_at=now, **_reason_fields(entry, stuck_reason)
-            )
-            logger.warning("reaper failed stuck %s %s", entry.kind, pk)
-        waited = now - dt.timedelta(seconds=queued_timeout)
-        again = requeued_message()[: entry.max_length("message")]
-        lost = manager.filter(status=JobStatus.QUEUED, queued_at__lt=waited)
-        for pk, message in lost.values_list("pk", "message"):
-            if message == again:
-                reason = _(
-                    "Zadanie nie zostało podjęte przez proces roboczy w ciągu %(seconds)d s mimo ponownego "
-                    "wysłania; sprawdź, czy proces roboczy działa, i ponów je."
-                ) % {"seconds": queued_timeout}
-                counts["failed_queued"] += manager.filter(pk=pk, status=JobStatus.QUEUED, message=again).update(
-                    status=JobStatus.FAILED, finished_at=now, **_reason_fields(entry, reason)
-                )
-                continue
-            if manager.filter(pk=pk, status=JobStatus.QUEUED, queued_at__lt=waited).exclude(message=again).update(
-                message=again, queued_at=now
-            ) == 1:
-                counts["requeued"] += 1
-                job_enqueue(job=manager.get(pk=pk))
+        try:
+            _reap_kind(entry, now=now, counts=counts)
+        except Exception:
+            logger.exception("reaper: %s skipped", entry.kind)
     for sweep in _SWEEPS:
-        fn = import_string(sweep) if isinstance(sweep, str) else sweep
-        counts["swept"] += fn(now=now)
+        try:
+            fn = import_string(sweep) if isinstance(sweep, str) else sweep
+            counts["swept"] += fn(now=now)
+        except Exception:
+            logger.exception("reaper: sweep %s skipped", sweep)
     return counts
+
+
+def _reap_kind(entry: JobKind, *, now: dt.datetime, counts: dict[str, int]) -> None:
+    manager = entry.model._default_manager
+    margin = int(getattr(settings, "OKE_JOB_REAPER_MARGIN", 60))
+    queued_timeout = int(getattr(settings, "OKE_JOB_QUEUED_TIMEOUT", 600))
+    hard = entry.limits[1]
+    stale = now - dt.timedelta(seconds=hard + margin)
+    stuck_reason = _(
+        "Przerwano: zadanie nie zakończyło się w limicie czasu (%(seconds)d s); proces roboczy "
+        "został prawdopodobnie zatrzymany. Można je ponowić."
+    ) % {"seconds": hard}
+    for pk in manager.filter(status=JobStatus.RUNNING, started_at__lt=stale).values_list("pk", flat=True):
+        if manager.filter(pk=pk, status=JobStatus.RUNNING, started_at__lt=stale).update(
+            status=JobStatus.FAILED, finished_at=now, **_reason_fields(entry, stuck_reason)
+        ):
+            counts["failed_running"] += 1
+            logger.warning("reaper failed stuck %s %s", entry.kind, pk)
+    waited = now - dt.timedelta(seconds=queued_timeout)
+    again = requeued_message()[: entry.max_length("message")]
+    lost = manager.filter(status=JobStatus.QUEUED, queued_at__lt=waited)
+    for pk, message in lost.values_list("pk", "message"):
+        if message == again:
+            reason = _(
+                "Zadanie nie zostało podjęte przez proces roboczy w ciągu %(seconds)d s mimo ponownego "
+                "wysłania; sprawdź, czy proces roboczy działa, i ponów je."
+            ) % {"seconds": queued_timeout}
+            counts["failed_queued"] += manager.filter(pk=pk, status=JobStatus.QUEUED, message=again).update(
+                status=JobStatus.FAILED, finished_at=now, **_reason_fields(entry, reason)
+            )
+            continue
+        if manager.filter(pk=pk, status=JobStatus.QUEUED, queued_at__lt=waited).exclude(message=again).update(
+            message=again, queued_at=now
+        ) == 1:
+            counts["requeued"] += 1
+            job_enqueue(job=manager.get(pk=pk))
 
 
 def file_removed_message() -> str:

@@ -7,6 +7,7 @@ Tasks run inline here; tests/reports/test_jobs_worker.py kills a real worker.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -372,3 +373,21 @@ def test_it_deletes_upload_files_after_the_retention_period_and_keeps_the_record
     assert not storage.exists(name)
     assert all(storage.exists(r.file.name) for r in (recent, waiting))
     assert jobs_files_expire(now=now) == 0
+
+
+def test_it_cancels_a_running_meter_import_and_stores_nothing(cluster, coordinator):
+    from reports.models import MeterDay
+    from reports.services.readings_import import reading_import_claim, reading_import_create, reading_import_process
+    from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
+
+    for code in ("590322400000000010", "590322400000000027"):
+        ppe = MeteringPointFactory(cluster=cluster, code=code)
+        PPEMembershipFactory(ppe=ppe, member=MemberFactory(cluster=cluster), valid_from=dt.date(2024, 1, 1))
+    content = (Path(__file__).parent / "data" / "generic_hourly.csv").read_bytes()
+    imp = reading_import_create(cluster=cluster, file=ContentFile(content), name="dane.csv", format="generic", enqueue=False)
+    assert reading_import_claim(import_id=imp.pk)
+    job_cancel(job=imp, user=coordinator)
+    reading_import_process(import_id=imp.pk)  # the worker reaches its next step
+    imp.refresh_from_db()
+    assert imp.status == JobStatus.CANCELLED and "Anulowano" in imp.message
+    assert not MeterDay.objects.exists()
