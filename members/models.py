@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -177,6 +178,18 @@ class Member(models.Model):
     @property
     def address(self) -> str:
         return ", ".join(p for p in [self.street, f"{self.postal_code} {self.city}".strip()] if p)
+
+    def clean(self) -> None:
+        super().clean()
+        # A member account is a member's alone: never a superuser, never staff of another cluster
+        # (a coordinator company that is itself a member may use its staff login for its own cluster).
+        if self.user_id is not None and self.cluster_id is not None:
+            user = self.user
+            if user.is_superuser or user.clusters.exclude(pk=self.cluster_id).exists():
+                raise ValidationError(
+                    {"user": _("To konto należy do administratora albo do zespołu koordynatora innego klastra: "
+                               "nie można go powiązać z członkiem.")}
+                )
 
     @property
     def is_jst_or_controlled(self) -> bool:

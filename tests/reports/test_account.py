@@ -72,3 +72,34 @@ def test_the_member_changes_the_password_in_the_portal(client, alice) -> None:
 def test_account_pages_need_a_login(client, db, url) -> None:
     response = client.get(url)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_member_record_cannot_be_linked_to_another_clusters_staff_or_a_superuser(cluster, outsider) -> None:
+    from django.core.exceptions import ValidationError
+
+    from tests.factories import MemberFactory, UserFactory
+
+    member = MemberFactory(cluster=cluster, ref="firma")
+    member.user = outsider
+    with pytest.raises(ValidationError, match="innego klastra"):
+        member.full_clean()
+    member.user = UserFactory(username="root", is_superuser=True)
+    with pytest.raises(ValidationError, match="administratora"):
+        member.full_clean()
+
+
+def test_the_admin_refuses_that_link_too(client, cluster, outsider) -> None:
+    from tests.factories import MemberFactory, UserFactory
+
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    member = MemberFactory(cluster=cluster, ref="firma")
+    client.force_login(root)
+    page = client.get(f"/admin/members/member/{member.pk}/change/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update({"user": outsider.pk, "cluster": cluster.pk, "joined_on": "2024-01-01"})
+    response = client.post(f"/admin/members/member/{member.pk}/change/", data)
+    member.refresh_from_db()
+    assert member.user_id is None
+    assert response.status_code == 200
