@@ -221,7 +221,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
-        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=10.0),
+        # a broker that accepts but never answers: the request waits this long, once
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
         "max_retries": env.int("CELERY_TASK_PUBLISH_MAX_RETRIES", default=1),
     }
 
