@@ -224,6 +224,19 @@ def test_it_reads_windows_1250():
     assert not generic(text.encode("cp1250")).errors
 
 
+@pytest.mark.parametrize("row", ["2026-01-10 1:00;0,1", "2026-01-10 1:00", "2026-01-10 1:00;pobór"])
+def test_an_elicznik_row_with_too_few_fields_is_named(row):
+    result = parse_tauron(f"Data; Wartość kWh; Rodzaj\n2026-01-10 2:00;0,1;pobór\n{row}\n".encode())
+    assert errors(result) == [(3, "wiersz")] and "co najmniej 3" in result.errors[0].message
+
+
+@pytest.mark.parametrize("content", [b"Data;Warto\x9c\xe6 kWh;Rodzaj\r\n2026-01-10 1:00;0,1;pob\xf3r\r\n",
+                                     "\ufeffData;Wartość kWh;Rodzaj\r\n2026-01-10 1:00;0,1;pobór\r\n".encode()])
+def test_the_elicznik_parser_reads_bom_crlf_and_both_encodings(content):
+    result = parse_tauron(content)
+    assert not result.errors and result.series[0].import_wh.tolist() == [100]
+
+
 # --- the period of a file, bounded while streaming
 
 

@@ -5,7 +5,8 @@ known to be the same: unquoted ``\\n``/``\\r\\n`` lines with exactly one field
 per header column, a non-empty PPE code, ``start`` as
 ``YYYY-MM-DD[T ]HH:MM[:00](Z|±HH:MM|±HHMM)`` on a quarter-hour in the years
 2000–2100, and numbers as plain digits with the file's decimal mark (≤ 6
-decimals, ≤ 10⁹ kWh; the per-reading bound is checked after either path). Any
+decimals, ≤ 10⁹ kWh; the per-reading bound is checked after either path), and
+an optional ``quality`` spelled exactly as one of its codes (any letter case). Any
 other line — including every line the slow path would report — makes
 ``read_fast`` return None and the caller parses the file the careful way, so
 error messages come from one place only. The generic parser calls it once per
@@ -43,6 +44,7 @@ class FastColumns:
     starts: np.ndarray  # int64 epoch seconds
     import_wh: np.ndarray  # int64
     export_wh: np.ndarray  # int64
+    quality: np.ndarray  # uint8 (Quality values; measured when the file has no quality column)
 
 
 def read_fast(
@@ -54,7 +56,7 @@ def read_fast(
     ``data_at``: offset of the first data line, which is line ``first_line`` of the file.
     A missing ``import_kwh`` / ``export_kwh`` column reads as zeros (the file does not carry it).
     """
-    if "quality" in names or b'"' in raw:
+    if b'"' in raw:
         return None
     try:
         reader = _Reader(raw, data_at=data_at, sep=sep, names=names, decimal=decimal, cr=b"\r" in raw)
@@ -70,7 +72,7 @@ class _Reader:
         self.data_at = data_at
         self.sep, self.dec = ord(sep), ord(decimal)
         self.k = len(names)
-        self.col = {name: names.index(name) for name in ("ppe_code", "start", "import_kwh", "export_kwh")
+        self.col = {name: names.index(name) for name in ("ppe_code", "start", "import_kwh", "export_kwh", "quality")
                     if name in names}
         self.code_ids: dict[bytes, int] = {}
 
@@ -78,7 +80,7 @@ class _Reader:
         buf, size = self.buf, len(self.buf)
         # written in place chunk by chunk: concatenating the parts would copy them again
         capacity = int(np.count_nonzero(buf[self.data_at :] == 10)) + 1
-        out = [np.empty(capacity, dtype=np.int64) for _ in range(5)]
+        out = [np.empty(capacity, dtype=np.int64) for _ in range(6)]
         rows, at = 0, self.data_at
         while at < size:
             # cut each chunk after a newline so no line is split
@@ -96,8 +98,9 @@ class _Reader:
                 on_progress(at / size)
         if not rows:
             raise _NotFastError
-        line, ppe, starts, imp, exp = (column[:rows] for column in out)
-        return FastColumns(line=line, ppe=ppe, codes=list(self.code_ids), starts=starts, import_wh=imp, export_wh=exp)
+        line, ppe, starts, imp, exp, qual = (column[:rows] for column in out)
+        return FastColumns(line=line, ppe=ppe, codes=list(self.code_ids), starts=starts, import_wh=imp, export_wh=exp,
+                           quality=qual.astype(np.uint8))
 
     def _chunk(self, chunk: np.ndarray, *, last: bool, lines_before: int) -> tuple[tuple[np.ndarray, ...], int]:
         # zero padding: every 8-byte word read at or near a field stays inside the array
@@ -142,7 +145,8 @@ class _Reader:
         zeros = np.zeros(len(line), dtype=np.int64)
         imp = _wh(b, words, *field("import_kwh"), dec=self.dec) if "import_kwh" in self.col else zeros
         exp = _wh(b, words, *field("export_kwh"), dec=self.dec) if "export_kwh" in self.col else zeros
-        return (line, ppe, starts, imp, exp), n_lines
+        qual = _quality(words, *field("quality")) if "quality" in self.col else np.full(len(line), _MEASURED)
+        return (line, ppe, starts, imp, exp, qual), n_lines
 
     def _codes(self, b: np.ndarray, words: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Global id of each row's code: compare neighbours (files are usually grouped by PPE),
@@ -174,6 +178,38 @@ class _Reader:
                 raise _NotFastError
             ids[i] = self.code_ids.setdefault(code, len(self.code_ids))
         return ids[inverse][np.cumsum(head) - 1]
+
+
+# quality codes of the generic CSV (``generic.QUALITY_CODES``; Quality.MEASURED = 1, ESTIMATED = 2), lower case
+_MEASURED = 1
+_QUALITY_WORDS = {"m": 1, "measured": 1, "pomiar": 1, "e": 2, "estimated": 2, "szacunek": 2}
+_CASE_BIT = 0x2020202020202020
+
+
+def _quality(words: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Quality of each row: an empty field is measured; a code matches in any letter case.
+
+    Setting bit 0x20 lower-cases a letter, and a byte that then equals a lower-case
+    letter was that letter in one case or the other, so the comparison is exact.
+    """
+    length = hi - lo
+    if int(length.max(initial=0)) > 16:
+        raise _NotFastError
+    head = np.minimum(length, 8)
+    tail = np.clip(length - 8, 0, 8)
+    w0 = words[lo] & _LOW_BYTES[head] | (_U(_CASE_BIT) & _LOW_BYTES[head])
+    w1 = words[lo + 8] & _LOW_BYTES[tail] | (_U(_CASE_BIT) & _LOW_BYTES[tail])
+    out = np.full(len(lo), _MEASURED, dtype=np.int64)
+    known = length == 0
+    for text, value in _QUALITY_WORDS.items():
+        raw = text.encode()
+        hit = ((length == len(raw)) & (w0 == _U(int.from_bytes(raw[:8], "little")))
+               & (w1 == _U(int.from_bytes(raw[8:], "little"))))
+        out[hit] = value
+        known |= hit
+    if not known.all():
+        raise _NotFastError
+    return out
 
 
 def _find_newline(buf: np.ndarray, at: int) -> int:

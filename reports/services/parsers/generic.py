@@ -198,7 +198,7 @@ class _Parser:
             return None
         lut = np.array([self._id(code.decode("ascii")) for code in fast.codes], dtype=np.int64)
         return {"ppe": lut[fast.ppe], "starts": fast.starts, "imp": fast.import_wh, "exp": fast.export_wh,
-                "qual": np.full(len(fast.line), Quality.MEASURED, np.uint8), "line": fast.line}
+                "qual": fast.quality, "line": fast.line}
 
     def _careful(self, block: Block, result: ParseResult) -> dict[str, np.ndarray]:
         header, sep = self.header, self.header.sep

@@ -226,12 +226,18 @@ def _row(
     if "\0" in text:
         result.add(RowError(lineno, _("wiersz"), _("Wiersz zawiera bajt NUL (0x00) — to nie jest plik tekstowy CSV.")))
         return None
+    kind_col, columns = layout.kind_col, layout.columns
+    assert columns is not None
+    needed = max(kind_col or 0, *columns.values()) + 1
+    if len(cells) < needed:
+        result.add(RowError(lineno, _("wiersz"), _(
+            "Wiersz ma %(n)d pól, a ten układ pliku eLicznik wymaga co najmniej %(k)d (kolumny rozdziela średnik)."
+        ) % {"n": len(cells), "k": needed}))
+        return None
     label = _label(cells[0])
     if isinstance(label, str):
         result.add(RowError(lineno, layout.date_name, label))
         return None
-    kind_col, columns = layout.kind_col, layout.columns
-    assert columns is not None
     if kind_col is not None:
         kind_text = _norm(cells[kind_col]) if len(cells) > kind_col else ""
         if kind_text in SKIPPED_KINDS:
@@ -247,7 +253,7 @@ def _row(
     for kind in wanted:
         col = columns[kind]
         name = layout.names[col]
-        cell = cells[col].strip().replace(" ", "").replace(",", ".") if len(cells) > col else ""
+        cell = cells[col].strip().replace(" ", "").replace(",", ".")
         try:
             kwh = Decimal(cell)
             if not kwh.is_finite():
