@@ -29,7 +29,13 @@ class Command(BaseCommand):
             raise CommandError("--end nie może być wcześniejszy niż --start.")
         ppes = list(MeteringPoint.objects.filter(cluster=target).prefetch_related("generators").order_by("code"))
         began = time.perf_counter()
-        days = meter_blocks_upsert(blocks=synthetic_readings(ppes=ppes, start=start, end=end, seed=seed))
+        days = 0
+        # The meter store takes at most a year and a day per block: write longer ranges year by year.
+        first = start
+        while first <= end:
+            last = min(end, first + dt.timedelta(days=365))
+            days += meter_blocks_upsert(blocks=synthetic_readings(ppes=ppes, start=first, end=last, seed=seed))
+            first = last + dt.timedelta(days=1)
         seconds = time.perf_counter() - began
         self.stdout.write(self.style.SUCCESS(
             f"{target.slug}: {len(ppes)} PPE, {start} – {end}: zapisano {days} dni-PPE w {seconds:.1f} s."
