@@ -287,7 +287,7 @@ def test_it_fails_a_run_the_broker_refused_instead_of_leaving_it_queued(
 
 def test_it_returns_false_when_sending_outside_a_transaction_fails(cluster, broker_down, monkeypatch):
     imp = stored_import(cluster)
-    monkeypatch.setattr("okeportal.jobs.connection", SimpleNamespace(in_atomic_block=False))
+    monkeypatch.setattr("okeportal.jobs.sending.connection", SimpleNamespace(in_atomic_block=False))
     assert job_enqueue(job=imp) is False
     assert ReadingImport.objects.get(pk=imp.pk).status == JobStatus.FAILED
 
