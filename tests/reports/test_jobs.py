@@ -391,3 +391,27 @@ def test_it_cancels_a_running_meter_import_and_stores_nothing(cluster, coordinat
     imp.refresh_from_db()
     assert imp.status == JobStatus.CANCELLED and "Anulowano" in imp.message
     assert not MeterDay.objects.exists()
+
+
+def test_it_retries_a_meter_import_and_cancels_statements_through_the_buttons(
+    client, coordinator, cluster, alice, sent, django_capture_on_commit_callbacks
+):
+    client.force_login(coordinator)
+    imp = stored_import(cluster, status=JobStatus.FAILED, message="Błąd wewnętrzny: x", finished_at=timezone.now())
+    page = client.get(reverse("reports:import-detail", args=[cluster.slug, imp.pk])).content.decode()
+    assert 'id="btn-job-retry"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("reports:import-retry", args=[cluster.slug, imp.pk]), follow=True)
+    assert "Ponowiono zadanie" in response.content.decode() and 'id="btn-job-cancel"' in response.content.decode()
+    assert sent["reading_import"] == [[imp.pk]]
+    client.post(reverse("reports:import-cancel", args=[cluster.slug, imp.pk]))
+    assert ReadingImport.objects.get(pk=imp.pk).status == JobStatus.CANCELLED
+
+    run = march_run(cluster)
+    SettlementLineFactory(run=run, member=alice.member)
+    statements_prepare(run=run)
+    page = client.get(reverse("reports:statement-list", args=[cluster.slug, run.pk])).content.decode()
+    assert 'id="btn-statements-cancel"' in page
+    response = client.post(reverse("reports:statements-cancel", args=[cluster.slug, run.pk]), follow=True)
+    assert "Anulowano przygotowanie zestawień (2)" in response.content.decode()
+    assert not run.statements.filter(status=Statement.Status.PENDING).exists()
