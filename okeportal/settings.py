@@ -207,7 +207,7 @@ OKE_JOB_REAPER_INTERVAL = env.int("OKE_JOB_REAPER_INTERVAL", default=60)
 # Processed upload files (meter and registry imports) are deleted after this many days; the record stays.
 OKE_UPLOAD_RETENTION_DAYS = env.int("OKE_UPLOAD_RETENTION_DAYS", default=30)
 # Test-only: seconds the settlement task waits between its steps, so a test can kill
-# the worker mid-run. Read at run time and ignored unless DEBUG or under pytest.
+# the worker mid-run. Read at run time and ignored unless DEBUG is on.
 OKE_TEST_SETTLEMENT_STEP_DELAY = env.float("OKE_TEST_SETTLEMENT_STEP_DELAY", default=0.0)
 # Sending a task must not hang a request when the broker is down: short connect
 # timeout, one quick retry, then the user gets "Kolejka zadań jest niedostępna".
