@@ -219,6 +219,11 @@ def test_it_reads_bom_crlf_and_extra_header_columns():
     assert not result.errors and result.series[0].import_wh.tolist() == [500] * 3
 
 
+def test_it_skips_rows_of_separators_only_as_spreadsheets_save_empty_rows():
+    result = generic(HEADER + f"{A},2026-01-10T10:00Z,1,0\n,,,\n , ,,\n")
+    assert not result.errors and result.rows == 1
+
+
 def test_it_reads_windows_1250():
     text = "ppe_code;start;import_kwh;export_kwh;uwagi\n" + f"{A};2026-01-10T10:00Z;0,5;0;źle\n"
     assert not generic(text.encode("cp1250")).errors

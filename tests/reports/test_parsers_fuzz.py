@@ -217,3 +217,18 @@ def test_reading_the_stream_in_tiny_pieces_changes_nothing(content, block_bytes,
         with mock.patch.object(common, "BLOCK_BYTES", block_bytes):
             tiny_reads = run_generic(content, chunk_rows=chunk_rows)
     assert_same(whole_reads, tiny_reads)
+
+
+@FUZZ
+@given(st.lists(st.integers(0, 2**96 - 1) | st.sets(st.integers(0, 23)).map(lambda hs: sum(1 << 4 * h for h in hs)),
+                min_size=1, max_size=20))
+def test_day_kinds_by_bit_arithmetic_match_a_plain_reading_of_the_quarters(days):
+    from reports.services.parsers.checks import _day_kinds
+
+    words = np.array([[d & (2**64 - 1), d >> 64] for d in days], dtype=np.uint64)
+    has_quarter, pair = _day_kinds(words)
+    for i, d in enumerate(days):
+        seen = [bool(d >> q & 1) for q in range(96)]
+        odd = [any(seen[4 * h + 1 : 4 * h + 4]) for h in range(24)]
+        assert has_quarter[i] == any(odd)
+        assert pair[i] == any(seen[4 * h] and seen[4 * h + 4] and not odd[h] for h in range(23))

@@ -32,6 +32,25 @@ def too_big_message(value: str, resolution_min: int) -> str:
     }
 
 
+_HOURS = np.uint64(0x1111111111111111)  # bit 4h of a day word: the whole-hour quarter of hour h
+
+
+def _day_kinds(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For days given as two uint64 words of seen quarters (bit q = quarter q of the day):
+    does a start off the whole hour occur, and do two whole hours follow each other with
+    no quarter of the first between them. Bit arithmetic, so no per-quarter arrays."""
+    w0, w1 = words[:, 0], words[:, 1]
+    hours0, hours1 = w0 & _HOURS, w1 & _HOURS
+    # bit 4h: any of the quarters 4h+1..4h+3 seen
+    odd0 = ((w0 >> np.uint64(1)) | (w0 >> np.uint64(2)) | (w0 >> np.uint64(3))) & _HOURS
+    odd1 = ((w1 >> np.uint64(1)) | (w1 >> np.uint64(2)) | (w1 >> np.uint64(3))) & _HOURS
+    has_quarter = (odd0 | odd1) != 0
+    pair = ((hours0 & (hours0 >> np.uint64(4)) & ~odd0) | (hours1 & (hours1 >> np.uint64(4)) & ~odd1)) != 0
+    # hour 15 (bit 60 of the first word) and hour 16 (bit 0 of the second)
+    pair |= ((hours0 >> np.uint64(60)) & hours1 & ~(odd0 >> np.uint64(60)) & np.uint64(1)) != 0
+    return has_quarter, pair
+
+
 class Assembler:
     """Turns the rows of each chunk into sorted per-PPE, per-resolution series, checking the whole file."""
 
@@ -170,16 +189,15 @@ class Assembler:
         pd_key = ppe * self.ndays + day
         days, inverse = np.unique(pd_key, return_inverse=True)
         dp, dd = days // self.ndays, days % self.ndays
-        bits = np.unpackbits(self.seen[dp, dd].view(np.uint8), axis=1, bitorder="little")[:, :96].astype(bool)
-        hours = bits[:, 0::4]
-        quarters = bits[:, 1::4] | bits[:, 2::4] | bits[:, 3::4]
-        has_quarter = quarters.any(axis=1)
-        hour_pair = (hours[:, :-1] & hours[:, 1:] & ~quarters[:, :-1]).any(axis=1)
+        has_quarter, hour_pair = _day_kinds(self.seen[dp, dd])
         mixed = has_quarter & hour_pair
         res = np.where(mixed, MIXED, np.where(has_quarter, 15, np.where(hour_pair, 60, UNDECIDED)))
         for j in np.flatnonzero(mixed & (self.day_res[dp, dd] != MIXED))[:MAX_ERRORS]:
-            self._mixed_error(result, rows, inverse=inverse, slot=slot, j=int(j), quarters=quarters[j],
-                              stray_quarter=int(bits[j].sum()) < 2 * int(hours[j].sum()))
+            bits = np.unpackbits(self.seen[dp[j], dd[j]].view(np.uint8), bitorder="little")[:96].astype(bool)
+            hours = bits[0::4]
+            self._mixed_error(result, rows, inverse=inverse, slot=slot, j=int(j),
+                              quarters=bits[1::4] | bits[2::4] | bits[3::4],
+                              stray_quarter=int(bits.sum()) < 2 * int(hours.sum()))
         self.day_res[dp, dd] = res
         row_res = res[inverse]
         wait = row_res == UNDECIDED

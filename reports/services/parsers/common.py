@@ -100,14 +100,6 @@ def kwh_to_wh(kwh: np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(kwh, dtype=np.float64) * 1000.0 + 0.5 + 1e-6).astype(np.int64)
 
 
-def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1250 (older eLicznik exports)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1250", errors="replace")
-
-
 def iso_utc(seconds: int) -> str:
     return dt.datetime.fromtimestamp(int(seconds), dt.UTC).isoformat()
 

@@ -212,7 +212,8 @@ class _Parser:
         for i, text in enumerate(lines):
             lineno = block.first_line + i
             text = text.removesuffix("\r")
-            if not text.strip():
+            # a blank line, or only separators (";;;": how spreadsheets save an empty row)
+            if not text.strip() or not text.replace(sep, "").strip():
                 continue
             result.rows += 1
             row_errors: list[tuple[str, str]] = []
