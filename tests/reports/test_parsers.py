@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tracemalloc
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -222,6 +223,17 @@ def test_it_reads_bom_crlf_and_extra_header_columns():
 def test_it_skips_rows_of_separators_only_as_spreadsheets_save_empty_rows():
     result = generic(HEADER + f"{A},2026-01-10T10:00Z,1,0\n,,,\n , ,,\n")
     assert not result.errors and result.rows == 1
+
+
+def test_it_refuses_more_ppes_than_the_limit_without_keeping_their_codes():
+    from reports.services.parsers import generic as module
+
+    text = HEADER + "".join(f"{code},2026-01-10T{h:02d}:00Z,1,0\n" for h, code in enumerate(
+        ("P1", "P2", "P3", "P4", "P5", "P1")))
+    with mock.patch.object(module, "MAX_PPES_PER_FILE", 3):
+        chunks = list(parse_stream("generic", io.BytesIO(text.encode()), chunk_rows=2))
+    [error] = [e for r in chunks for e in r.errors]
+    assert (error.line, error.field) == (5, "ppe_code") and "3 PPE" in error.message
 
 
 def test_it_reads_windows_1250():

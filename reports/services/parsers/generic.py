@@ -172,8 +172,11 @@ class _Parser:
         return result
 
     def _id(self, code: str) -> int:
+        """Id of a PPE code; codes beyond ``MAX_PPES_PER_FILE`` all get that number and are never kept."""
         pid = self.ids.get(code)
         if pid is None:
+            if len(self.codes) >= MAX_PPES_PER_FILE:
+                return MAX_PPES_PER_FILE
             pid = self.ids[code] = len(self.codes)
             self.codes.append(code)
         return pid
