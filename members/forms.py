@@ -20,7 +20,7 @@ from django.forms import BaseInlineFormSet, BaseModelFormSet, inlineformset_fact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.models import DSO, Cluster, Generator, Gmina, Member, MeteringPoint, StorageUnit
+from members.models import DSO, Cluster, Generator, Gmina, Member, MeteringPoint, PPEMembership, StorageUnit
 from members.services.area import PPECandidate, area_check, area_validate_candidate
 from members.services.registry import GENERATOR_FIELDS, MEMBER_FIELDS, PPE_FIELDS, STORAGE_FIELDS, gmina_resolve
 from members.services.validators import (
@@ -278,7 +278,7 @@ class PPETransferForm(forms.Form):
         if current is not None:
             members = members.exclude(pk=current.pk)
         self.fields["to_member"].queryset = members.order_by("name")
-        self.fields["on"].initial = timezone.localdate()
+        # No date is offered: the coordinator types it, and confirms it on the next page.
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -288,7 +288,31 @@ class MemberLeaveForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class PPERemoveForm(MemberLeaveForm):
+    on = forms.DateField(label=_("Ostatni dzień PPE w klastrze"), widget=_date_widget())
+
+
+class MembershipDatesForm(forms.Form):
+    """New start and end of one membership of a PPE (an empty end: without an end)."""
+
+    membership = forms.ModelChoiceField(label=_("Przynależność"), queryset=PPEMembership.objects.none())
+    valid_from = forms.DateField(label=_("Nowy początek"), widget=_date_widget())
+    valid_to = forms.DateField(
+        label=_("Nowy koniec (włącznie)"), widget=_date_widget(), required=False,
+        help_text=_("Puste pole: przynależność bez daty końca."),
+    )
+
+    def __init__(self, *args: Any, ppe: MeteringPoint, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["membership"]
+        field.queryset = ppe.memberships.select_related("member").order_by("-valid_from")
+        field.label_from_instance = lambda m: (
+            f"{m.member.name}: {m.valid_from:%d.%m.%Y} – {m.valid_to.strftime('%d.%m.%Y') if m.valid_to else '…'}"
+        )
         self.helper = FormHelper()
         self.helper.form_tag = False
 

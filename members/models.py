@@ -405,3 +405,53 @@ class RegistryImport(models.Model):
     @property
     def errors_hidden(self) -> int:
         return max(self.error_count - len(self.errors), 0)
+
+
+class RegistryAction(models.Model):
+    """A coordinator's registry action (leaving, transfer, removal, membership dates), recorded to be undone.
+
+    ``before`` and ``after`` hold exactly the fields the action changed:
+    ``{"members": {pk: {"left_on": ...}}, "memberships": {pk: {...} | None}}`` with
+    ISO dates; a membership the action created is ``None`` in ``before`` (and the
+    whole row in ``after``). An undo restores ``before`` and is itself an action
+    (``reversal_of``), written by ``members.services.actions``.
+    """
+
+    class Kind(models.TextChoices):
+        LEAVE = "leave", _("wystąpienie z klastra")
+        TRANSFER = "transfer", _("przeniesienie PPE")
+        REMOVE = "remove", _("usunięcie PPE z klastra")
+        MEMBERSHIP_DATES = "membership_dates", _("zmiana dat przynależności PPE")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="registry_actions")
+    kind = models.CharField(_("rodzaj"), max_length=20, choices=Kind.choices)
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="registry_actions", verbose_name=_("członek")
+    )
+    to_member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="registry_actions_received",
+        verbose_name=_("nowy członek"),
+    )
+    ppe = models.ForeignKey(
+        MeteringPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="registry_actions", verbose_name="PPE"
+    )
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    summary = models.CharField(_("opis"), max_length=300)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal", verbose_name=_("cofa akcję")
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("akcja w rejestrze")
+        verbose_name_plural = _("akcje w rejestrze")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"

@@ -19,3 +19,27 @@ registry_changed = Signal()
 
 def registry_changed_send(*, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: str) -> None:
     registry_changed.send(sender=None, cluster_id=cluster_id, start=start, end=end, code=code, detail=detail)
+
+
+# Questions the registry asks the settlement side before or when it acts (``send`` returns
+# each receiver's answer; with reports not installed nobody answers and nothing is refused).
+#
+# ``registry_change_preview``: which finished runs a change of ``cluster_id`` for
+# [start, end] would make outdated; each receiver returns a list of dicts
+# ``{"period_start": date, "period_end": date, "version": int, "published": bool}``.
+registry_change_preview = Signal()
+
+# ``registry_published_since``: statements of ``cluster_id`` published after ``since``
+# (an aware datetime); each receiver returns a list of dicts
+# ``{"period_start": date, "period_end": date, "version": int, "published_at": datetime}``.
+registry_published_since = Signal()
+
+
+def registry_change_preview_ask(*, cluster_id: int, start: dt.date | None, end: dt.date | None) -> list[dict]:
+    answers = registry_change_preview.send(sender=None, cluster_id=cluster_id, start=start, end=end)
+    return [row for _receiver, rows in answers for row in rows or []]
+
+
+def registry_published_since_ask(*, cluster_id: int, since: dt.datetime) -> list[dict]:
+    answers = registry_published_since.send(sender=None, cluster_id=cluster_id, since=since)
+    return [row for _receiver, rows in answers for row in rows or []]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from members.views import dashboard, imports, members, ppes
+from members.views import actions, dashboard, history, imports, members, ppes
 
 app_name = "members"
 
@@ -15,10 +15,15 @@ urlpatterns = [
     path("members/<int:pk>/", members.member_detail, name="member-detail"),
     path("members/<int:pk>/edit/", members.member_edit, name="member-edit"),
     path("members/<int:pk>/leave/", members.member_leave, name="member-leave"),
+    path("members/<int:pk>/history/", history.member_history, name="member-history"),
     path("ppe/", ppes.ppe_list, name="ppe-list"),
     path("ppe/<int:pk>/", ppes.ppe_detail, name="ppe-detail"),
     path("ppe/<int:pk>/installations/", ppes.ppe_installations, name="ppe-installations"),
     path("ppe/<int:pk>/transfer/", ppes.ppe_transfer, name="ppe-transfer"),
+    path("ppe/<int:pk>/remove/", ppes.ppe_remove, name="ppe-remove"),
+    path("ppe/<int:pk>/membership-dates/", ppes.ppe_membership_dates, name="ppe-membership-dates"),
+    path("ppe/<int:pk>/history/", history.ppe_history, name="ppe-history"),
+    path("actions/<int:pk>/undo/", actions.action_undo, name="action-undo"),
     path("registry/import/", imports.registry_import, name="registry-import"),
     path("registry/import/<int:pk>/", imports.registry_import_detail, name="registry-import-detail"),
     path("registry/import/<int:pk>/progress/", imports.registry_import_progress, name="registry-import-progress"),

@@ -15,6 +15,14 @@ class ReportsConfig(AppConfig):
 
         registry_changed.connect(on_registry_changed, dispatch_uid="reports.outdated_runs")
 
+        # Safe registry actions: the confirmation page's preview and the undo guard.
+        from members.signals import registry_change_preview, registry_published_since
+
+        from .receivers import on_registry_change_preview, on_registry_published_since
+
+        registry_change_preview.connect(on_registry_change_preview, dispatch_uid="reports.outdated_preview")
+        registry_published_since.connect(on_registry_published_since, dispatch_uid="reports.published_since")
+
         # The job lifecycle (okeportal.jobs): reaper, retention, cancel and retry cover these.
         from okeportal import jobs
 

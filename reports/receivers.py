@@ -12,3 +12,36 @@ def on_registry_changed(
     sender: Any, *, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: str, **kwargs: Any
 ) -> None:
     settlements_mark_outdated(cluster_id=cluster_id, start=start, end=end, code=code, detail=detail)
+
+
+def on_registry_change_preview(
+    sender: Any, *, cluster_id: int, start: dt.date | None, end: dt.date | None, **kwargs: Any
+) -> list[dict]:
+    """The finished runs a registry change for [start, end] would mark outdated (nothing is written)."""
+    from django.db.models import Exists, OuterRef
+
+    from reports.models import Statement
+    from reports.services.settlement.outdated import settlement_runs_reaching
+
+    runs = settlement_runs_reaching(cluster_id=cluster_id, start=start, end=end)
+    published = Statement.objects.filter(run=OuterRef("pk"), status=Statement.Status.PUBLISHED)
+    return list(runs.annotate(published=Exists(published)).values("period_start", "period_end", "version", "published"))
+
+
+def on_registry_published_since(sender: Any, *, cluster_id: int, since: dt.datetime, **kwargs: Any) -> list[dict]:
+    """Runs of the cluster with statements published after ``since`` (an undo must not change what members saw)."""
+    from django.db.models import Max
+
+    from reports.models import Statement
+
+    rows = (
+        Statement.objects.filter(run__cluster_id=cluster_id, status=Statement.Status.PUBLISHED, published_at__gt=since)
+        .values("run__period_start", "run__period_end", "run__version")
+        .annotate(published_at=Max("published_at"))
+        .order_by("run__period_start", "run__version")
+    )
+    return [
+        {"period_start": r["run__period_start"], "period_end": r["run__period_end"], "version": r["run__version"],
+         "published_at": r["published_at"]}
+        for r in rows
+    ]

@@ -125,7 +125,10 @@ def member_leave(*, member: Member, on: dt.date) -> Member:
             _("PPE %(code)s należy do członka dopiero od %(start)s, po dacie wystąpienia %(on)s; najpierw zmień tę przynależność.")
             % {"code": later.ppe.code, "start": later.valid_from, "on": on}
         )
-    member.ppe_memberships.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)).update(valid_to=on)
+    # Saved one by one (not .update()) so each membership's field history records the new end.
+    for membership in member.ppe_memberships.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)):
+        membership.valid_to = on
+        membership.save(update_fields=["valid_to"])
     member.left_on = on
     member.save(update_fields=["left_on"])
     conditions_invalidate(cluster_ids=[member.cluster_id])
@@ -263,6 +266,34 @@ def ppe_transfer(*, ppe: MeteringPoint, to_member: Member, on: dt.date) -> PPEMe
         detail=_("PPE %(code)s przeniesiony do %(member)s od %(on)s") % {"code": ppe.code, "member": to_member.name, "on": on.strftime("%d.%m.%Y")},
     )
     return membership
+
+
+@transaction.atomic
+def ppe_remove(*, ppe: MeteringPoint, on: dt.date) -> PPEMembership:
+    """Take a PPE out of the cluster: its membership valid on ``on`` ends that day (``on`` is the last day)."""
+    current = (
+        ppe.memberships.filter(valid_from__lte=on).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
+        .select_related("member").first()
+    )
+    if current is None:
+        raise ValidationError(
+            {"on": _("PPE %(code)s nie należy do żadnego członka po %(on)s; nie ma czego zakończyć.")
+             % {"code": ppe.code, "on": on}}
+        )
+    if ppe.memberships.filter(valid_from__gt=on).exists():
+        raise ValidationError(
+            {"on": _("PPE %(code)s ma już zaplanowaną przynależność po %(on)s; najpierw zmień tę przynależność.")
+             % {"code": ppe.code, "on": on}}
+        )
+    old_end = current.valid_to
+    current.valid_to = on
+    current.save(update_fields=["valid_to"])
+    conditions_invalidate(cluster_ids=[ppe.cluster_id])
+    registry_changed_send(
+        cluster_id=ppe.cluster_id, start=on + dt.timedelta(days=1), end=old_end, code="membership",
+        detail=_("PPE %(code)s usunięty z klastra; ostatni dzień %(on)s") % {"code": ppe.code, "on": on.strftime("%d.%m.%Y")},
+    )
+    return current
 
 
 # --- installations --------------------------------------------------------------

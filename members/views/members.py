@@ -5,8 +5,10 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,10 +23,11 @@ from members.forms import (
     member_ppes_queryset,
     ppe_formset_class,
 )
-from members.models import Cluster, Gmina, Member, PPEMembership
+from members.models import Cluster, Gmina, Member, PPEMembership, RegistryAction
 from members.selectors import member_list as member_list_select
+from members.services.actions import registry_action_leave
 from members.services.registry import PPERow, member_save_with_ppes
-from members.services.registry import member_leave as member_leave_service
+from members.views.actions import confirm_page, is_confirmed
 from members.views.common import error_messages, page
 
 PAGE_SIZE = 25
@@ -63,6 +66,7 @@ def _detail(request: HttpRequest, cluster: Cluster, member: Member, *, leave_for
         request, "members/member_detail.html", cluster=cluster, nav="members",
         member=member, current=current, past=past, today=today, leave_form=leave_form,
         history=member.history.select_related("history_user").order_by("-history_date")[:10],
+        actions=RegistryAction.objects.filter(Q(member=member) | Q(to_member=member)).select_related("created_by")[:5],
     )
 
 
@@ -138,17 +142,24 @@ def _gmina_suggestions(cluster: Cluster) -> list[Gmina]:
 @cluster_staff_required
 @require_POST
 def member_leave(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
+    """Leaving: the form, then a confirmation page (dry run), then ``confirm=1`` applies and records it."""
     member = get_object_or_404(Member, cluster=cluster, pk=pk)
     form = MemberLeaveForm(request.POST)
     if form.is_valid():
+        confirmed = is_confirmed(request)
         try:
-            member_leave_service(member=member, on=form.cleaned_data["on"])
+            action = registry_action_leave(member=member, on=form.cleaned_data["on"], user=request.user, dry_run=not confirmed)
         except ValidationError as exc:
             for message in error_messages(exc):
                 form.add_error(None, message)
         else:
+            detail = reverse("members:member-detail", kwargs={"cluster_slug": cluster.slug, "pk": member.pk})
+            if not confirmed:
+                return confirm_page(request, cluster, action=action, form=form, title=action.summary, post_url=request.path, back_url=detail)
             messages.success(
-                request, _("%(name)s wystąpił z klastra z dniem %(on)s.") % {"name": member.name, "on": member.left_on}
+                request,
+                _("%(name)s wystąpił z klastra; ostatni dzień %(on)s. Zmianę można cofnąć w historii.")
+                % {"name": member.name, "on": member.left_on.strftime("%d.%m.%Y")},
             )
-            return redirect("members:member-detail", cluster_slug=cluster.slug, pk=member.pk)
+            return redirect(detail)
     return _detail(request, cluster, member, leave_form=form)

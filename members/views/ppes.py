@@ -1,26 +1,29 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from members.decorators import cluster_staff_required
 from members.filters import PPEFilter
-from members.forms import GeneratorFormSet, PPETransferForm, StorageFormSet
-from members.models import Cluster, MeteringPoint
+from members.forms import GeneratorFormSet, MembershipDatesForm, PPERemoveForm, PPETransferForm, StorageFormSet
+from members.models import Cluster, MeteringPoint, RegistryAction
 from members.selectors import ppe_list as ppe_list_select
+from members.services.actions import registry_action_membership_dates, registry_action_remove, registry_action_transfer
 from members.services.registry import (
     InstallationRow,
     ppe_current_membership,
     ppe_installations_save,
 )
-from members.services.registry import (
-    ppe_transfer as ppe_transfer_service,
-)
+from members.views.actions import confirm_page, is_confirmed
 from members.views.common import error_messages, page
 
 PAGE_SIZE = 25
@@ -44,18 +47,41 @@ def ppe_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
 
 @cluster_staff_required
 def ppe_detail(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
-    ppe = _ppe_or_404(cluster, pk)
+    return _detail(request, cluster, _ppe_or_404(cluster, pk))
+
+
+def _detail(
+    request: HttpRequest, cluster: Cluster, ppe: MeteringPoint, *, transfer_form: PPETransferForm | None = None,
+    remove_form: PPERemoveForm | None = None, dates_form: MembershipDatesForm | None = None,
+) -> HttpResponse:
     current = ppe_current_membership(ppe=ppe)
-    return _detail(request, cluster, ppe, transfer_form=PPETransferForm(ppe=ppe, current=current.member if current else None))
-
-
-def _detail(request: HttpRequest, cluster: Cluster, ppe: MeteringPoint, *, transfer_form: PPETransferForm) -> HttpResponse:
+    if transfer_form is None:
+        transfer_form = PPETransferForm(ppe=ppe, current=current.member if current else None)
     return page(
-        request, "members/ppe_detail.html", cluster=cluster, nav="ppes", ppe=ppe,
-        current=ppe_current_membership(ppe=ppe),
+        request, "members/ppe_detail.html", cluster=cluster, nav="ppes", ppe=ppe, current=current,
         memberships=ppe.memberships.select_related("member").order_by("-valid_from"),
         generators=ppe.generators.all(), storage_units=ppe.storage_units.all(), transfer_form=transfer_form,
+        remove_form=remove_form or PPERemoveForm(), dates_form=dates_form or MembershipDatesForm(ppe=ppe),
+        actions=RegistryAction.objects.filter(ppe=ppe).select_related("created_by")[:5],
     )
+
+
+def _confirm_or_apply(
+    request: HttpRequest, cluster: Cluster, ppe: MeteringPoint, form: forms.Form, run: Callable[[bool], RegistryAction],
+) -> HttpResponse | None:
+    """Dry run and confirmation page, or (``confirm=1``) the action itself; None when the service refused (errors on the form)."""
+    confirmed = is_confirmed(request)
+    try:
+        action = run(not confirmed)
+    except ValidationError as exc:
+        for message in error_messages(exc):
+            form.add_error(None, message)
+        return None
+    detail = reverse("members:ppe-detail", kwargs={"cluster_slug": cluster.slug, "pk": ppe.pk})
+    if not confirmed:
+        return confirm_page(request, cluster, action=action, form=form, title=action.summary, post_url=request.path, back_url=detail)
+    messages.success(request, _("Zapisano: %(summary)s. Zmianę można cofnąć w historii PPE.") % {"summary": action.summary})
+    return redirect(detail)
 
 
 @cluster_staff_required
@@ -65,19 +91,46 @@ def ppe_transfer(request: HttpRequest, cluster: Cluster, pk: int) -> HttpRespons
     current = ppe_current_membership(ppe=ppe)
     form = PPETransferForm(request.POST, ppe=ppe, current=current.member if current else None)
     if form.is_valid():
-        try:
-            membership = ppe_transfer_service(ppe=ppe, to_member=form.cleaned_data["to_member"], on=form.cleaned_data["on"])
-        except ValidationError as exc:
-            for message in error_messages(exc):
-                form.add_error(None, message)
-        else:
-            messages.success(
-                request,
-                _("PPE %(code)s należy do %(member)s od %(on)s.")
-                % {"code": ppe.code, "member": membership.member.name, "on": membership.valid_from},
-            )
-            return redirect("members:ppe-detail", cluster_slug=cluster.slug, pk=ppe.pk)
+        data = form.cleaned_data
+        response = _confirm_or_apply(request, cluster, ppe, form, lambda dry_run: registry_action_transfer(
+            ppe=ppe, to_member=data["to_member"], on=data["on"], user=request.user, dry_run=dry_run,
+        ))
+        if response is not None:
+            return response
     return _detail(request, cluster, ppe, transfer_form=form)
+
+
+@cluster_staff_required
+@require_POST
+def ppe_remove(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
+    """Take the PPE out of the cluster from a date (its current membership ends), with confirmation."""
+    ppe = _ppe_or_404(cluster, pk)
+    form = PPERemoveForm(request.POST)
+    if form.is_valid():
+        on = form.cleaned_data["on"]
+        response = _confirm_or_apply(request, cluster, ppe, form, lambda dry_run: registry_action_remove(
+            ppe=ppe, on=on, user=request.user, dry_run=dry_run,
+        ))
+        if response is not None:
+            return response
+    return _detail(request, cluster, ppe, remove_form=form)
+
+
+@cluster_staff_required
+@require_POST
+def ppe_membership_dates(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
+    """Move the start and end of one of the PPE's memberships, with confirmation."""
+    ppe = _ppe_or_404(cluster, pk)
+    form = MembershipDatesForm(request.POST, ppe=ppe)
+    if form.is_valid():
+        data = form.cleaned_data
+        response = _confirm_or_apply(request, cluster, ppe, form, lambda dry_run: registry_action_membership_dates(
+            membership=data["membership"], valid_from=data["valid_from"], valid_to=data["valid_to"],
+            user=request.user, dry_run=dry_run,
+        ))
+        if response is not None:
+            return response
+    return _detail(request, cluster, ppe, dates_form=form)
 
 
 @cluster_staff_required

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from members.models import Member, MeteringPoint, PPEMembership, RegistryImport
+from members.models import Member, MeteringPoint, PPEMembership, RegistryAction, RegistryImport
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +28,14 @@ def registry(cluster):
     return member, ppe, imp
 
 
+@pytest.fixture
+def registry_action(cluster, registry):
+    """A recorded (undoable) leaving of the registry's member, for the undo URL."""
+    from members.services.actions import registry_action_leave
+
+    return registry_action_leave(member=registry[0], on=dt.date(2025, 6, 30), user=None)
+
+
 def all_urls(cluster, member, ppe, imp) -> list[str]:
     """Every URL in members/urls.py (the test fails if one is added and not listed here)."""
     from members.urls import urlpatterns
@@ -39,6 +47,9 @@ def all_urls(cluster, member, ppe, imp) -> list[str]:
         "registry-import-detail": {"pk": imp.pk}, "registry-examples": {},
         "registry-import-progress": {"pk": imp.pk}, "registry-import-cancel": {"pk": imp.pk},
         "registry-import-retry": {"pk": imp.pk},
+        "member-history": {"pk": member.pk}, "ppe-history": {"pk": ppe.pk}, "ppe-remove": {"pk": ppe.pk},
+        "ppe-membership-dates": {"pk": ppe.pk},
+        "action-undo": {"pk": RegistryAction.objects.filter(cluster=cluster).values_list("pk", flat=True).first() or 0},
     }
     assert {p.name for p in urlpatterns} == set(kwargs)
     return [reverse(f"members:{name}", kwargs={"cluster_slug": cluster.slug, **kw}) for name, kw in kwargs.items()]
@@ -50,17 +61,20 @@ def snapshot() -> tuple:
         list(MeteringPoint.objects.values_list("pk", "code").order_by("pk")),
         list(PPEMembership.objects.values_list("pk", "member_id", "valid_from", "valid_to").order_by("pk")),
         RegistryImport.objects.count(),
+        list(RegistryAction.objects.values_list("pk", "reversed_at").order_by("pk")),
     )
 
 
 def hostile_post(member) -> dict[str, str]:
     """A POST that would change something if it got through."""
+    membership = PPEMembership.objects.filter(member=member).first()
     return {"name": "Przejęty", "ref": "x", "legal_form": "person", "joined_on": "2024-01-01", "on": "2024-06-30",
-            "to_member": str(member.pk), "ppe-TOTAL_FORMS": "0", "ppe-INITIAL_FORMS": "0"}
+            "to_member": str(member.pk), "ppe-TOTAL_FORMS": "0", "ppe-INITIAL_FORMS": "0", "confirm": "1",
+            "membership": str(membership.pk) if membership else "", "valid_from": "2024-02-01", "valid_to": ""}
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_it_answers_404_to_staff_of_another_cluster(client, outsider, cluster, registry, method):
+def test_it_answers_404_to_staff_of_another_cluster(client, outsider, cluster, registry, registry_action, method):
     client.force_login(outsider)
     before = snapshot()
     for address in all_urls(cluster, *registry):
@@ -70,7 +84,7 @@ def test_it_answers_404_to_staff_of_another_cluster(client, outsider, cluster, r
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_it_sends_anonymous_users_to_the_login_page(client, cluster, registry, method):
+def test_it_sends_anonymous_users_to_the_login_page(client, cluster, registry, registry_action, method):
     before = snapshot()
     for address in all_urls(cluster, *registry):
         response = getattr(client, method)(address, hostile_post(registry[0]) if method == "post" else None)
@@ -80,7 +94,7 @@ def test_it_sends_anonymous_users_to_the_login_page(client, cluster, registry, m
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_it_refuses_member_accounts_on_coordinator_pages(client, alice, cluster, registry, method):
+def test_it_refuses_member_accounts_on_coordinator_pages(client, alice, cluster, registry, registry_action, method):
     client.force_login(alice)
     before = snapshot()
     for address in all_urls(cluster, *registry):
@@ -94,12 +108,17 @@ def test_it_answers_404_for_objects_of_another_cluster_under_my_cluster(client, 
     foreign_ppe = MeteringPointFactory(cluster=other_cluster)
     PPEMembershipFactory(ppe=foreign_ppe, member=foreign_member)
     foreign_import = RegistryImport.objects.create(cluster=other_cluster, file_name="x.zip", status="failed")
+    from members.services.actions import registry_action_remove
+
+    foreign_action = registry_action_remove(ppe=foreign_ppe, on=dt.date(2025, 6, 30), user=None)
     client.force_login(coordinator)
     before = snapshot()
     for name, pk in [
         ("member-detail", foreign_member.pk), ("member-edit", foreign_member.pk), ("member-leave", foreign_member.pk),
         ("ppe-detail", foreign_ppe.pk), ("ppe-installations", foreign_ppe.pk), ("ppe-transfer", foreign_ppe.pk),
-        ("registry-import-detail", foreign_import.pk),
+        ("registry-import-detail", foreign_import.pk), ("member-history", foreign_member.pk),
+        ("ppe-history", foreign_ppe.pk), ("ppe-remove", foreign_ppe.pk), ("ppe-membership-dates", foreign_ppe.pk),
+        ("action-undo", foreign_action.pk),
     ]:
         address = reverse(f"members:{name}", kwargs={"cluster_slug": cluster.slug, "pk": pk})
         assert client.get(address).status_code in (404, 405), address

@@ -290,6 +290,8 @@ def test_it_transfers_a_ppe_to_another_member_from_a_date(client, coordinator, c
     PPEMembershipFactory(ppe=ppe, member=old, valid_from=dt.date(2024, 1, 1))
     client.force_login(coordinator)
     response = client.post(url("ppe-transfer", cluster, pk=ppe.pk), {"to_member": new.pk, "on": "2025-07-01"})
+    assert response.status_code == 200 and ppe.memberships.count() == 1  # the confirmation page; nothing changed yet
+    response = client.post(url("ppe-transfer", cluster, pk=ppe.pk), {"to_member": new.pk, "on": "2025-07-01", "confirm": "1"})
     assert response.status_code == 302
     first, second = ppe.memberships.order_by("valid_from")
     assert (first.member, first.valid_to) == (old, dt.date(2025, 6, 30))
@@ -312,7 +314,7 @@ def test_it_records_a_member_leaving_and_ends_its_ppe_memberships(client, coordi
     ppe = MeteringPointFactory(cluster=cluster)
     PPEMembershipFactory(ppe=ppe, member=member)
     client.force_login(coordinator)
-    response = client.post(url("member-leave", cluster, pk=member.pk), {"on": "2025-12-31"})
+    response = client.post(url("member-leave", cluster, pk=member.pk), {"on": "2025-12-31", "confirm": "1"})
     assert response.status_code == 302
     member.refresh_from_db()
     assert member.left_on == dt.date(2025, 12, 31)

@@ -20,14 +20,21 @@ def settlements_mark_outdated(
     *, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: str
 ) -> list[SettlementRun]:
     """Record the change on every finished run of the cluster whose period meets [start, end]; returns those runs."""
+    runs = list(settlement_runs_reaching(cluster_id=cluster_id, start=start, end=end))
+    RunOutdatedReason.objects.bulk_create(RunOutdatedReason(run=run, code=code, detail=detail[:300]) for run in runs)
+    return runs
+
+
+def settlement_runs_reaching(
+    *, cluster_id: int, start: dt.date | None, end: dt.date | None
+) -> models.QuerySet[SettlementRun]:
+    """Finished runs of the cluster whose period meets [start, end] (None = open), oldest period first."""
     runs = SettlementRun.objects.filter(cluster_id=cluster_id, status=JobStatus.DONE)
     if start is not None:
         runs = runs.filter(period_end__gte=start)
     if end is not None:
         runs = runs.filter(period_start__lte=end)
-    runs = list(runs.order_by("period_start", "version"))
-    RunOutdatedReason.objects.bulk_create(RunOutdatedReason(run=run, code=code, detail=detail[:300]) for run in runs)
-    return runs
+    return runs.order_by("period_start", "version")
 
 
 def settlement_runs_with_outdated(queryset: models.QuerySet[SettlementRun]) -> models.QuerySet[SettlementRun]:
