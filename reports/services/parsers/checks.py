@@ -16,7 +16,16 @@ from decimal import Decimal
 import numpy as np
 from django.utils.translation import gettext as _
 
-from .common import MAX_ERRORS, ParseResult, RowError, Series, iso_utc, max_file_days, max_wh_per_reading
+from .common import (
+    MAX_ERRORS,
+    MAX_PPES_PER_FILE,
+    ParseResult,
+    RowError,
+    Series,
+    iso_utc,
+    max_file_days,
+    max_wh_per_reading,
+)
 
 UNDECIDED, MIXED = 0, -1
 _INT_MAX = np.iinfo(np.int64).max
@@ -76,7 +85,7 @@ class Assembler:
     def _grow(self, n: int) -> None:
         if n <= self.capacity:
             return
-        new = max(n, 2 * self.capacity, 16)
+        new = min(max(n, 2 * self.capacity, 16), max(n, MAX_PPES_PER_FILE))
         extra = new - self.capacity
 
         def grown(array: np.ndarray, fill: int | bool) -> np.ndarray:
