@@ -295,6 +295,11 @@ class MemberLeaveForm(forms.Form):
 class PPERemoveForm(MemberLeaveForm):
     on = forms.DateField(label=_("Ostatni dzień PPE w klastrze"), widget=_date_widget())
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The PPE page also holds the transfer form's "on": keep the element ids apart.
+        kwargs.setdefault("auto_id", "id_remove_%s")
+        super().__init__(*args, **kwargs)
+
 
 class MembershipDatesForm(forms.Form):
     """New start and end of one membership of a PPE (an empty end: without an end)."""
