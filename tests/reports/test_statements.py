@@ -252,7 +252,8 @@ def test_it_invites_a_member_with_a_set_password_link(client, cluster, coordinat
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("Zielone-Slaskie-2026!")
-    assert client.login(username="oke-zielone", password="Zielone-Slaskie-2026!")
+    response = client.post("/accounts/login/", {"username": "oke-zielone", "password": "Zielone-Slaskie-2026!"})
+    assert response.status_code == 302 and client.session.get("_auth_user_id") == str(user.pk)
 
 
 def test_it_reinvites_an_account_never_activated_at_the_members_current_address(cluster) -> None:
