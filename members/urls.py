@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from members.views import actions, dashboard, history, imports, members, ppes
+from members.views import actions, dashboard, exports, history, imports, members, ppes
 
 app_name = "members"
 
@@ -30,4 +30,10 @@ urlpatterns = [
     path("registry/import/<int:pk>/cancel/", imports.registry_import_cancel, name="registry-import-cancel"),
     path("registry/import/<int:pk>/retry/", imports.registry_import_retry, name="registry-import-retry"),
     path("registry/examples.zip", imports.registry_examples, name="registry-examples"),
+    # Downloads of the lists above, with the page's filters (?q=…): fmt is xlsx or csv.
+    path("members/export.<str:fmt>", exports.member_export, name="member-export"),
+    path("ppe/export.<str:fmt>", exports.ppe_export, name="ppe-export"),
+    path("ppe/generators.<str:fmt>", exports.generator_export, name="generator-export"),
+    path("ppe/storage.<str:fmt>", exports.storage_export, name="storage-export"),
+    path("registry/import/<int:pk>/errors.<str:fmt>", exports.registry_import_errors_export, name="registry-import-errors-export"),
 ]

@@ -47,6 +47,8 @@ def all_urls(cluster, member, ppe, imp) -> list[str]:
         "registry-import-detail": {"pk": imp.pk}, "registry-examples": {},
         "registry-import-progress": {"pk": imp.pk}, "registry-import-cancel": {"pk": imp.pk},
         "registry-import-retry": {"pk": imp.pk},
+        "member-export": {"fmt": "xlsx"}, "ppe-export": {"fmt": "csv"}, "generator-export": {"fmt": "xlsx"},
+        "storage-export": {"fmt": "csv"}, "registry-import-errors-export": {"pk": imp.pk, "fmt": "xlsx"},
         "member-history": {"pk": member.pk}, "ppe-history": {"pk": ppe.pk}, "ppe-remove": {"pk": ppe.pk},
         "ppe-membership-dates": {"pk": ppe.pk},
         "action-undo": {"pk": RegistryAction.objects.filter(cluster=cluster).values_list("pk", flat=True).first() or 0},
