@@ -23,6 +23,7 @@ from okeportal.jobs import job_send_failed, queue_unavailable_message
 from reports.forms import SettlementRequestForm, SettlementRerunForm
 from reports.models import FEE_ORDER, FeeCode, JobStatus, SettlementLine, SettlementRun
 from reports.services.settlement import settlement_request
+from reports.services.settlement.outdated import settlement_outdated_reasons
 from reports.templatetags.oke_format import format_by_key, zl
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -87,7 +88,10 @@ def settlement_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
                 "start": run.period_start.strftime("%d.%m.%Y"), "end": run.period_end.strftime("%d.%m.%Y"), "version": run.version,
             })
             return redirect("reports:settlement-detail", cluster.slug, run.id)
-    runs = SettlementRun.objects.filter(cluster=cluster).select_related("created_by").order_by("-period_start", "-period_end", "-version")
+    runs = (
+        SettlementRun.objects.filter(cluster=cluster).select_related("created_by").prefetch_related("outdated_reasons")
+        .order_by("-period_start", "-period_end", "-version")
+    )
     periods: list[dict[str, Any]] = []
     for run in runs:
         if not periods or (periods[-1]["start"], periods[-1]["end"]) != (run.period_start, run.period_end):
@@ -272,7 +276,9 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
         "other_versions": SettlementRun.objects.filter(
             cluster=cluster, period_start=run.period_start, period_end=run.period_end
         ).exclude(id=run.id).only("id", "version", "status").order_by("-version"),
+        "outdated_reasons": settlement_outdated_reasons(run=run),
     }
+    context["is_latest"] = not any(other.version > run.version for other in context["other_versions"])
     if run.status == JobStatus.FAILED:
         page_obj = Paginator(_missing_rows(run), DETAIL_PAGE_SIZE).get_page(request.GET.get("page"))
         context.update({"missing_rows": page_obj.object_list, "page_obj": page_obj})
