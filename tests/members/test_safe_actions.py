@@ -7,10 +7,12 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from members.models import Member, PPEMembership, RegistryAction
 from members.services.actions import (
@@ -326,3 +328,57 @@ def test_history_pages_use_a_bounded_number_of_queries(client, cluster, coordina
     registry_action_leave(member=alfa, on=dt.date(2025, 12, 31), user=coordinator)
     assert count(url("member-history", cluster, pk=alfa.pk)) == small_member
     assert count(url("ppe-history", cluster, pk=p1.pk)) == small_ppe
+
+
+# --- any sequence of actions, undone newest first, gives the registry back exactly ----------
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["leave", "transfer", "remove", "membership_dates"]),
+        st.integers(min_value=0, max_value=2),  # which member / PPE
+        st.integers(min_value=0, max_value=2),  # which other member
+        st.integers(min_value=-400, max_value=900),  # days after 2024-06-01
+        st.integers(min_value=0, max_value=400),  # length, for membership dates
+    ),
+    min_size=1, max_size=5,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+def test_any_sequence_of_actions_undone_newest_first_restores_the_registry(cluster, coordinator, operations):
+    with transaction.atomic():
+        members = [MemberFactory(cluster=cluster, joined_on=dt.date(2024, 1, 1)) for _ in range(3)]
+        ppes = [MeteringPointFactory(cluster=cluster) for _ in range(3)]
+        for i, ppe in enumerate(ppes):
+            PPEMembershipFactory(ppe=ppe, member=members[i % 2], valid_from=dt.date(2024, 1, 1) + dt.timedelta(days=30 * i))
+        original = full_state()
+        done: list[RegistryAction] = []
+        for kind, target, other, offset, length in operations:
+            on = dt.date(2024, 6, 1) + dt.timedelta(days=offset)
+            ppe = ppes[target]
+            membership = ppe.memberships.order_by("-valid_from").first()
+            state = full_state()
+            try:
+                if kind == "leave":
+                    action = registry_action_leave(member=members[target], on=on, user=coordinator)
+                elif kind == "transfer":
+                    action = registry_action_transfer(ppe=ppe, to_member=members[other], on=on, user=coordinator)
+                elif kind == "remove":
+                    action = registry_action_remove(ppe=ppe, on=on, user=coordinator)
+                else:
+                    action = registry_action_membership_dates(
+                        membership=membership, valid_from=on, valid_to=on + dt.timedelta(days=length) if length else None,
+                        user=coordinator,
+                    )
+            except ValidationError:
+                assert full_state() == state  # a refused action changes nothing
+                for m in members:
+                    m.refresh_from_db()
+                continue
+            done.append(action)
+        for action in reversed(done):
+            registry_action_undo(action=action, user=coordinator)
+        assert full_state() == original
+        transaction.set_rollback(True)
