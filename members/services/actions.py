@@ -123,7 +123,7 @@ def _current_scope(actions: Iterable[RegistryAction]) -> tuple[set[int], set[int
 
 
 def _period(before: State, after: State) -> tuple[dt.date | None, dt.date | None, bool]:
-    """The days whose membership changed: (start, end, anything); None = open-ended."""
+    """The days whose membership or leaving date changed: (start, end, anything); None = open-ended."""
     starts: list[dt.date] = []
     ends: list[dt.date | None] = []
 
@@ -155,6 +155,12 @@ def _period(before: State, after: State) -> tuple[dt.date | None, dt.date | None
             ends.append(None if ot is None or nt is None else max(ot, nt))
         else:
             ends.append(max(of, nf) - dt.timedelta(days=1))
+    for pk, old in before["members"].items():
+        # A leaving date (set, moved or cleared) reaches every day after the earlier of the two.
+        dates = [d for d in ((old or {}).get("left_on"), (after["members"].get(pk) or {}).get("left_on")) if d]
+        if dates:
+            starts.append(dt.date.fromisoformat(min(dates)) + dt.timedelta(days=1))
+            ends.append(None)
     if not starts:
         return None, None, False
     end = None if any(e is None for e in ends) else max(e for e in ends if e is not None)

@@ -382,3 +382,19 @@ def test_any_sequence_of_actions_undone_newest_first_restores_the_registry(clust
             registry_action_undo(action=action, user=coordinator)
         assert full_state() == original
         transaction.set_rollback(True)
+
+
+def test_the_confirmation_lists_the_runs_a_member_without_ppes_outdates_by_leaving(client, coordinator, cluster, reg):
+    _alfa, beta, *_rest, run = reg
+    client.force_login(coordinator)
+    response = client.post(url("member-leave", cluster, pk=beta.pk), {"on": "2025-03-31"})
+    assert "01.01.2025 – 31.12.2025" in response.content.decode()
+    client.post(url("member-leave", cluster, pk=beta.pk), {"on": "2025-03-31", "confirm": "1"})
+    assert RunOutdatedReason.objects.filter(run=run, code="leaving").exists()
+
+
+def test_a_change_outside_every_run_lists_no_run(client, coordinator, cluster, reg):
+    _alfa, beta, p1, *_ = reg
+    client.force_login(coordinator)
+    response = client.post(url("ppe-transfer", cluster, pk=p1.pk), {"to_member": beta.pk, "on": "2026-02-01"})
+    assert "Żadne zakończone rozliczenie nie obejmuje zmienionego okresu." in response.content.decode()
