@@ -21,8 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 import numpy as np
+from django.conf import settings
 from django.core.files.base import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
@@ -36,6 +38,7 @@ from reports.services import parsers
 from reports.services.meterstore import Block, MeterStoreError, meter_blocks_upsert, meter_store_lock, warsaw_offsets
 from reports.services.parsers import ParseResult, RowError, Series
 from reports.services.parsers.common import MAX_ERRORS, max_file_days
+from reports.services.settlement.outdated import settlements_mark_outdated
 
 logger = logging.getLogger(__name__)
 UTC = dt.UTC
@@ -402,12 +405,25 @@ def reading_import_run(*, reading_import: ReadingImport, progress: Callable[[flo
             report(100)
             done = _done(reading_import, run, seconds=time.perf_counter() - began)
             conditions_invalidate(cluster_ids=[reading_import.cluster_id])
+            _outdate_settlements(reading_import, run)
             return done
     except _RollbackError:
         return _fail(reading_import, run)
     finally:
         if isinstance(progress, _Progress):
             progress.in_save = False
+
+
+def _outdate_settlements(reading_import: ReadingImport, run: _Run) -> None:
+    """Finished settlements of the local days the file carried no longer match the stored meter data."""
+    warsaw = ZoneInfo(settings.TIME_ZONE)
+    first = dt.datetime.fromtimestamp(run.first, UTC).astimezone(warsaw).date()
+    last = dt.datetime.fromtimestamp(run.last - 1, UTC).astimezone(warsaw).date()
+    detail = _("plik %(name)s: %(p)d PPE, %(first)s – %(last)s") % {
+        "name": reading_import.original_name, "p": len(run.spans),
+        "first": first.strftime("%d.%m.%Y"), "last": last.strftime("%d.%m.%Y"),
+    }
+    settlements_mark_outdated(cluster_id=reading_import.cluster_id, start=first, end=last, code="meter_data", detail=detail)
 
 
 def _done(reading_import: ReadingImport, run: _Run, *, seconds: float) -> ReadingImport:

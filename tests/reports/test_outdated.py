@@ -114,3 +114,45 @@ def test_the_settlements_command_lists_runs_with_reasons(setup) -> None:
             "reasons": [{"code": "transfer", "label": "przeniesienie PPE", "detail": rows[0]["reasons"][0]["detail"], "at": rows[0]["reasons"][0]["at"]}],
         }
     ]
+
+
+def test_a_registry_import_that_changes_memberships_outdates_the_run(setup, tmp_path) -> None:
+    from members.services.imports import registry_import
+
+    run, a, _b, ppe = setup
+    (tmp_path / "metering_points.csv").write_text(
+        "code,member_ref,gmina_terc,dso,voltage_level,tariff_group,contracted_kw,joined_on\n"
+        f"{ppe_code(901)},a,2408031,tauron,{ppe.voltage_level},C11,12,2026-02-01\n", encoding="utf-8"
+    )
+    report = registry_import(cluster=run.cluster, source=tmp_path, record=False)
+    assert report.ok, report.errors
+    assert [code for code, _ in reasons(run)] == ["registry_import"]
+
+
+def test_a_registry_import_that_changes_nothing_outdates_nothing(setup, tmp_path) -> None:
+    from members.services.imports import registry_import
+
+    run, _a, _b, ppe = setup
+    (tmp_path / "metering_points.csv").write_text(
+        "code,member_ref,gmina_terc,dso,voltage_level,tariff_group,contracted_kw,joined_on\n"
+        f"{ppe.code},a,2408031,tauron,{ppe.voltage_level},{ppe.tariff_group},{ppe.contracted_kw},2024-01-01\n", encoding="utf-8"
+    )
+    report = registry_import(cluster=run.cluster, source=tmp_path, record=False)
+    assert report.ok, report.errors
+    assert reasons(run) == []
+
+
+def test_a_meter_import_for_the_period_outdates_the_run(setup, cluster) -> None:
+    from django.core.files.base import ContentFile
+
+    from reports.models import ReadingImport
+    from reports.services.readings_import import reading_import_claim, reading_import_process
+
+    run, _a, _b, ppe = setup
+    imp = ReadingImport(cluster=cluster, original_name="marzec.csv", format="generic")
+    imp.file.save("marzec.csv", ContentFile(f"ppe_code;start;import_kwh;export_kwh\n{ppe.code};2026-03-10T12:00+01:00;1,5;0\n".encode()), save=False)
+    imp.save()
+    assert reading_import_claim(import_id=imp.pk)
+    done = reading_import_process(import_id=imp.pk)
+    assert done.status == "done", (done.message, done.errors)
+    assert reasons(run) == [("meter_data", "plik marzec.csv: 1 PPE, 10.03.2026 – 10.03.2026")]

@@ -7,10 +7,15 @@ from collections import Counter
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext
 
 from members.models import Cluster, Generator, Member, MeteringPoint, PPEMembership, StorageUnit
 from members.services.conditions import conditions_invalidate
 from members.services.imports.checks import Plan, PPERow
+from members.signals import registry_changed_send
+
+# What a settlement uses from the registry (member names and addresses do not change figures).
+SETTLED_KINDS = ("metering_points", "memberships", "generators", "storage_units")
 
 
 def _upsert(instance: models.Model | None, model: type[models.Model], values: dict[str, Any], **create: Any) -> tuple[models.Model, str]:
@@ -64,4 +69,13 @@ def plan_save(*, cluster: Cluster, plan: Plan) -> dict[str, Counter]:
             _, status = _upsert(row.existing, model, values, ppe=ppes[row.key], name=name)
             counts[status][kind] += 1
     conditions_invalidate(cluster_ids=[cluster.pk])
+    changed = {kind: counts["created"][kind] + counts["updated"][kind] for kind in SETTLED_KINDS}
+    if any(changed.values()):
+        # Imported rows carry no change date of their own: every finished settlement may be affected.
+        registry_changed_send(
+            cluster_id=cluster.pk, start=None, end=None, code="registry_import",
+            detail=gettext("nowe lub zmienione: PPE %(ppe)d, przynależności %(m)d, instalacje %(i)d")
+            % {"ppe": changed["metering_points"], "m": changed["memberships"],
+               "i": changed["generators"] + changed["storage_units"]},
+        )
     return counts
