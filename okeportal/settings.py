@@ -176,6 +176,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_queue),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # kombu's default is ./control (the exchange tables of broadcast/control messages)
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
     for _folder in (_queue, VAR_DIR / "celery" / "processed"):
         _folder.mkdir(parents=True, exist_ok=True)
