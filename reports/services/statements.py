@@ -57,8 +57,19 @@ def statement_number(*, run: SettlementRun, member: Member) -> str:
     return f"{run.cluster.slug.upper()}/{run_period_label(run=run)}/{member.pk:04d}-v{run.version}"
 
 
-def statement_filename(*, run: SettlementRun) -> str:
-    """The name a member's browser saves: ``zestawienie-OKE-2026-03-v1.pdf``."""
+def statement_filename(*, run: SettlementRun, statement: Statement | None = None) -> str:
+    """The name a browser saves.
+
+    A member's statement carries its number and the member (as the statement
+    names it): ``zestawienie-OKE-2026-03-0007-v1-piekarnia-orzeska.pdf``, so a
+    month's files never share a name. Without ``statement``, the run's own
+    name: ``zestawienie-OKE-2026-03-v1.pdf``.
+    """
+    if statement is not None:
+        from members.services.exports import name_slug
+
+        member = name_slug(statement.line.member_name)
+        return f"zestawienie-{statement.number.replace('/', '-')}" + (f"-{member}" if member else "") + ".pdf"
     period = run_period_label(run=run).replace("/", "-")
     return f"zestawienie-{run.cluster.slug.upper()}-{period}-v{run.version}.pdf"
 

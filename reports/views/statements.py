@@ -61,7 +61,9 @@ def pdf_response(*, file: FieldFile, filename: str, inline: bool = False) -> Fil
 
 def statement_pdf_download(request: HttpRequest, statement: Statement, *, inline: bool = False) -> FileResponse:
     """Serve a statement the caller has already looked up within its boundary, and log the download."""
-    response = pdf_response(file=statement.file, filename=statement_filename(run=statement.run), inline=inline)
+    response = pdf_response(
+        file=statement.file, filename=statement_filename(run=statement.run, statement=statement), inline=inline
+    )
     statement_download_record(
         statement=statement,
         user=request.user,

@@ -50,7 +50,8 @@ def test_it_publishes_and_lets_the_member_download_its_pdf(live_server, browser,
         with tab.expect_download() as info:
             tab.click("#portal-statements >> text=Pobierz PDF")
         download = info.value
-        assert download.suggested_filename == "zestawienie-OKE-2026-03-v1.pdf"
+        number = Statement.objects.get(run=rendered_run, member=alice.member).number.replace("/", "-")
+        assert download.suggested_filename == f"zestawienie-{number}-alicja-nowak-zazolc-gesla-jazn.pdf"
         content = open(download.path(), "rb").read()
     finally:
         member.close()

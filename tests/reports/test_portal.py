@@ -56,9 +56,10 @@ def test_it_downloads_the_members_pdf_with_a_log(client, alice, run) -> None:
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == (
-        "attachment; filename=\"zestawienie-OKE-2026-03-v1.pdf\"; filename*=UTF-8''zestawienie-OKE-2026-03-v1.pdf"
-    )
+    # The file name carries the statement's number and the member: no two members' files share a name.
+    name = f"zestawienie-{statement.number.replace('/', '-')}-alicja-nowak.pdf"
+    assert name.startswith("zestawienie-OKE-2026-03-")
+    assert response["Content-Disposition"] == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
     content = b"".join(response.streaming_content)
     assert "Alicja Nowak" in pdf_text(content) and "20 977,13 zł" in pdf_text(content)
     log = statement.downloads.get()
@@ -110,7 +111,8 @@ def test_it_marks_an_older_version_as_superseded(client, cluster, alice, coordin
     page = client.get(reverse("portal:home")).content.decode()
     assert statement_of(alice, v2).number in page and "zastąpione nowszą wersją" in page
     response = client.get(reverse("portal:statement-download", args=[statement_of(alice, v2).pk]))
-    assert 'filename="zestawienie-OKE-2026-03-v2.pdf"' in response["Content-Disposition"]
+    number = statement_of(alice, v2).number.replace("/", "-")  # the correction's own number
+    assert f'filename="zestawienie-{number}-alicja-nowak.pdf"' in response["Content-Disposition"]
 
 
 def test_it_answers_404_to_accounts_without_a_member(client, coordinator, outsider, alice, run) -> None:
