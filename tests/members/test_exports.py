@@ -190,3 +190,21 @@ def test_it_reads_the_list_in_a_fixed_number_of_queries(client, coordinator, clu
     few = count()
     grow(30)
     assert count() == few
+
+
+def test_it_offers_downloads_that_keep_the_lists_filters(client, coordinator, cluster, registry):
+    client.force_login(coordinator)
+    page = client.get(reverse("members:member-list", args=[cluster.slug]), {"legal_form": "jst", "page": "1"})
+    html = page.content.decode()
+    assert url(cluster, "member-export", "xlsx") + "?legal_form=jst" in html
+    assert url(cluster, "member-export", "csv") + "?legal_form=jst" in html
+    html = client.get(reverse("members:ppe-list", args=[cluster.slug]), {"q": "5903"}).content.decode()
+    for name in ("ppe-export", "generator-export", "storage-export"):
+        assert url(cluster, name, "xlsx") + "?q=5903" in html, name
+
+
+def test_it_answers_404_for_another_clusters_registry_import(client, coordinator, cluster, other_cluster):
+    foreign = RegistryImport.objects.create(cluster=other_cluster, file_name="x.zip", status="failed",
+                                            errors=[{"file": "a.csv", "row": 1, "message": "x"}])
+    client.force_login(coordinator)
+    assert client.get(url(cluster, "registry-import-errors-export", "xlsx", pk=foreign.pk)).status_code == 404

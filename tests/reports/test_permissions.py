@@ -32,7 +32,7 @@ def money_objects(cluster) -> dict[str, int]:
     reading_import.file.save("dane.csv", ContentFile(b"x"), save=False)
     reading_import.save()
     return {"run_id": run.pk, "line_id": line.pk, "statement_id": statement.pk, "member_id": member.pk,
-            "pk": reading_import.pk}
+            "pk": reading_import.pk, "fmt": "xlsx"}
 
 
 URL_KWARGS = {
@@ -45,8 +45,10 @@ URL_KWARGS = {
     "allocation-keys": (),
     "settlement-cancel": ("run_id",), "settlement-retry": ("run_id",), "import-cancel": ("pk",), "import-retry": ("pk",),
     "statements-cancel": ("run_id",),
+    "settlement-lines-export": ("run_id", "fmt"), "settlement-diff-export": ("run_id", "fmt"),
+    "statements-zip": ("run_id",), "completeness-export": ("fmt",), "import-errors-export": ("pk", "fmt"),
 }
-WITH_OBJECTS = [name for name, keys in URL_KWARGS.items() if keys]
+WITH_OBJECTS = [name for name, keys in URL_KWARGS.items() if set(keys) - {"fmt"}]  # fmt names no object
 
 
 def all_urls(slug: str, objects: dict[str, int], names=URL_KWARGS) -> list[str]:
