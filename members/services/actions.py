@@ -59,15 +59,16 @@ def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _state(*, member_ids: Iterable[int], ppe_ids: Iterable[int]) -> State:
+def _state(*, cluster_id: int, member_ids: Iterable[int], ppe_ids: Iterable[int]) -> State:
     member_ids, ppe_ids = set(member_ids), set(ppe_ids)
     members = {
         str(pk): {"left_on": _iso(left_on)}
-        for pk, left_on in Member.objects.filter(pk__in=member_ids).values_list("pk", "left_on")
+        for pk, left_on in Member.objects.filter(cluster_id=cluster_id, pk__in=member_ids).values_list("pk", "left_on")
     }
     memberships = {
         str(pk): {"ppe": ppe, "member": member, "valid_from": _iso(start), "valid_to": _iso(end)}
-        for pk, ppe, member, start, end in PPEMembership.objects.filter(Q(ppe_id__in=ppe_ids) | Q(member_id__in=member_ids))
+        for pk, ppe, member, start, end in PPEMembership.objects.filter(ppe__cluster_id=cluster_id)
+        .filter(Q(ppe_id__in=ppe_ids) | Q(member_id__in=member_ids))
         .values_list("pk", "ppe_id", "member_id", "valid_from", "valid_to")
     }
     return {"members": members, "memberships": memberships}
@@ -122,7 +123,7 @@ def _current_scope(actions: Iterable[RegistryAction]) -> tuple[set[int], set[int
     return member_ids, ppe_ids, membership_ids
 
 
-def _period(before: State, after: State) -> tuple[dt.date | None, dt.date | None, bool]:
+def _period(before: State, after: State, *, cluster_id: int) -> tuple[dt.date | None, dt.date | None, bool]:
     """The days whose membership or leaving date changed: (start, end, anything); None = open-ended."""
     starts: list[dt.date] = []
     ends: list[dt.date | None] = []
@@ -132,7 +133,7 @@ def _period(before: State, after: State) -> tuple[dt.date | None, dt.date | None
             return None
         if "valid_from" not in row or "valid_to" not in row:
             # A changed row holds only the changed fields: the others are as the row is now.
-            row = {**_membership_row(int(pk)), **row}
+            row = {**_membership_row(int(pk), cluster_id=cluster_id), **row}
             if not row.get("valid_from"):
                 return None
         end = row.get("valid_to")
@@ -167,8 +168,8 @@ def _period(before: State, after: State) -> tuple[dt.date | None, dt.date | None
     return min(starts), end, True
 
 
-def _membership_row(pk: int) -> dict[str, Any]:
-    row = PPEMembership.objects.filter(pk=pk).values("valid_from", "valid_to").first() or {}
+def _membership_row(pk: int, *, cluster_id: int) -> dict[str, Any]:
+    row = PPEMembership.objects.filter(ppe__cluster_id=cluster_id, pk=pk).values("valid_from", "valid_to").first() or {}
     return {k: _iso(v) for k, v in row.items()}
 
 
@@ -188,16 +189,16 @@ def _record(
     member_ids, ppe_ids = set(member_ids), set(ppe_ids)
 
     def run() -> RegistryAction:
-        old = _state(member_ids=member_ids, ppe_ids=ppe_ids)
+        old = _state(cluster_id=cluster_id, member_ids=member_ids, ppe_ids=ppe_ids)
         apply()
-        before, after = _diff(old, _state(member_ids=member_ids, ppe_ids=ppe_ids))
+        before, after = _diff(old, _state(cluster_id=cluster_id, member_ids=member_ids, ppe_ids=ppe_ids))
         action = RegistryAction(
             cluster_id=cluster_id, kind=kind, member=member, to_member=to_member, ppe=ppe, before=before, after=after,
             summary=summary[:300], created_by=user if user is not None and user.is_authenticated else None,
         )
         if dry_run:
             # Computed against the changed rows; the transaction is rolled back below.
-            action._preview_period = _period(before, after)  # type: ignore[attr-defined]
+            action._preview_period = _period(before, after, cluster_id=cluster_id)  # type: ignore[attr-defined]
             raise _DryRunDoneError(action)
         action.save()
         return action
@@ -298,7 +299,7 @@ def ppe_membership_dates_change(*, membership: PPEMembership, valid_from: dt.dat
     new = {"valid_from": _iso(valid_from), "valid_to": _iso(valid_to)}
     start, end, _changed = _period(
         {"members": {}, "memberships": {str(membership.pk): old}},
-        {"members": {}, "memberships": {str(membership.pk): new}},
+        {"members": {}, "memberships": {str(membership.pk): new}}, cluster_id=ppe.cluster_id,
     )
     conditions_invalidate(cluster_ids=[ppe.cluster_id])
     registry_changed_send(
@@ -378,7 +379,9 @@ def registry_actions_lines(*, changes: list[tuple[State, State]]) -> list[list[C
 
 def registry_action_affected_runs(*, action: RegistryAction) -> list[dict]:
     """Finished settlement runs the action makes (or made) outdated: period, version, published."""
-    start, end, changed = getattr(action, "_preview_period", None) or _period(action.before, action.after)
+    start, end, changed = getattr(action, "_preview_period", None) or _period(
+        action.before, action.after, cluster_id=action.cluster_id
+    )
     if not changed:
         return []
     return registry_change_preview_ask(cluster_id=action.cluster_id, start=start, end=end)
@@ -469,7 +472,7 @@ def _parse(fields: dict[str, Any]) -> dict[str, Any]:
 def _restore(state: State, *, cluster_id: int) -> None:
     """Write ``state`` back (instance saves, so the field history records who undid what)."""
     for pk, fields in state.get("members", {}).items():
-        member = Member.objects.get(pk=int(pk))
+        member = Member.objects.get(cluster_id=cluster_id, pk=int(pk))
         for k, v in _parse(fields).items():
             setattr(member, k, v)
         member.save(update_fields=list(fields))
@@ -477,15 +480,15 @@ def _restore(state: State, *, cluster_id: int) -> None:
     # Remove first, then widen or create: a restored period may need the room a removed row held.
     for pk, fields in rows.items():
         if fields is None:
-            PPEMembership.objects.get(pk=int(pk)).delete()
+            PPEMembership.objects.get(ppe__cluster_id=cluster_id, pk=int(pk)).delete()
     for pk, fields in rows.items():
         if fields is None:
             continue
         values = _parse(fields)
-        membership = PPEMembership.objects.select_related("ppe").filter(pk=int(pk)).first()
+        membership = PPEMembership.objects.select_related("ppe").filter(ppe__cluster_id=cluster_id, pk=int(pk)).first()
         if membership is None:
             membership = PPEMembership(pk=int(pk), ppe_id=values.pop("ppe"), member_id=values.pop("member"), **values)
-            membership.ppe = MeteringPoint.objects.get(pk=membership.ppe_id)
+            membership.ppe = MeteringPoint.objects.get(cluster_id=cluster_id, pk=membership.ppe_id)
         else:
             for k, v in values.items():
                 setattr(membership, k if k not in ("ppe", "member") else f"{k}_id", v)
@@ -503,9 +506,9 @@ def registry_action_undo(*, action: RegistryAction, user: AbstractBaseUser | Non
     if refusal is not None:
         raise ValidationError(_("Nie można cofnąć akcji „%(summary)s”: %(reason)s") % {"summary": action.summary, "reason": refusal})
     member_ids, ppe_ids, _ids = _current_scope([action])
-    old = _state(member_ids=member_ids, ppe_ids=ppe_ids)
+    old = _state(cluster_id=action.cluster_id, member_ids=member_ids, ppe_ids=ppe_ids)
     _restore(action.before, cluster_id=action.cluster_id)
-    before, after = _diff(old, _state(member_ids=member_ids, ppe_ids=ppe_ids))
+    before, after = _diff(old, _state(cluster_id=action.cluster_id, member_ids=member_ids, ppe_ids=ppe_ids))
     who = user if user is not None and user.is_authenticated else None
     reversal = RegistryAction.objects.create(
         cluster_id=action.cluster_id, kind=action.kind, member_id=action.member_id, to_member_id=action.to_member_id,
@@ -515,7 +518,7 @@ def registry_action_undo(*, action: RegistryAction, user: AbstractBaseUser | Non
     action.reversed_at, action.reversed_by = reversal.created_at, who
     action.save(update_fields=["reversed_at", "reversed_by"])
     conditions_invalidate(cluster_ids=[action.cluster_id])
-    start, end, changed = _period(before, after)
+    start, end, changed = _period(before, after, cluster_id=action.cluster_id)
     if changed:
         registry_changed_send(
             cluster_id=action.cluster_id, start=start, end=end, code=KIND_CODES[Kind(action.kind)],
