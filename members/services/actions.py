@@ -501,11 +501,20 @@ def _restore(state: State, *, cluster_id: int) -> None:
 @transaction.atomic
 def registry_action_undo(*, action: RegistryAction, user: AbstractBaseUser | None) -> RegistryAction:
     """Restore exactly what the action changed; the reversal is recorded as an action of its own."""
-    action = RegistryAction.objects.select_for_update().get(pk=action.pk)
+    action = RegistryAction.objects.select_for_update().get(pk=action.pk, cluster_id=action.cluster_id)
+    member_ids, ppe_ids, _ids = _current_scope([action])
+    # Lock the rows to restore before checking they still hold what the action wrote, so a
+    # concurrent edit either finishes first (and the check sees it) or waits for the undo.
+    list(Member.objects.select_for_update().filter(cluster_id=action.cluster_id, pk__in=member_ids).values_list("pk"))
+    list(
+        PPEMembership.objects.select_for_update()
+        .filter(ppe__cluster_id=action.cluster_id)
+        .filter(Q(ppe_id__in=ppe_ids) | Q(member_id__in=member_ids))
+        .values_list("pk")
+    )
     refusal = registry_actions_undo_refusals(actions=[action])[action.pk]
     if refusal is not None:
         raise ValidationError(_("Nie można cofnąć akcji „%(summary)s”: %(reason)s") % {"summary": action.summary, "reason": refusal})
-    member_ids, ppe_ids, _ids = _current_scope([action])
     old = _state(cluster_id=action.cluster_id, member_ids=member_ids, ppe_ids=ppe_ids)
     _restore(action.before, cluster_id=action.cluster_id)
     before, after = _diff(old, _state(cluster_id=action.cluster_id, member_ids=member_ids, ppe_ids=ppe_ids))

@@ -398,3 +398,48 @@ def test_a_change_outside_every_run_lists_no_run(client, coordinator, cluster, r
     client.force_login(coordinator)
     response = client.post(url("ppe-transfer", cluster, pk=p1.pk), {"to_member": beta.pk, "on": "2026-02-01"})
     assert "Żadne zakończone rozliczenie nie obejmuje zmienionego okresu." in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_undos_at_once_restore_once(cluster, coordinator, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("two writers at once need PostgreSQL")
+    import threading
+
+    from django.db import close_old_connections
+
+    from members.services import actions as actions_module
+
+    alfa = MemberFactory(cluster=cluster, joined_on=dt.date(2024, 1, 1))
+    beta = MemberFactory(cluster=cluster, joined_on=dt.date(2024, 1, 1))
+    ppe = MeteringPointFactory(cluster=cluster)
+    PPEMembershipFactory(ppe=ppe, member=alfa, valid_from=dt.date(2024, 1, 1))
+    action = registry_action_transfer(ppe=ppe, to_member=beta, on=dt.date(2025, 7, 1), user=coordinator)
+    outcome: list[str] = []
+
+    def second_undo() -> None:
+        try:
+            registry_action_undo(action=RegistryAction.objects.get(pk=action.pk), user=coordinator)
+            outcome.append("undone")
+        except ValidationError as exc:
+            outcome.append(" ".join(exc.messages))
+        finally:
+            close_old_connections()
+
+    restore = actions_module._restore
+    started: list[threading.Thread] = []
+
+    def restore_while_another_undo_starts(state, *, cluster_id):
+        # The first undo holds its locks here; the second one starts and must wait for them.
+        thread = threading.Thread(target=second_undo)
+        thread.start()
+        started.append(thread)
+        restore(state, cluster_id=cluster_id)
+
+    monkeypatch.setattr(actions_module, "_restore", restore_while_another_undo_starts)
+    registry_action_undo(action=action, user=coordinator)
+    monkeypatch.setattr(actions_module, "_restore", restore)
+    started[0].join()
+    assert len(outcome) == 1 and "już cofnięta" in outcome[0]
+    assert RegistryAction.objects.filter(reversal_of=action).count() == 1
+    assert [(m.member_id, m.valid_to) for m in ppe.memberships.all()] == [(alfa.pk, None)]
