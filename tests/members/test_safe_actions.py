@@ -443,3 +443,19 @@ def test_two_undos_at_once_restore_once(cluster, coordinator, monkeypatch):
     assert len(outcome) == 1 and "już cofnięta" in outcome[0]
     assert RegistryAction.objects.filter(reversal_of=action).count() == 1
     assert [(m.member_id, m.valid_to) for m in ppe.memberships.all()] == [(alfa.pk, None)]
+
+
+def test_it_refuses_a_membership_of_another_ppe_in_the_dates_form(client, coordinator, cluster, other_cluster, reg):
+    _alfa, _beta, p1, p2, _run = reg
+    foreign = PPEMembershipFactory(
+        ppe=MeteringPointFactory(cluster=other_cluster), member=MemberFactory(cluster=other_cluster)
+    )
+    client.force_login(coordinator)
+    state = registry_state()
+    for membership in (p2.memberships.get(), foreign):
+        response = client.post(
+            url("ppe-membership-dates", cluster, pk=p1.pk),
+            {"membership": membership.pk, "valid_from": "2024-05-01", "valid_to": "", "confirm": "1"},
+        )
+        assert response.status_code == 200 and "membership" in response.context["dates_form"].errors
+    assert registry_state() == state
