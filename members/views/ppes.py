@@ -62,7 +62,6 @@ def _detail(
         memberships=ppe.memberships.select_related("member").order_by("-valid_from"),
         generators=ppe.generators.all(), storage_units=ppe.storage_units.all(), transfer_form=transfer_form,
         remove_form=remove_form or PPERemoveForm(), dates_form=dates_form or MembershipDatesForm(ppe=ppe),
-        actions=RegistryAction.objects.filter(ppe=ppe).select_related("created_by")[:5],
     )
 
 
