@@ -7,6 +7,8 @@ posts the same values back with ``confirm=1``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -46,6 +48,27 @@ def confirm_page(
         action=action, title=title, lines=lines, runs=runs, published=[r for r in runs if r["published"]],
         hidden=hidden, post_url=post_url, back_url=back_url, undo=undo,
     )
+
+
+def confirm_or_apply(
+    request: HttpRequest, cluster: Cluster, *, form: forms.Form, run: Callable[[bool], RegistryAction], back_url: str,
+    success: Callable[[RegistryAction], str],
+) -> HttpResponse | None:
+    """``run(dry_run)`` without ``confirm=1``: the confirmation page; with it: the action, a message and back.
+
+    None when the service refused: its messages are on the form, nothing changed.
+    """
+    confirmed = is_confirmed(request)
+    try:
+        action = run(not confirmed)
+    except ValidationError as exc:
+        for message in error_messages(exc):
+            form.add_error(None, message)
+        return None
+    if not confirmed:
+        return confirm_page(request, cluster, action=action, form=form, title=action.summary, post_url=request.path, back_url=back_url)
+    messages.success(request, success(action))
+    return redirect(back_url)
 
 
 def action_back_url(cluster: Cluster, action: RegistryAction) -> str:

@@ -27,7 +27,7 @@ from members.models import Cluster, Gmina, Member, PPEMembership, RegistryAction
 from members.selectors import member_list as member_list_select
 from members.services.actions import registry_action_leave
 from members.services.registry import PPERow, member_save_with_ppes
-from members.views.actions import confirm_page, is_confirmed
+from members.views.actions import confirm_or_apply
 from members.views.common import error_messages, page
 
 PAGE_SIZE = 25
@@ -146,20 +146,14 @@ def member_leave(request: HttpRequest, cluster: Cluster, pk: int) -> HttpRespons
     member = get_object_or_404(Member, cluster=cluster, pk=pk)
     form = MemberLeaveForm(request.POST)
     if form.is_valid():
-        confirmed = is_confirmed(request)
-        try:
-            action = registry_action_leave(member=member, on=form.cleaned_data["on"], user=request.user, dry_run=not confirmed)
-        except ValidationError as exc:
-            for message in error_messages(exc):
-                form.add_error(None, message)
-        else:
-            detail = reverse("members:member-detail", kwargs={"cluster_slug": cluster.slug, "pk": member.pk})
-            if not confirmed:
-                return confirm_page(request, cluster, action=action, form=form, title=action.summary, post_url=request.path, back_url=detail)
-            messages.success(
-                request,
-                _("%(name)s wystąpił z klastra; ostatni dzień %(on)s. Zmianę można cofnąć w historii.")
-                % {"name": member.name, "on": member.left_on.strftime("%d.%m.%Y")},
-            )
-            return redirect(detail)
+        on = form.cleaned_data["on"]
+        response = confirm_or_apply(
+            request, cluster, form=form,
+            run=lambda dry_run: registry_action_leave(member=member, on=on, user=request.user, dry_run=dry_run),
+            back_url=reverse("members:member-detail", kwargs={"cluster_slug": cluster.slug, "pk": member.pk}),
+            success=lambda action: _("%(name)s wystąpił z klastra; ostatni dzień %(on)s. Zmianę można cofnąć w historii.")
+            % {"name": member.name, "on": on.strftime("%d.%m.%Y")},
+        )
+        if response is not None:
+            return response
     return _detail(request, cluster, member, leave_form=form)

@@ -23,7 +23,7 @@ from members.services.registry import (
     ppe_current_membership,
     ppe_installations_save,
 )
-from members.views.actions import confirm_page, is_confirmed
+from members.views.actions import confirm_or_apply
 from members.views.common import error_messages, page
 
 PAGE_SIZE = 25
@@ -65,22 +65,14 @@ def _detail(
     )
 
 
-def _confirm_or_apply(
+def _apply(
     request: HttpRequest, cluster: Cluster, ppe: MeteringPoint, form: forms.Form, run: Callable[[bool], RegistryAction],
 ) -> HttpResponse | None:
-    """Dry run and confirmation page, or (``confirm=1``) the action itself; None when the service refused (errors on the form)."""
-    confirmed = is_confirmed(request)
-    try:
-        action = run(not confirmed)
-    except ValidationError as exc:
-        for message in error_messages(exc):
-            form.add_error(None, message)
-        return None
-    detail = reverse("members:ppe-detail", kwargs={"cluster_slug": cluster.slug, "pk": ppe.pk})
-    if not confirmed:
-        return confirm_page(request, cluster, action=action, form=form, title=action.summary, post_url=request.path, back_url=detail)
-    messages.success(request, _("Zapisano: %(summary)s. Zmianę można cofnąć w historii PPE.") % {"summary": action.summary})
-    return redirect(detail)
+    return confirm_or_apply(
+        request, cluster, form=form, run=run,
+        back_url=reverse("members:ppe-detail", kwargs={"cluster_slug": cluster.slug, "pk": ppe.pk}),
+        success=lambda action: _("Zapisano: %(summary)s. Zmianę można cofnąć w historii PPE.") % {"summary": action.summary},
+    )
 
 
 @cluster_staff_required
@@ -91,7 +83,7 @@ def ppe_transfer(request: HttpRequest, cluster: Cluster, pk: int) -> HttpRespons
     form = PPETransferForm(request.POST, ppe=ppe, current=current.member if current else None)
     if form.is_valid():
         data = form.cleaned_data
-        response = _confirm_or_apply(request, cluster, ppe, form, lambda dry_run: registry_action_transfer(
+        response = _apply(request, cluster, ppe, form, lambda dry_run: registry_action_transfer(
             ppe=ppe, to_member=data["to_member"], on=data["on"], user=request.user, dry_run=dry_run,
         ))
         if response is not None:
@@ -107,7 +99,7 @@ def ppe_remove(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
     form = PPERemoveForm(request.POST)
     if form.is_valid():
         on = form.cleaned_data["on"]
-        response = _confirm_or_apply(request, cluster, ppe, form, lambda dry_run: registry_action_remove(
+        response = _apply(request, cluster, ppe, form, lambda dry_run: registry_action_remove(
             ppe=ppe, on=on, user=request.user, dry_run=dry_run,
         ))
         if response is not None:
@@ -123,7 +115,7 @@ def ppe_membership_dates(request: HttpRequest, cluster: Cluster, pk: int) -> Htt
     form = MembershipDatesForm(request.POST, ppe=ppe)
     if form.is_valid():
         data = form.cleaned_data
-        response = _confirm_or_apply(request, cluster, ppe, form, lambda dry_run: registry_action_membership_dates(
+        response = _apply(request, cluster, ppe, form, lambda dry_run: registry_action_membership_dates(
             membership=data["membership"], valid_from=data["valid_from"], valid_to=data["valid_to"],
             user=request.user, dry_run=dry_run,
         ))
