@@ -45,19 +45,29 @@ class PPEDayCompleteness:
         return (Decimal(self.present * 100) / self.expected).quantize(Decimal("0.1"))
 
 
-def _month_ppes(cluster: Cluster, first: dt.date, after: dt.date) -> list[MeteringPoint]:
-    overlapping = Q(memberships__valid_from__lt=after) & (
+def _overlapping(first: dt.date, after: dt.date) -> Q:
+    return Q(memberships__valid_from__lt=after) & (
         Q(memberships__valid_to__isnull=True) | Q(memberships__valid_to__gte=first)
     )
+
+
+def _month_ppes(cluster: Cluster, first: dt.date, after: dt.date) -> list[MeteringPoint]:
     memberships = PPEMembership.objects.select_related("member").only(
         "id", "ppe_id", "valid_from", "valid_to", "member__ref", "member__name"
     ).order_by("valid_from")
     return list(
-        MeteringPoint.objects.filter(overlapping, cluster=cluster)
+        MeteringPoint.objects.filter(_overlapping(first, after), cluster=cluster)
         .distinct()
         .order_by("code")
         .prefetch_related(Prefetch("memberships", queryset=memberships))
     )
+
+
+def completeness_rows_most(*, cluster: Cluster, year: int, month: int) -> int:
+    """An upper bound of ``completeness_by_day``'s rows (member PPEs × days), from one count."""
+    first = dt.date(year, month, 1)
+    after = dt.date(year + month // 12, month % 12 + 1, 1)
+    return MeteringPoint.objects.filter(_overlapping(first, after), cluster=cluster).distinct().count() * (after - first).days
 
 
 def completeness_by_day(*, cluster: Cluster, year: int, month: int) -> Iterator[PPEDayCompleteness]:

@@ -11,21 +11,22 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster
-from members.services.exports import Column, Kind, Table, export_filename
+from members.services.exports import Column, ExportFormat, Kind, Table, export_filename
 from members.views.exports import export_format_or_404, table_response
 from reports.models import JobStatus, ReadingImport, SettlementLine, SettlementRun
-from reports.selectors.completeness_days import PPEDayCompleteness, completeness_by_day
+from reports.selectors.completeness_days import PPEDayCompleteness, completeness_by_day, completeness_rows_most
 from reports.services.statement_archive import statements_archive_build, statements_archive_record
 from reports.services.statements import run_period_label
 from reports.views.readings import _month
@@ -36,6 +37,7 @@ LINE_FIELDS = (
     "exemptions_total", "total", "cost_without_cluster",
 )
 COUNT_KEYS = frozenset({"members", "ppes", "hours", "missing_hours"})
+COMPLETENESS_COLUMNS = 13
 
 
 def _kwh(wh: int | None) -> Decimal | None:
@@ -138,6 +140,7 @@ def diff_table(*, run: SettlementRun) -> Table:
 
 
 def completeness_table(*, rows: Iterable[PPEDayCompleteness]) -> Table:
+    """``COMPLETENESS_COLUMNS`` columns (the XLSX size check counts cells with it)."""
     return Table(title=_("Kompletność"), rows=rows, columns=[
         Column(_("Kod PPE"), lambda r: r.ppe_code),
         Column(_("Grupa taryfowa"), lambda r: r.tariff_group),
@@ -201,6 +204,14 @@ def completeness_export(request: HttpRequest, cluster: Cluster, fmt: str) -> Htt
         today = timezone.localdate()
         chosen = (today.year, today.month)
     year, month = chosen
+    if export_format == ExportFormat.XLSX:
+        table_cells = completeness_rows_most(cluster=cluster, year=year, month=month) * COMPLETENESS_COLUMNS
+        if table_cells > settings.OKE_EXPORT_XLSX_MAX_CELLS:
+            messages.error(request, _(
+                "Kompletność za %(month)s to do %(cells)s komórek, a arkusz XLSX może mieć najwyżej %(limit)s "
+                "(OKE_EXPORT_XLSX_MAX_CELLS) — pobierz plik CSV."
+            ) % {"month": f"{year}-{month:02d}", "cells": table_cells, "limit": settings.OKE_EXPORT_XLSX_MAX_CELLS})
+            return redirect(reverse("reports:completeness", args=[cluster.slug]) + f"?month={year}-{month:02d}")
     return table_response(
         table=completeness_table(rows=completeness_by_day(cluster=cluster, year=year, month=month)), fmt=export_format,
         filename=export_filename(cluster_slug=cluster.slug, what=f"kompletnosc-{year}-{month:02d}", fmt=export_format),

@@ -253,3 +253,23 @@ def test_it_offers_the_downloads_on_the_pages(client, coordinator, cluster, run)
     assert url(cluster, "statements-zip", run_id=run.pk) in html
     html = client.get(url(cluster, "completeness"), {"month": "2026-02"}).content.decode()
     assert url(cluster, "completeness-export", fmt="csv") + "?month=2026-02" in html
+
+
+def test_it_offers_csv_when_the_completeness_workbook_would_be_too_big(client, coordinator, cluster, settings):
+    ppe = MeteringPointFactory(cluster=cluster)
+    PPEMembershipFactory(ppe=ppe, member=MemberFactory(cluster=cluster))
+    settings.OKE_EXPORT_XLSX_MAX_CELLS = 31 * 13 - 1  # one PPE for a March is 31 rows of 13 cells
+    client.force_login(coordinator)
+    response = client.get(url(cluster, "completeness-export", fmt="xlsx"), {"month": "2026-03"})
+    assert response.status_code == 302 and response["Location"].endswith("?month=2026-03")
+    page = client.get(response["Location"]).content.decode()
+    assert "pobierz plik CSV" in page and "OKE_EXPORT_XLSX_MAX_CELLS" in page
+    assert len(csv_rows(client.get(url(cluster, "completeness-export", fmt="csv"), {"month": "2026-03"}))) == 1 + 31
+    settings.OKE_EXPORT_XLSX_MAX_CELLS = 31 * 13
+    assert len(workbook_rows(client.get(url(cluster, "completeness-export", fmt="xlsx"), {"month": "2026-03"}))) == 1 + 31
+
+
+def test_it_states_the_completeness_column_count_the_size_check_uses(cluster):
+    from reports.views.exports import COMPLETENESS_COLUMNS, completeness_table
+
+    assert len(completeness_table(rows=[]).columns) == COMPLETENESS_COLUMNS
