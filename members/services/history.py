@@ -86,26 +86,30 @@ def _subject(model: type[models.Model], record: Any, names: dict[str, dict[Any, 
     return f"{model._meta.verbose_name}: {record.name}".capitalize()
 
 
-def _entries(querysets: list[tuple[type[models.Model], models.QuerySet]]) -> list[HistoryEntry]:
+def _entries(
+    querysets: list[tuple[type[models.Model], models.QuerySet]], *, limit: int, known: dict[str, dict[Any, str]]
+) -> list[HistoryEntry]:
+    """``known``: names of related objects the caller already has (the page's own member or PPE)."""
     fetched: list[tuple[type[models.Model], list[Any]]] = []
     ids: dict[str, set[Any]] = defaultdict(set)
     for model, qs in querysets:
-        records = list(qs.select_related("history_user").order_by("-history_date", "-history_id")[:HISTORY_LIMIT])
+        records = list(qs.select_related("history_user").order_by("-history_date", "-history_id")[:limit])
         records.reverse()
         fetched.append((model, records))
         for record in records:
             for name in _RELATED:
                 if hasattr(record, f"{name}_id"):
                     ids[name].add(getattr(record, f"{name}_id"))
-    names: dict[str, dict[Any, str]] = {name: {} for name in _RELATED}
-    if ids["member"]:
-        names["member"] = dict(Member.objects.filter(pk__in=ids["member"]).values_list("pk", "name"))
-    if ids["ppe"]:
-        names["ppe"] = dict(MeteringPoint.objects.filter(pk__in=ids["ppe"]).values_list("pk", "code"))
-    if ids["gmina"]:
-        names["gmina"] = {g.pk: str(g) for g in Gmina.objects.filter(pk__in=ids["gmina"])}
-    if ids["dso"]:
-        names["dso"] = dict(DSO.objects.filter(pk__in=ids["dso"]).values_list("pk", "name"))
+    names: dict[str, dict[Any, str]] = {name: dict(known.get(name, {})) for name in _RELATED}
+    missing = {name: ids[name] - names[name].keys() for name in _RELATED}
+    if missing["member"]:
+        names["member"].update(Member.objects.filter(pk__in=missing["member"]).values_list("pk", "name"))
+    if missing["ppe"]:
+        names["ppe"].update(MeteringPoint.objects.filter(pk__in=missing["ppe"]).values_list("pk", "code"))
+    if missing["gmina"]:
+        names["gmina"].update((g.pk, str(g)) for g in Gmina.objects.filter(pk__in=missing["gmina"]))
+    if missing["dso"]:
+        names["dso"].update(DSO.objects.filter(pk__in=missing["dso"]).values_list("pk", "name"))
 
     entries: list[HistoryEntry] = []
     for model, records in fetched:
@@ -143,12 +147,12 @@ def _attname(model: type[models.Model], name: str) -> str:
     return model._meta.get_field(name).attname
 
 
-def registry_history_member(*, member: Member) -> list[HistoryEntry]:
-    """The member's own fields and its PPE memberships, newest first."""
+def registry_history_member(*, member: Member, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
+    """The member's own fields and its PPE memberships, newest first (``limit`` records of each table)."""
     return _entries([
         (Member, Member.history.filter(id=member.pk)),
         (PPEMembership, PPEMembership.history.filter(member_id=member.pk)),
-    ])
+    ], limit=limit, known={"member": {member.pk: member.name}})
 
 
 def registry_history_ppe(*, ppe: MeteringPoint) -> list[HistoryEntry]:
@@ -158,4 +162,4 @@ def registry_history_ppe(*, ppe: MeteringPoint) -> list[HistoryEntry]:
         (PPEMembership, PPEMembership.history.filter(ppe_id=ppe.pk)),
         (Generator, Generator.history.filter(ppe_id=ppe.pk)),
         (StorageUnit, StorageUnit.history.filter(ppe_id=ppe.pk)),
-    ])
+    ], limit=HISTORY_LIMIT, known={"ppe": {ppe.pk: ppe.code}})

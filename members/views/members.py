@@ -5,7 +5,6 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -23,9 +22,10 @@ from members.forms import (
     member_ppes_queryset,
     ppe_formset_class,
 )
-from members.models import Cluster, Gmina, Member, PPEMembership, RegistryAction
+from members.models import Cluster, Gmina, Member, PPEMembership
 from members.selectors import member_list as member_list_select
 from members.services.actions import registry_action_leave
+from members.services.history import registry_history_member
 from members.services.registry import PPERow, member_save_with_ppes
 from members.views.actions import confirm_or_apply
 from members.views.common import error_messages, page
@@ -65,8 +65,7 @@ def _detail(request: HttpRequest, cluster: Cluster, member: Member, *, leave_for
     return page(
         request, "members/member_detail.html", cluster=cluster, nav="members",
         member=member, current=current, past=past, today=today, leave_form=leave_form,
-        history=member.history.select_related("history_user").order_by("-history_date")[:10],
-        actions=RegistryAction.objects.filter(Q(member=member) | Q(to_member=member)).select_related("created_by")[:5],
+        history=registry_history_member(member=member, limit=5)[:5],
     )
 
 

@@ -459,3 +459,11 @@ def test_it_refuses_a_membership_of_another_ppe_in_the_dates_form(client, coordi
         )
         assert response.status_code == 200 and "membership" in response.context["dates_form"].errors
     assert registry_state() == state
+
+
+def test_the_member_page_shows_recent_field_changes_not_just_their_type(client, coordinator, cluster, reg):
+    alfa, *_ = reg
+    member_update(member=alfa, data={"city": "Mikołów"})
+    client.force_login(coordinator)
+    html = client.get(url("member-detail", cluster, pk=alfa.pk)).content.decode()
+    assert "Miejscowość: Orzesze → Mikołów" in html and "Zmodyfikowan" not in html
