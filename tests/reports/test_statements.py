@@ -349,6 +349,6 @@ def test_it_lists_statements_in_a_constant_number_of_queries(
     client.force_login(coordinator)
     url = reverse("reports:statement-list", args=[cluster.slug, run.pk])
     client.get(url)  # warm caches (session, content types)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # the same for 2 and 12 statements (outdated reasons: one query)
         response = client.get(url)
     assert len(response.context["statements"]) == count
