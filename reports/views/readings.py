@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
@@ -126,6 +127,10 @@ def _month(value: str | None) -> tuple[int, int] | None:
     return parsed.year, parsed.month
 
 
+# PPE rows per page of the completeness table.
+COMPLETENESS_PAGE_SIZE = 100
+
+
 @cluster_staff_required
 def completeness_view(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     today = timezone.localdate()
@@ -147,8 +152,11 @@ def completeness_view(request: HttpRequest, cluster: Cluster) -> HttpResponse:
         "missing": sum(r.missing for r in rows),
         "estimated": sum(r.estimated for r in rows),
     }
+    # One page of PPE rows (1,000 PPEs made a 430 KB page); the totals row covers them all.
+    page_obj = Paginator(rows, COMPLETENESS_PAGE_SIZE).get_page(request.GET.get("page"))
     return page(
-        request, "reports/readings/completeness.html", cluster=cluster, nav="readings", rows=rows, totals=totals,
+        request, "reports/readings/completeness.html", cluster=cluster, nav="readings", rows=page_obj.object_list,
+        totals=totals, page_obj=page_obj, query=f"month={year:04d}-{month:02d}",
         month=dt.date(year, month, 1), previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}",
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -75,3 +76,20 @@ def test_it_pages_the_statements_list_and_counts_every_statement(client, coordin
     assert len(last.context["statements"]) == 3
     assert first.context["counts"] == {Statement.Status.PENDING: STATEMENTS_PAGE_SIZE + 3}
     assert "strona 1 z 2" in first.content.decode()
+
+
+def test_it_pages_the_completeness_table_and_keeps_the_month_in_the_links(client, coordinator, cluster):
+    from reports.views.readings import COMPLETENESS_PAGE_SIZE
+    from tests.factories import MemberFactory as Members
+    from tests.factories import MeteringPointFactory, PPEMembershipFactory
+
+    member = Members(cluster=cluster)
+    for _ in range(COMPLETENESS_PAGE_SIZE + 2):
+        PPEMembershipFactory(ppe=MeteringPointFactory(cluster=cluster), member=member, valid_from=dt.date(2025, 1, 1))
+    client.force_login(coordinator)
+    url = reverse("reports:completeness", args=[cluster.slug])
+    first, second = client.get(url, {"month": "2025-06"}), client.get(url, {"month": "2025-06", "page": 2})
+    assert len(first.context["rows"]) == COMPLETENESS_PAGE_SIZE
+    assert len(second.context["rows"]) == 2
+    assert first.context["totals"]["expected"] == (COMPLETENESS_PAGE_SIZE + 2) * 30 * 24
+    assert "?month=2025-06&amp;page=2" in first.content.decode() or "?month=2025-06&page=2" in first.content.decode()
