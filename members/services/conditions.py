@@ -384,6 +384,17 @@ def conditions_invalidate(*, cluster_ids: Iterable[int]) -> None:
     cache.delete_many([_STATUS_KEY.format(cluster_id=pk) for pk in pks])
 
 
+def cluster_data_stamp(*, cluster_id: int) -> tuple[str | None, str] | None:
+    """What a copy of figures computed from the cluster's registry and meter data must match to be served.
+
+    The cluster's version token (replaced by ``conditions_invalidate``) and the registry
+    fingerprint; None when no shared cache is available (compute every time then).
+    """
+    if not _cache_usable():
+        return None
+    return _status_cache().get(_VERSION_KEY.format(cluster_id=cluster_id)), _registry_fingerprint()
+
+
 def cluster_status_cached(*, cluster: Cluster, on: dt.date) -> dict[str, Any]:
     """``cluster_status`` computed once per change of the data it reads (see above)."""
     if not _cache_usable():

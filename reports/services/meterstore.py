@@ -33,6 +33,8 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from members.models import MeteringPoint
+from members.services.conditions import conditions_invalidate
 from reports.models import MeterDay, Quality
 from reports.services.parsers.common import max_file_days, max_wh_per_reading
 
@@ -489,10 +491,16 @@ def meter_blocks_upsert(
     a value outside ``0 … max_wh_per_reading``.
     """
     meter_store_lock()
-    groups = _rows_to_write([_split(block) for block in blocks])
+    splits = [_split(block) for block in blocks]
+    groups = _rows_to_write(splits)
     total = sum(len(g) for g in groups)
     if total:
         (_write_postgresql if connection.vendor == "postgresql" else _write_sqlite)(groups, on_progress)
+        # Figures cached from meter data (dashboard status, completeness) are recomputed, whoever wrote.
+        ppe_ids = {split.ppe_id for split in splits}
+        conditions_invalidate(
+            cluster_ids=MeteringPoint.objects.filter(pk__in=ppe_ids).values_list("cluster_id", flat=True).distinct()
+        )
     if on_progress is not None:
         on_progress(1.0)
     return total

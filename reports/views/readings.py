@@ -23,7 +23,7 @@ from members.models import Cluster, MeteringPoint
 from members.views.common import page
 from okeportal.jobs import ACTIVE, job_send_failed, queue_unavailable_message
 from reports.models import ReadingImport
-from reports.selectors.readings import completeness, reading_imports_recent
+from reports.selectors.readings import completeness_cached, reading_imports_recent
 from reports.services.parsers.common import YEAR_MAX, YEAR_MIN
 from reports.services.readings_import import reading_import_create
 
@@ -143,7 +143,7 @@ def completeness_view(request: HttpRequest, cluster: Cluster) -> HttpResponse:
                 "pokazano bieżący miesiąc.") % {"m": raw[:20], "lo": COMPLETENESS_YEARS[0], "hi": COMPLETENESS_YEARS[1]})
         chosen = (today.year, today.month)
     year, month = chosen
-    rows = completeness(cluster=cluster, year=year, month=month)
+    rows = completeness_cached(cluster=cluster, year=year, month=month)
     previous = dt.date(year, month, 1) - dt.timedelta(days=1)
     following = dt.date(year + month // 12, month % 12 + 1, 1)
     totals = {
