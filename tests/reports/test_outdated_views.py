@@ -42,3 +42,12 @@ def test_an_old_version_offers_no_recompute(client, coordinator, cluster) -> Non
     client.force_login(coordinator)
     page = client.get(f"/c/{cluster.slug}/settlements/{run.pk}/").content.decode()
     assert 'id="run-outdated"' in page and "Przelicz ponownie" not in page
+
+
+def test_the_dashboard_lists_outdated_current_versions(client, coordinator, cluster) -> None:
+    run = _outdated(cluster)
+    client.force_login(coordinator)
+    page = client.get(f"/c/{cluster.slug}/").content.decode()
+    assert 'id="dashboard-outdated"' in page and f"/settlements/{run.pk}/" in page and "przeniesienie PPE" in page
+    march_run(cluster, version=2)  # recomputed: nothing outdated any more
+    assert 'id="dashboard-outdated"' not in client.get(f"/c/{cluster.slug}/").content.decode()

@@ -46,6 +46,20 @@ def settlement_outdated_reasons(*, run: SettlementRun) -> list[RunOutdatedReason
     return list(run.outdated_reasons.all())
 
 
+def settlement_runs_outdated(*, cluster_id: int, limit: int = 10) -> list[SettlementRun]:
+    """Current (latest finished) versions of the cluster's periods that are outdated, newest period first."""
+    newer = SettlementRun.objects.filter(
+        cluster_id=cluster_id, status=JobStatus.DONE, period_start=OuterRef("period_start"),
+        period_end=OuterRef("period_end"), version__gt=OuterRef("version"),
+    )
+    return list(
+        SettlementRun.objects.filter(cluster_id=cluster_id, status=JobStatus.DONE)
+        .filter(~Exists(newer), Exists(RunOutdatedReason.objects.filter(run=OuterRef("pk"))))
+        .prefetch_related("outdated_reasons")
+        .order_by("-period_start", "-period_end")[:limit]
+    )
+
+
 def settlement_runs_outdated_count(*, cluster_id: int) -> int:
     """Current (latest finished) versions of the cluster's periods that are outdated, for the dashboard."""
     latest = SettlementRun.objects.filter(
