@@ -39,6 +39,7 @@ venv: $(VENV)/.installed
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py load_reference_data
 
 # The demo goes only into an empty database; later starts keep the user's work.
