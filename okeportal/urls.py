@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("reports.urls_portal", namespace="portal")),
+    path("rates/", include("reports.views.rates", namespace="rates")),
     path("c/<slug:cluster_slug>/", include("members.urls", namespace="members")),
     path("c/<slug:cluster_slug>/", include("reports.urls", namespace="reports")),
 ]

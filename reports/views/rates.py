@@ -1,0 +1,108 @@
+"""Rates, fees, tiers and rules in the portal: everyone on the coordinator side sees what is in force and
+what is locked; administrators give a row a new value from a date without going to the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from members.permissions import clusters_for_user
+from reports.admin import DiscountTierForm, DistributionRateForm, ExemptFeeForm, NewValueForm, SettlementRuleForm
+from reports.models import DiscountTier, DistributionRate, ExemptFee, RateUse, SettlementRule
+from reports.services.tariffs import KIND_OF, tariff_row_new_value
+
+KINDS: dict[str, tuple[type, type[forms.ModelForm], Any]] = {
+    RateUse.Kind.RATE: (DistributionRate, DistributionRateForm, _("Stawki dystrybucyjne")),
+    RateUse.Kind.FEE: (ExemptFee, ExemptFeeForm, _("Opłaty zwolnione")),
+    RateUse.Kind.TIER: (DiscountTier, DiscountTierForm, _("Progi upustu")),
+    RateUse.Kind.RULE: (SettlementRule, SettlementRuleForm, _("Zasady rozliczenia")),
+}
+
+
+def _staff_or_404(request: HttpRequest) -> None:
+    if not (request.user.is_superuser or clusters_for_user(request.user).exists()):
+        raise Http404
+
+
+def _uses(user: Any) -> dict[tuple[str, int], int]:
+    """How many settlement runs of the user's clusters used each row (one query)."""
+    rows = (
+        RateUse.objects.filter(run__cluster__in=clusters_for_user(user))
+        .values("kind", "row_id").annotate(n=Count("run_id", distinct=True))
+    )
+    return {(r["kind"], r["row_id"]): r["n"] for r in rows}
+
+
+def _locked(kind: str) -> set[int]:
+    return set(RateUse.objects.filter(kind=kind).values_list("row_id", flat=True).distinct())
+
+
+@login_required
+@require_GET
+def rate_list(request: HttpRequest) -> HttpResponse:
+    _staff_or_404(request)
+    uses = _uses(request.user)
+    sections = []
+    for kind, (model, _form, title) in KINDS.items():
+        locked = _locked(kind)
+        rows = [
+            {"row": row, "locked": row.pk in locked, "runs": uses.get((kind, row.pk), 0)}
+            for row in model.objects.order_by("-valid_from", "pk").select_related(*(["dso"] if model is DistributionRate else []))
+        ]
+        sections.append({"kind": kind, "title": title, "rows": rows})
+    return render(request, "reports/rates/list.html", {"sections": sections, "nav": "rates"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rate_new_value(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    if not request.user.is_superuser or kind not in KINDS:
+        raise Http404
+    model, form_class, _title = KINDS[kind]
+    row = get_object_or_404(model, pk=pk)
+    # Localised fields: a Polish administrator types 250,00.
+    values_form_class = forms.modelform_factory(
+        model, form=form_class, exclude=("valid_from", "valid_to"), localized_fields="__all__"
+    )
+    data = request.POST if request.method == "POST" else None
+    date_form = NewValueForm(data)
+    values_form = values_form_class(data, initial=forms.model_to_dict(row))
+    values_form.replaces = row
+    if request.method == "POST" and date_form.is_valid() and values_form.is_valid():
+        fields = {f.name for f in model._meta.concrete_fields}
+        try:
+            new_row, affected = tariff_row_new_value(
+                row=row, valid_from=date_form.cleaned_data["valid_from"],
+                values={k: v for k, v in values_form.cleaned_data.items() if k in fields},
+            )
+        except ValidationError as exc:
+            date_form.add_error(None, exc)
+        else:
+            runs = ", ".join(f"{r.cluster.name} {r.period_start:%d.%m.%Y}–{r.period_end:%d.%m.%Y} v{r.version}" for r in affected)
+            messages.warning(request, _("Nowa wartość obowiązuje od %(start)s. Nieaktualne rozliczenia (%(n)d): %(runs)s")
+                             % {"start": new_row.valid_from.strftime("%d.%m.%Y"), "n": len(affected), "runs": runs}) if affected else \
+                messages.success(request, _("Nowa wartość obowiązuje od %(start)s; żadne rozliczenie nie jest przez to nieaktualne.")
+                                 % {"start": new_row.valid_from.strftime("%d.%m.%Y")})
+            return redirect("rates:list")
+    return render(request, "reports/rates/new_value.html", {
+        "row": row, "kind": kind, "date_form": date_form, "values_form": values_form,
+        "runs": list(RateUse.objects.filter(kind=KIND_OF[model], row_id=row.pk).select_related("run__cluster")
+                     .order_by("-run__period_start")[:50]),
+    })
+
+
+app_name = "rates"
+urlpatterns = [
+    path("", rate_list, name="list"),
+    path("<str:kind>/<int:pk>/new-value/", rate_new_value, name="new-value"),
+]
