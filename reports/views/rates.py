@@ -60,7 +60,10 @@ def rate_list(request: HttpRequest) -> HttpResponse:
             for row in model.objects.order_by("-valid_from", "pk").select_related(*(["dso"] if model is DistributionRate else []))
         ]
         sections.append({"kind": kind, "title": title, "rows": rows})
-    return render(request, "reports/rates/list.html", {"sections": sections, "nav": "rates"})
+    clusters = list(clusters_for_user(request.user)[:2])
+    # A coordinator of one cluster keeps that cluster's navigation on this global page.
+    cluster = clusters[0] if len(clusters) == 1 else None
+    return render(request, "reports/rates/list.html", {"sections": sections, "nav": "rates", "cluster": cluster})
 
 
 @login_required
