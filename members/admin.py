@@ -46,7 +46,7 @@ _IDENTIFIERS = {"nip": nip_validate, "regon": regon_validate, "krs": krs_validat
 class MemberAdminForm(forms.ModelForm):
     class Meta:
         model = Member
-        fields = "__all__"
+        fields = ["cluster", "ref", "name", "legal_form", "nip", "regon", "krs", "pesel", "street", "postal_code", "city", "email", "joined_on", "left_on", "controlled_by_jst", "user"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -68,7 +68,7 @@ class MemberAdminForm(forms.ModelForm):
 class MeteringPointAdminForm(forms.ModelForm):
     class Meta:
         model = MeteringPoint
-        fields = "__all__"
+        fields = ["cluster", "code", "is_legacy_code", "is_sample", "address", "gmina", "dso", "voltage_level", "tariff_group", "contracted_kw", "annual_demand_kwh"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -93,7 +93,7 @@ class DistributionRateForm(DatedAdminForm):
 
     class Meta:
         model = DistributionRate
-        fields = "__all__"
+        fields = ["valid_from", "valid_to", "dso", "tariff_group", "variable_rate", "quality_rate", "source_note"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -108,7 +108,7 @@ class ExemptFeeForm(DatedAdminForm):
 
     class Meta:
         model = ExemptFee
-        fields = "__all__"
+        fields = ["valid_from", "valid_to", "code", "mode", "rate", "obligation_pct", "price", "applies_to_cluster", "applies_to_cooperative"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -135,7 +135,7 @@ class DiscountTierForm(DatedAdminForm):
 
     class Meta:
         model = DiscountTier
-        fields = "__all__"
+        fields = ["valid_from", "valid_to", "threshold_pct", "discount_pct"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -151,7 +151,7 @@ class SettlementRuleForm(DatedAdminForm):
 
     class Meta:
         model = SettlementRule
-        fields = "__all__"
+        fields = ["valid_from", "valid_to", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -285,7 +285,7 @@ class SettlementRuleAdmin(LockedWhenUsedAdmin):
 class AllocationKeyForm(forms.ModelForm):
     class Meta:
         model = AllocationKey
-        fields = "__all__"
+        fields = ["cluster", "member", "share"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

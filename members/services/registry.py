@@ -31,7 +31,6 @@ from members.models import (
 from members.services.area import PPECandidate, area_validate_candidate
 from members.services.conditions import conditions_invalidate
 from members.services.memberships import ppe_code_one_cluster_validate
-from members.signals import registry_changed_send
 from members.services.validators import (
     krs_validate,
     member_identifiers_validate,
@@ -40,6 +39,7 @@ from members.services.validators import (
     ppe_code_check,
     regon_validate,
 )
+from members.signals import registry_changed_send
 
 MEMBER_FIELDS = (
     "ref", "name", "legal_form", "nip", "regon", "krs", "pesel", "street", "postal_code",

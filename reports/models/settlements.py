@@ -29,6 +29,9 @@ class AllocationKey(models.Model):
         verbose_name = _("klucz podziału")
         verbose_name_plural = _("klucze podziału")
 
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.share}"
+
 
 class SettlementRun(models.Model):
     class PeriodKind(models.TextChoices):
@@ -169,6 +172,9 @@ class StatementDownload(models.Model):
         verbose_name = _("pobranie zestawienia")
         verbose_name_plural = _("pobrania zestawień")
 
+    def __str__(self) -> str:
+        return f"{self.statement_id} @ {self.at:%Y-%m-%d %H:%M}"
+
 
 class ClusterReport(models.Model):
     run = models.OneToOneField(SettlementRun, on_delete=models.PROTECT, related_name="cluster_report")
@@ -182,3 +188,6 @@ class ClusterReport(models.Model):
     class Meta:
         verbose_name = _("raport klastra")
         verbose_name_plural = _("raporty klastra")
+
+    def __str__(self) -> str:
+        return f"{self.run} ({self.get_status_display()})"

@@ -10,7 +10,6 @@ the report is rendered and recorded in the PDF (the stored file is the snapshot)
 from __future__ import annotations
 
 import datetime as dt
-
 from decimal import Decimal
 from typing import Any
 

@@ -203,6 +203,7 @@ class Command(BaseCommand):
 
     def _breakdown(self, statement: Statement, repeat: int = 10) -> None:
         from django.template.loader import render_to_string
+
         from reports import pdf as pdfmod
         from reports.services.statements import _storage_name, pdf_store, statement_data, statement_pdf
 
