@@ -2,10 +2,11 @@
 
 The owner asks for the change with the current password; the new address gets a
 signed confirmation link (``django.core.signing``, valid for
-PASSWORD_RESET_TIMEOUT) and the old address a notice, so neither staff nor
-anyone who edits the member record can move an active account to another
-mailbox. A link is bound to the address it replaces: once the e-mail changes,
-older links stop working.
+PASSWORD_RESET_TIMEOUT) and the old address a notice that says how to stop it:
+changing the password cancels the pending change, because a link is bound to the
+password it was asked with. So neither staff nor anyone who edits the member
+record can move an active account to another mailbox. A link is also bound to the
+address it replaces: once the e-mail changes, older links stop working.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
+from django.utils.crypto import salted_hmac
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -33,6 +35,11 @@ def _send(*, template: str, to: str, context: dict[str, Any]) -> None:
     transaction.on_commit(message.send)
 
 
+def _password_mark(user: Any) -> str:
+    """Binds a link to the password it was asked with: changing the password cancels a pending change."""
+    return salted_hmac(_SALT, user.password or "").hexdigest()[:20]
+
+
 def account_email_change_request(*, user: Any, new_email: str, password: str) -> str:
     """Check the password and send the confirmation link to ``new_email``; returns the normalised address."""
     new_email = new_email.strip()
@@ -41,7 +48,7 @@ def account_email_change_request(*, user: Any, new_email: str, password: str) ->
         raise ValidationError(_("Hasło jest nieprawidłowe."), code="password")
     if new_email.lower() == (user.email or "").lower():
         raise ValidationError(_("To jest już adres e-mail Twojego konta."), code="same")
-    token = signing.dumps({"u": user.pk, "old": user.email or "", "new": new_email}, salt=_SALT)
+    token = signing.dumps({"u": user.pk, "old": user.email or "", "new": new_email, "p": _password_mark(user)}, salt=_SALT)
     context = {
         "user": user,
         "new_email": new_email,
@@ -74,6 +81,8 @@ def account_email_change_confirm(*, user: Any, token: str) -> str:
         raise ValidationError(_("Ten link dotyczy innego konta."), code="other-user")
     if (locked.email or "") != data["old"]:
         raise ValidationError(_("Ten link został już użyty albo adres zmieniono później."), code="used")
+    if data.get("p") != _password_mark(locked):
+        raise ValidationError(_("Od prośby o zmianę adresu zmieniono hasło konta: link jest nieważny."), code="cancelled")
     locked.email = data["new"]
     locked.save(update_fields=["email"])
     if data["old"]:

@@ -103,3 +103,18 @@ def test_the_admin_refuses_that_link_too(client, cluster, outsider) -> None:
     member.refresh_from_db()
     assert member.user_id is None
     assert response.status_code == 200
+
+
+def test_changing_the_password_cancels_a_pending_email_change(client, alice, django_capture_on_commit_callbacks) -> None:
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/portal/account/", {"new_email": "napastnik@example.com", "password": "haslo-testowe-123"})
+    link = _link(mail.outbox[-2])
+    assert "zmiana hasła unieważnia" in mail.outbox[-1].body  # the notice to the old address says how to stop it
+    alice.set_password("Nowe-Haslo-2026!x")
+    alice.save()
+    client.force_login(alice)
+    response = client.post(link)
+    assert response.status_code == 400 and "zmieniono hasło" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.pl"
