@@ -455,3 +455,50 @@ class RegistryAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.summary}"
+
+
+class ConsentText(models.Model):
+    """A dated version of a text a member confirms: the meter-data authorisation or the privacy notice.
+
+    The version in force for a kind is the one with the latest ``valid_from`` not in the future;
+    a newer version in force asks every member to confirm again. Rows are never edited once accepted.
+    """
+
+    class Kind(models.TextChoices):
+        METER_DATA = "meter_data", _("upoważnienie do pozyskiwania danych pomiarowych")
+        PRIVACY = "privacy", _("informacja o przetwarzaniu danych osobowych")
+
+    kind = models.CharField(_("rodzaj"), max_length=20, choices=Kind.choices)
+    version = models.CharField(_("wersja"), max_length=20)
+    title = models.CharField(_("tytuł"), max_length=200)
+    text = models.TextField(_("treść"))
+    valid_from = models.DateTimeField(_("obowiązuje od"))
+
+    class Meta:
+        ordering = ["kind", "-valid_from"]
+        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="consent_text_unique_version")]
+        verbose_name = _("treść zgody")
+        verbose_name_plural = _("treści zgód")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.version}"
+
+
+class Consent(models.Model):
+    """A member's confirmation of one version of a consent text: when and by which account."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents", verbose_name=_("członek"))
+    text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="consents", verbose_name=_("treść"))
+    accepted_at = models.DateTimeField(_("data potwierdzenia"), default=timezone.now)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("konto")
+    )
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        constraints = [models.UniqueConstraint(fields=["member", "text"], name="consent_unique_member_text")]
+        verbose_name = _("zgoda członka")
+        verbose_name_plural = _("zgody członków")
+
+    def __str__(self) -> str:
+        return f"{self.member} · {self.text}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from members.views import actions, dashboard, exports, history, imports, members, ppes
+from members.views import actions, consents, dashboard, exports, history, imports, members, ppes
 
 app_name = "members"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("members/<int:pk>/edit/", members.member_edit, name="member-edit"),
     path("members/<int:pk>/leave/", members.member_leave, name="member-leave"),
     path("members/<int:pk>/history/", history.member_history, name="member-history"),
+    path("consents/", consents.consent_list, name="consent-list"),
     path("ppe/", ppes.ppe_list, name="ppe-list"),
     path("ppe/<int:pk>/", ppes.ppe_detail, name="ppe-detail"),
     path("ppe/<int:pk>/installations/", ppes.ppe_installations, name="ppe-installations"),

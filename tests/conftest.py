@@ -97,10 +97,18 @@ def outsider(other_cluster):
     return user
 
 
+def _consents_confirmed(user) -> None:
+    """The cast's member accounts have confirmed the consent texts in force (the portal asks first otherwise)."""
+    from members.services.consents import consent_texts_in_force, consents_accept
+
+    consents_accept(member=user.member, user=user, text_ids=consent_texts_in_force().values_list("pk", flat=True))
+
+
 @pytest.fixture
 def alice(cluster):
     user = UserFactory(username="alice")
     MemberFactory(cluster=cluster, ref="alice", name="Alicja Nowak", user=user, legal_form="person", nip="")
+    _consents_confirmed(user)
     return user
 
 
@@ -108,6 +116,7 @@ def alice(cluster):
 def bob(cluster):
     user = UserFactory(username="bob")
     MemberFactory(cluster=cluster, ref="bob", name="Bob Kowalski sp. z o.o.", user=user)
+    _consents_confirmed(user)
     return user
 
 
