@@ -285,7 +285,7 @@ class SettlementRuleAdmin(LockedWhenUsedAdmin):
 class AllocationKeyForm(forms.ModelForm):
     class Meta:
         model = AllocationKey
-        fields = ["cluster", "member", "share"]
+        fields = ["cluster", "member", "share", "valid_from"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -300,8 +300,8 @@ class AllocationKeyForm(forms.ModelForm):
 @admin.register(AllocationKey)
 class AllocationKeyAdmin(admin.ModelAdmin):
     form = AllocationKeyForm
-    list_display = ("member", "cluster", "share")
-    list_filter = ("cluster",)
+    list_display = ("member", "cluster", "share", "valid_from")
+    list_filter = ("cluster", "valid_from")
     search_fields = ("member__name", "member__ref")
     list_select_related = ("member", "cluster")
     autocomplete_fields = ("member",)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Cluster
 from reports.models import AllocationKey, AllocationMethod, SettlementRun
+from reports.services.settlement.keys import allocation_keys_period_check
 
 MONTHS = [
     (1, _("styczeń")), (2, _("luty")), (3, _("marzec")), (4, _("kwiecień")), (5, _("maj")), (6, _("czerwiec")),
@@ -31,6 +32,11 @@ OVERRIDE_HELP = _(
     "kompletności z zasad rozliczenia; pojawi się wtedy lista PPE i godzin bez danych. "
     "Zaznacz tylko wtedy, gdy braków nie da się uzupełnić: brakujące godziny zostaną "
     "policzone jako zero, a lista braków zostanie zapisana przy rozliczeniu."
+)
+
+PROVISIONAL_HELP = _(
+    "Okres, który się jeszcze nie skończył, można rozliczyć tylko wstępnie: brakuje danych za pozostałe dni, "
+    "a rozliczenie zostanie oznaczone jako „wstępne”. Po końcu okresu przelicz je ponownie."
 )
 
 
@@ -68,6 +74,9 @@ class SettlementRequestForm(forms.Form):
     override_completeness = forms.BooleanField(
         label=_("Rozlicz mimo braków w danych pomiarowych"), required=False, help_text=OVERRIDE_HELP
     )
+    confirm_provisional = forms.BooleanField(
+        label=_("Rozlicz wstępnie okres, który jeszcze trwa"), required=False, help_text=PROVISIONAL_HELP
+    )
 
     def __init__(self, *args: Any, cluster: Cluster, today: dt.date | None = None, **kwargs: Any) -> None:
         self.cluster = cluster
@@ -82,6 +91,11 @@ class SettlementRequestForm(forms.Form):
         }
         super().__init__(*args, **kwargs)
         self.fields["year"].choices = [(y, str(y)) for y in range(self.today.year, FIRST_YEAR - 1, -1)]
+        # "By static keys" only once the cluster has a key set; whether one is in force for the chosen
+        # period is checked in clean() (the set in force on its first day, unchanged throughout).
+        self.has_keys = AllocationKey.objects.filter(cluster=cluster).exists()
+        if not self.has_keys:  # not offered; a posted "static" is answered in clean() with the reason
+            self.fields["allocation"].widget.choices = [c for c in AllocationMethod.choices if c[0] != AllocationMethod.STATIC]
         self.helper = FormHelper()
         self.helper.form_id = "settlement-form"
         self.helper.form_tag = False
@@ -96,6 +110,7 @@ class SettlementRequestForm(forms.Form):
             ),
             Div("allocation", css_class="mb-2"),
             "override_completeness",
+            "confirm_provisional",
             HTML(format_html('<p class="small text-body-secondary">{}</p>', _("Obliczenie trwa w tle; po wysłaniu zobaczysz postęp."))),
         )
         self.helper.add_input(Submit("submit", _("Oblicz rozliczenie"), css_class="btn-success"))
@@ -128,8 +143,18 @@ class SettlementRequestForm(forms.Form):
         # The current period may be settled provisionally; a period that has not begun has no data.
         if start > self.today:
             raise ValidationError(_("Okres zaczyna się w przyszłości (%(start)s): nie ma jeszcze danych do rozliczenia.") % {"start": start})
-        if data.get("allocation") == AllocationMethod.STATIC and not AllocationKey.objects.filter(cluster=self.cluster).exists():
+        if end >= self.today and not data.get("confirm_provisional"):
+            self.add_error("confirm_provisional", _(
+                "Okres %(start)s – %(end)s jeszcze się nie skończył (ostatni dzień: %(end)s). Zaznacz to pole, aby "
+                "rozliczyć go wstępnie, albo wybierz okres zakończony."
+            ) % {"start": start.strftime("%d.%m.%Y"), "end": end.strftime("%d.%m.%Y")})
+        if data.get("allocation") == AllocationMethod.STATIC and not self.has_keys:
             self.add_error("allocation", _("Klaster nie ma stałych kluczy podziału; wprowadź je na stronie „Klucze podziału” albo wybierz podział proporcjonalny."))
+        elif data.get("allocation") == AllocationMethod.STATIC:
+            try:
+                allocation_keys_period_check(cluster=self.cluster, period_start=start, period_end=end)
+            except ValidationError as exc:
+                self.add_error("allocation", exc)
         data["period_start"], data["period_end"] = start, end
         return data
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,6 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from members.models import Cluster, Member
 from okeportal.jobs import JobStatus
 
+# Keys entered before they were dated apply from the first year a cluster could exist (art. 38a, 2010).
+KEYS_EARLIEST = datetime.date(2010, 1, 1)
+
 
 class AllocationMethod(models.TextChoices):
     PRO_RATA = "pro_rata", _("proporcjonalnie do poboru")
@@ -18,14 +23,22 @@ class AllocationMethod(models.TextChoices):
 
 
 class AllocationKey(models.Model):
-    """Static allocation key of a member (used when a run allocates by keys)."""
+    """Static allocation key of a member (used when a run allocates by keys).
+
+    Keys come in sets: every key of a cluster with the same ``valid_from`` is one set, in force
+    from that day until the next set's ``valid_from`` (reports.services.settlement.keys).
+    """
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="allocation_keys")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="allocation_keys")
     share = models.DecimalField(_("udział"), max_digits=9, decimal_places=6)
+    valid_from = models.DateField(_("obowiązuje od"), default=KEYS_EARLIEST)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["cluster", "member"], name="allocation_key_unique")]
+        ordering = ["-valid_from", "member_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "valid_from", "member"], name="allocation_key_unique_dated"),
+        ]
         verbose_name = _("klucz podziału")
         verbose_name_plural = _("klucze podziału")
 
@@ -60,6 +73,10 @@ class SettlementRun(models.Model):
     cooperative = models.JSONField(default=dict, blank=True)
     storage = models.JSONField(default=dict, blank=True)
     diff = models.JSONField(default=dict, blank=True, help_text=_("Różnice względem poprzedniej wersji"))
+    # A period that had not ended when the run was requested: its figures may still change.
+    provisional = models.BooleanField(_("wstępne"), default=False)
+    # Failed or cancelled runs hidden from the settlement list (shown with "pokaż zarchiwizowane").
+    archived_at = models.DateTimeField(_("zarchiwizowano"), null=True, blank=True)
     statements_published_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)

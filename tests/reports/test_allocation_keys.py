@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -55,5 +56,5 @@ def test_a_member_of_another_cluster_cannot_be_given_a_key(cluster, other_cluste
 
     stranger = MemberFactory(cluster=other_cluster, ref="x")
     with pytest.raises(ValidationError, match="nie należy do tego klastra"):
-        allocation_keys_set(cluster=cluster, shares_pct={stranger.pk: Decimal(100)})
+        allocation_keys_set(cluster=cluster, shares_pct={stranger.pk: Decimal(100)}, valid_from=dt.date(2026, 1, 1))
     assert not AllocationKey.objects.exists()

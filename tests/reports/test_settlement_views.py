@@ -196,7 +196,8 @@ def test_it_refuses_member_accounts(client, alice, done_run) -> None:
     [
         ({"period_kind": "custom", "year": "2025", "start": "2025-03-10", "end": "2025-03-01"}, "jest przed jego początkiem"),
         ({"period_kind": "custom", "year": "2025", "start": "2024-01-01", "end": "2025-03-01"}, "najwyżej rok"),
-        ({"period_kind": "year", "year": str(dt.date.today().year + 0), "start": "", "end": ""}, None),
+        ({"period_kind": "year", "year": str(dt.date.today().year + 0), "start": "", "end": "", "confirm_provisional": "on"}, None),
+        ({"period_kind": "year", "year": str(dt.date.today().year + 0), "start": "", "end": ""}, "jeszcze się nie skończył"),
         ({"period_kind": "custom", "year": "2025", "start": "", "end": "2025-03-01"}, "Podaj pierwszy dzień okresu"),
         ({"period_kind": "custom", "year": "2025", "start": (dt.date.today() + dt.timedelta(days=3)).isoformat(),
           "end": (dt.date.today() + dt.timedelta(days=40)).isoformat()}, "zaczyna się w przyszłości"),

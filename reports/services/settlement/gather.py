@@ -14,10 +14,10 @@ import numpy as np
 
 from members.models import Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
 from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hours_for_days
-from reports.models import AllocationKey
 from reports.selectors.readings import ppe_export_required
 from reports.selectors.tariffs import TariffPlan, tariff_plan
 from reports.services.meterstore import HourlyData, hourly_chunks
+from reports.services.settlement.keys import allocation_key_shares
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -162,6 +162,7 @@ def engine_tiers(g: Gathered) -> list[Tier]:
     return [Tier(t.threshold_pct, t.discount_pct) for t in g.plan.tiers]
 
 
-def allocation_keys(*, cluster: Cluster, members: list[Member]) -> np.ndarray:
-    shares = dict(AllocationKey.objects.filter(cluster=cluster).values_list("member_id", "share"))
+def allocation_keys(*, cluster: Cluster, members: list[Member], on: dt.date) -> np.ndarray:
+    """Shares of the key set in force on ``on`` (the period's first day), in ``members`` order."""
+    shares = allocation_key_shares(cluster=cluster, on=on)
     return np.array([float(shares.get(m.pk, 0)) for m in members])

@@ -29,6 +29,7 @@ from reports.services.tariffs import rate_uses_record
 
 from .completeness import CompletenessCounter
 from .gather import allocation_keys, engine_input, engine_segments, engine_tiers, settlement_gather
+from .keys import allocation_keys_period_check
 from .results import run_diff, run_snapshot, storage_json
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def settlement_request(
         raise ValidationError(_("Koniec okresu jest wcześniejszy niż jego początek."))
     if allocation not in AllocationMethod.values:
         raise ValidationError(_("Nieznana metoda podziału: %(allocation)s.") % {"allocation": allocation})
+    if allocation == AllocationMethod.STATIC:  # the set in force at the period's start, unchanged throughout
+        allocation_keys_period_check(cluster=cluster, period_start=period_start, period_end=period_end)
     busy = ValidationError(_("Rozliczenie tego klastra za ten okres jest już w kolejce lub w toku."))
     try:
         with transaction.atomic():
@@ -74,6 +77,8 @@ def settlement_request(
                 version=version,
                 allocation=allocation,
                 override_completeness=override_completeness,
+                # A period that has not ended yet is settled provisionally (the request form asks to confirm).
+                provisional=period_end >= timezone.localdate(),
                 created_by=user if getattr(user, "is_authenticated", False) else None,
                 message="W kolejce",
             )
@@ -134,7 +139,7 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     g = settlement_gather(cluster=run.cluster, start=run.period_start, end=run.period_end)
     if not g.ppes:
         raise ValidationError("W tym okresie klaster nie ma członków z przypisanymi PPE.")
-    keys = allocation_keys(cluster=run.cluster, members=g.members) if run.allocation == STATIC else None
+    keys = allocation_keys(cluster=run.cluster, members=g.members, on=run.period_start) if run.allocation == STATIC else None
     missing_keys = keys is not None and not keys.any()
     tiers = engine_tiers(g)
     _progress(run, 20, "Dopasowanie godzinowe")
