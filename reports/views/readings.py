@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.decorators import cluster_staff_required
-from members.models import Cluster, MeteringPoint
+from members.models import Cluster, MeteringPoint, PPEMembership
 from members.views.common import page
 from okeportal.jobs import ACTIVE, job_send_failed, queue_unavailable_message
 from reports.models import ReadingImport
@@ -127,6 +128,20 @@ def _month(value: str | None) -> tuple[int, int] | None:
     return parsed.year, parsed.month
 
 
+def _member_names(*, ppe_ids: list[int], first: dt.date, last: dt.date) -> dict[int, list[str]]:
+    """Names of the members each PPE belonged to in the month (one query for the page's PPEs)."""
+    names: dict[int, list[str]] = {}
+    memberships = (
+        PPEMembership.objects.filter(ppe_id__in=ppe_ids, valid_from__lte=last)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+        .order_by("ppe_id", "valid_from").values_list("ppe_id", "member__name")
+    )
+    for ppe_id, name in memberships:
+        if name not in names.setdefault(ppe_id, []):
+            names[ppe_id].append(name)
+    return names
+
+
 # PPE rows per page of the completeness table.
 COMPLETENESS_PAGE_SIZE = 100
 
@@ -140,8 +155,10 @@ def completeness_view(request: HttpRequest, cluster: Cluster) -> HttpResponse:
         if raw:
             messages.warning(request, _(
                 "Nieprawidłowy miesiąc „%(m)s” w parametrze month — oczekiwano RRRR-MM z lat %(lo)d–%(hi)d; "
-                "pokazano bieżący miesiąc.") % {"m": raw[:20], "lo": COMPLETENESS_YEARS[0], "hi": COMPLETENESS_YEARS[1]})
-        chosen = (today.year, today.month)
+                "pokazano ostatni zakończony miesiąc.") % {"m": raw[:20], "lo": COMPLETENESS_YEARS[0], "hi": COMPLETENESS_YEARS[1]})
+        # The last month that has ended: the current one is incomplete by definition (all red).
+        last_complete = today.replace(day=1) - dt.timedelta(days=1)
+        chosen = (last_complete.year, last_complete.month)
     year, month = chosen
     rows = completeness_cached(cluster=cluster, year=year, month=month)
     previous = dt.date(year, month, 1) - dt.timedelta(days=1)
@@ -154,8 +171,12 @@ def completeness_view(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     }
     # One page of PPE rows (1,000 PPEs made a 430 KB page); the totals row covers them all.
     page_obj = Paginator(rows, COMPLETENESS_PAGE_SIZE).get_page(request.GET.get("page"))
+    names = _member_names(
+        ppe_ids=[r.ppe.pk for r in page_obj.object_list], first=dt.date(year, month, 1), last=following - dt.timedelta(days=1)
+    )
     return page(
         request, "reports/readings/completeness.html", cluster=cluster, nav="readings", rows=page_obj.object_list,
+        row_members=[(r, names.get(r.ppe.pk, [])) for r in page_obj.object_list],
         totals=totals, page_obj=page_obj, query=f"month={year:04d}-{month:02d}",
         month=dt.date(year, month, 1), previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}",
     )
