@@ -40,6 +40,7 @@ URL_KWARGS = {
     "import-list": (), "completeness": (), "import-detail": ("pk",), "import-progress": ("pk",),
     "settlement-list": (), "settlement-detail": ("run_id",), "settlement-progress": ("run_id",),
     "settlement-rerun": ("run_id",), "settlement-member": ("run_id", "line_id"),
+    "settlement-archive": ("run_id",), "settlement-unarchive": ("run_id",),
     "statement-list": ("run_id",), "statements-generate": ("run_id",), "statements-publish": ("run_id",),
     "cluster-report-download": ("run_id",), "statement-download": ("statement_id",),
     "member-portal-invite": ("member_id",),
@@ -126,4 +127,5 @@ def test_it_lists_every_portal_url_in_the_portal_tests() -> None:
     """test_portal.py tries each portal URL as another member, as staff and anonymously."""
     from reports.urls_portal import urlpatterns
 
-    assert {p.name for p in urlpatterns} == {"home", "statement-download", "account", "email-change-confirm", "password-change"}
+    assert {p.name for p in urlpatterns} == {"home", "statement-download", "account", "email-change-confirm", "password-change",
+                                               "consents", "help", "data", "data-csv"}
