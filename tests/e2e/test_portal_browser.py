@@ -7,8 +7,10 @@ import io
 import os
 
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 
+from members.models import Consent, ConsentText
 from reports.models import Statement
 from reports.services.statements import statements_generate
 from tests.browser import login
@@ -41,11 +43,23 @@ def test_it_publishes_and_lets_the_member_download_its_pdf(live_server, browser,
     page.wait_for_selector("text=Opublikowano 2 zestawień")
     assert set(rendered_run.statements.values_list("status", flat=True)) == {Statement.Status.PUBLISHED}
 
+    notice = ConsentText.objects.create(
+        kind="privacy", version="2.0", title="Informacja o przetwarzaniu danych osobowych",
+        text="Zmieniliśmy informację o przetwarzaniu danych.", valid_from=timezone.now() - dt.timedelta(minutes=1),
+    )
     member = browser.new_context(locale="pl-PL", accept_downloads=True)
     try:
         tab = member.new_page()
         login(tab, live_server, "alice")
-        assert tab.url.endswith("/portal/")
+        # A privacy notice newer than the one Alice confirmed: the portal asks first.
+        assert "/portal/consents/" in tab.url
+        assert tab.get_by_text("Zmieniliśmy informację o przetwarzaniu danych.").is_visible()
+        tab.click("#btn-consent")  # nothing ticked: the browser refuses the form, nothing is recorded
+        assert "/portal/consents/" in tab.url and not Consent.objects.filter(text=notice).exists()
+        tab.check("#consent-privacy")
+        tab.click("#btn-consent")
+        tab.wait_for_url("**/portal/")
+        assert Consent.objects.get(text=notice).accepted_by == alice
         assert tab.get_by_text("Bob Kowalski").count() == 0
         with tab.expect_download() as info:
             tab.click("#portal-statements >> text=Pobierz PDF")
