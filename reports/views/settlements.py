@@ -21,10 +21,12 @@ from members.decorators import cluster_staff_required
 from members.models import Cluster
 from okeportal.jobs import job_send_failed, queue_unavailable_message
 from reports.forms import SettlementRequestForm, SettlementRerunForm
-from reports.models import FEE_ORDER, FeeCode, JobStatus, SettlementLine, SettlementRun
+from reports.models import FEE_ORDER, AllocationMethod, FeeCode, JobStatus, SettlementLine, SettlementRun
 from reports.services.settlement import settlement_request
+from reports.services.settlement.archive import settlement_archive, settlement_unarchive
 from reports.services.settlement.outdated import settlement_outdated_reasons
-from reports.templatetags.oke_format import format_by_key, zl
+from reports.services.settlement.results import run_diff_causes, run_previous
+from reports.templatetags.oke_format import DASH, format_by_key, pct, plnum, tier_label, zl, zl_per_mwh
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Rows per page of the detail's member table (and of a failed run's missing-data table).
@@ -43,7 +45,22 @@ TOTALS_LABELS = {
     "discount": gettext_lazy("upust"), "exemptions_total": gettext_lazy("zwolnienia razem"),
     "total": gettext_lazy("korzyść razem"), "cost_without_cluster": gettext_lazy("koszt bez klastra"),
     "exemptions": gettext_lazy("zwolnienia"), "members": gettext_lazy("członkowie"), "ppes": gettext_lazy("PPE"), "hours": gettext_lazy("godziny"),
+    "completeness_pct": gettext_lazy("kompletność danych pomiarowych"), "missing_hours": gettext_lazy("godziny bez danych pomiarowych"),
+    "override_completeness": gettext_lazy("rozliczono mimo braków danych"),
 }
+# Keys of the run's inputs named in the causes of a version difference.
+CAUSE_LABELS = {
+    "variable_rate": gettext_lazy("stawka zmienna sieciowa"), "quality_rate": gettext_lazy("stawka jakościowa"),
+    "rate": gettext_lazy("stawka"), "effective_rate": gettext_lazy("stawka efektywna"), "price": gettext_lazy("cena"),
+    "obligation_pct": gettext_lazy("obowiązek"), "mode": gettext_lazy("sposób naliczania"),
+    "cooperative_coefficient": gettext_lazy("współczynnik spółdzielni"),
+    "completeness_gate_pct": gettext_lazy("próg kompletności danych"),
+    "storage_price_spread": gettext_lazy("różnica cen dla magazynu"), "exemption_end_date": gettext_lazy("koniec zwolnień"),
+    "allocation": gettext_lazy("podział korzyści"), "allocation_keys": gettext_lazy("klucze podziału"),
+    "override_completeness": gettext_lazy("rozliczenie mimo braków danych"),
+}
+HOUR_KEYS = ("missing_hours", "hours")
+COUNT_KEYS = ("members", "ppes")
 
 
 def _run_or_404(cluster: Cluster, run_id: int) -> SettlementRun:
@@ -88,10 +105,14 @@ def settlement_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
                 "start": run.period_start.strftime("%d.%m.%Y"), "end": run.period_end.strftime("%d.%m.%Y"), "version": run.version,
             })
             return redirect("reports:settlement-detail", cluster.slug, run.id)
+    show_archived = request.GET.get("archived") == "1"
     runs = (
         SettlementRun.objects.filter(cluster=cluster).select_related("created_by").prefetch_related("outdated_reasons")
         .order_by("-period_start", "-period_end", "-version")
     )
+    archived_count = runs.filter(archived_at__isnull=False).count()
+    if not show_archived:
+        runs = runs.filter(archived_at__isnull=True)
     periods: list[dict[str, Any]] = []
     for run in runs:
         if not periods or (periods[-1]["start"], periods[-1]["end"]) != (run.period_start, run.period_end):
@@ -99,6 +120,7 @@ def settlement_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
         periods[-1]["runs"].append(run)
     return render(request, "reports/settlements/list.html", {
         "cluster": cluster, "nav": "settlements", "form": form, "periods": periods,
+        "show_archived": show_archived, "archived_count": archived_count,
     })
 
 
@@ -123,6 +145,30 @@ def settlement_rerun(request: HttpRequest, cluster: Cluster, run_id: int) -> Htt
     else:
         messages.success(request, _("Zlecono ponowne obliczenie (wersja %(version)s).") % {"version": new_run.version})
     return redirect("reports:settlement-detail", cluster.slug, new_run.id)
+
+
+@cluster_staff_required
+@require_POST
+def settlement_archive_view(request: HttpRequest, cluster: Cluster, run_id: int) -> HttpResponse:
+    run = _run_or_404(cluster, run_id)
+    try:
+        settlement_archive(run=run)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("reports:settlement-detail", cluster.slug, run.id)
+    messages.success(request, _("Rozliczenie (wersja %(version)s) zostało zarchiwizowane; lista rozliczeń już go nie pokazuje.") % {
+        "version": run.version})
+    return redirect("reports:settlement-list", cluster.slug)
+
+
+@cluster_staff_required
+@require_POST
+def settlement_unarchive_view(request: HttpRequest, cluster: Cluster, run_id: int) -> HttpResponse:
+    run = _run_or_404(cluster, run_id)
+    settlement_unarchive(run=run)
+    messages.success(request, _("Rozliczenie (wersja %(version)s) znów jest na liście rozliczeń.") % {"version": run.version})
+    return redirect("reports:settlement-detail", cluster.slug, run.id)
 
 
 @cluster_staff_required
@@ -195,7 +241,92 @@ def _comparison(run: SettlementRun) -> dict[str, Any] | None:
     return {"fees": fees, "per_mwh_rows": per_mwh_rows}
 
 
-def _diff_rows(run: SettlementRun) -> dict[str, Any] | None:
+def _diff_value(key: str, value: Any) -> str:
+    """A totals/line value of a version difference in its unit: MWh, %, hours, counts, yes/no, else zł."""
+    if isinstance(value, bool):
+        return _("tak") if value else _("nie")
+    if key in HOUR_KEYS:
+        return DASH if value is None else f"{plnum(value, 0)}\u00a0h"
+    if key in COUNT_KEYS:
+        return plnum(value, 0)
+    return format_by_key(key, value)
+
+
+def _zeroish(value: Any) -> bool:
+    if value is None or value == "":
+        return True
+    if isinstance(value, bool | dict):
+        return False
+    try:
+        return Decimal(str(value)) == 0
+    except ArithmeticError:
+        return False
+
+
+def _cause_value(key: str, values: Any) -> str:
+    """Rates and fees as recorded in a snapshot (a list when a period used several): zł/MWh, %, text."""
+    items = values if isinstance(values, list) else [values]
+    if not items or all(v is None for v in items):
+        return DASH
+    if key in ("variable_rate", "quality_rate", "storage_price_spread"):
+        return ", ".join(zl_per_mwh(v) for v in items)
+    if key.endswith("_pct"):
+        return ", ".join(pct(v) for v in items)
+    if key in ("rate", "effective_rate", "price"):
+        return ", ".join(plnum(v, 4) for v in items)
+    if key == "allocation":
+        return ", ".join(str(AllocationMethod(v).label) if v in AllocationMethod.values else str(v) for v in items)
+    if key == "allocation_keys":
+        return ", ".join(
+            "; ".join(f"{ref}: {pct(Decimal(share) * 100)}" for ref, share in sorted(v.items())) if v else DASH for v in items
+        )
+    if isinstance(items[0], bool):
+        return ", ".join(_("tak") if v else _("nie") for v in items)
+    return ", ".join(str(v) for v in items)
+
+
+def _diff_causes(run: SettlementRun, previous: SettlementRun) -> list[dict[str, Any]]:
+    """The inputs that differ between the versions, each {kind, label, old, new} (or {kind, label, items})."""
+    causes = run_diff_causes(run=run, previous=previous)
+    rows: list[dict[str, Any]] = []
+    any_dso, any_group = _("każdy OSD"), _("każda grupa")
+    for r in causes["rates"]:
+        rows.append({"kind": _("stawki"), "label": f"{CAUSE_LABELS[r['field']]} ({r['dso'] or any_dso} / {r['tariff_group'] or any_group})",
+                     "old": _cause_value(r["field"], r["old"]), "new": _cause_value(r["field"], r["new"])})
+    for f in causes["fees"]:
+        rows.append({"kind": _("opłaty"), "label": f"{_fee_label(f['code'])}: {CAUSE_LABELS.get(f['field'], f['field'])}",
+                     "old": _cause_value(f["field"], f["old"]), "new": _cause_value(f["field"], f["new"])})
+    for t in causes["tiers"]:
+        rows.append({"kind": _("stawki"), "label": _("progi upustu"),
+                     "old": "; ".join(tier_label({"threshold_pct": a, "discount_pct": b}) for a, b in t["old"]) or DASH,
+                     "new": "; ".join(tier_label({"threshold_pct": a, "discount_pct": b}) for a, b in t["new"]) or DASH})
+    for r in causes["rule"]:
+        rows.append({"kind": _("zasady rozliczenia"), "label": CAUSE_LABELS.get(r["key"], r["key"]),
+                     "old": _cause_value(r["key"], r["old"]), "new": _cause_value(r["key"], r["new"])})
+    for m in causes["meter"]:
+        rows.append({"kind": _("dane pomiarowe"), "label": TOTALS_LABELS.get(m["key"], m["key"]),
+                     "old": _diff_value(m["key"], m["old"]), "new": _diff_value(m["key"], m["new"])})
+    membership = (
+        (causes["members_added"], _("przystąpili członkowie")), (causes["members_removed"], _("nie ma już członków")),
+        (causes["ppes_added"], _("doszły PPE")), (causes["ppes_removed"], _("nie ma już PPE")),
+        (causes["ppes_moved"], _("zmieniona przynależność PPE")),
+    )
+    for items, label in membership:
+        if items:
+            rows.append({"kind": _("członkostwo"), "label": label, "items": items})
+    for c in causes["settings"]:
+        rows.append({"kind": _("ustawienia rozliczenia"), "label": CAUSE_LABELS.get(c["key"], c["key"]),
+                     "old": _cause_value(c["key"], c["old"]), "new": _cause_value(c["key"], c["new"])})
+    for reason in causes["outdated"]:
+        rows.append({"kind": _("zmiany po obliczeniu wersji %(v)s") % {"v": previous.version},
+                     "label": reason.get_code_display(), "items": [reason.detail] if reason.detail else [],
+                     "when": reason.created_at})
+    return rows
+
+
+def _diff_rows(run: SettlementRun, lines: list[SettlementLine]) -> dict[str, Any] | None:
+    """The difference against the previous version for people: causes first, then changed totals and members;
+    zero changes (nothing → 0) are left out and unchanged members only counted."""
     diff = run.diff or {}
     if run.version <= 1 or not diff:
         return None
@@ -204,19 +335,34 @@ def _diff_rows(run: SettlementRun) -> dict[str, Any] | None:
         if key in ("exemptions", "per_mwh"):  # {code: zł} on both sides: list the codes that changed
             old, new = old or {}, new or {}
             for sub in _fee_codes(old, new) if key == "exemptions" else sorted(old.keys() | new.keys()):
-                if old.get(sub) != new.get(sub):
-                    label = _fee_label(sub) if key == "exemptions" else _("%(label)s na 1 MWh") % {"label": TOTALS_LABELS.get(sub, sub)}
-                    totals.append({"label": label, "old": zl(old.get(sub)), "new": zl(new.get(sub))})
-        else:
-            totals.append({"label": TOTALS_LABELS.get(key, key), "old": format_by_key(key, old), "new": format_by_key(key, new)})
-    changed = diff.get("members") or []
-    members = [
-        {"ref": m.get("ref"), "field": TOTALS_LABELS.get(m.get("field", ""), m.get("field")),
-         "old": format_by_key(m.get("field", ""), m.get("old")), "new": format_by_key(m.get("field", ""), m.get("new"))}
-        for m in changed[:DIFF_MEMBERS_SHOWN]
-    ]
-    return {"previous_version": diff.get("previous_version"), "totals": totals, "members": members,
-            "members_more": max(len(changed) - DIFF_MEMBERS_SHOWN, 0)}
+                if old.get(sub) != new.get(sub) and not (_zeroish(old.get(sub)) and _zeroish(new.get(sub))):
+                    if key == "exemptions":
+                        label, a, b = _fee_label(sub), zl(old.get(sub)), zl(new.get(sub))
+                    else:
+                        label = _("%(label)s na 1 MWh") % {"label": TOTALS_LABELS.get(sub, sub)}
+                        a, b = zl_per_mwh(old.get(sub)), zl_per_mwh(new.get(sub))
+                    totals.append({"label": label, "old": a, "new": b})
+        elif not (_zeroish(old) and _zeroish(new)):
+            totals.append({"label": TOTALS_LABELS.get(key, key), "old": _diff_value(key, old), "new": _diff_value(key, new)})
+    names = {line.member_ref: line.member_name for line in lines}
+    by_member: dict[str, list[dict[str, str]]] = {}
+    for m in diff.get("members") or []:
+        field = m.get("field", "")
+        if _zeroish(m.get("old")) and _zeroish(m.get("new")):
+            continue
+        by_member.setdefault(m.get("ref"), []).append({
+            "field": TOTALS_LABELS.get(field, field), "old": _diff_value(field, m.get("old")), "new": _diff_value(field, m.get("new")),
+        })
+    changed = [{"ref": ref, "name": names.get(ref, ""), "changes": changes} for ref, changes in sorted(by_member.items())]
+    previous = run_previous(run=run)
+    return {
+        "previous_version": diff.get("previous_version"),
+        "causes": _diff_causes(run, previous) if previous is not None else [],
+        "totals": totals,
+        "members": changed[:DIFF_MEMBERS_SHOWN],
+        "members_more": max(len(changed) - DIFF_MEMBERS_SHOWN, 0),
+        "members_unchanged": len(names.keys() - by_member.keys()),
+    }
 
 
 def _local_hour(stamp: Any) -> str:
@@ -297,7 +443,7 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
             "rows": rows, "line_total": line_total, "page_obj": page_obj,
             "chart_data": _chart_data(run),
             "comparison": _comparison(run),
-            "diff": _diff_rows(run),
+            "diff": _diff_rows(run, lines),
             **_snapshot_rows(run),
         })
     return render(request, "reports/settlements/detail.html", context)
@@ -330,5 +476,7 @@ urlpatterns = [
     path("settlements/<int:run_id>/", settlement_detail, name="settlement-detail"),
     path("settlements/<int:run_id>/progress.json", settlement_progress, name="settlement-progress"),
     path("settlements/<int:run_id>/rerun/", settlement_rerun, name="settlement-rerun"),
+    path("settlements/<int:run_id>/archive/", settlement_archive_view, name="settlement-archive"),
+    path("settlements/<int:run_id>/unarchive/", settlement_unarchive_view, name="settlement-unarchive"),
     path("settlements/<int:run_id>/members/<int:line_id>/", settlement_member, name="settlement-member"),
 ]

@@ -71,6 +71,7 @@ def test_a_transfer_outdates_the_run_and_the_recompute_is_published_as_correctio
     assert page.locator("[data-outdated]").count() == 1
     page.goto(f"{base}/settlements/{run.pk}/")
     assert "przeniesienie PPE" in page.inner_text("#run-outdated")
+    page.once("dialog", lambda dialog: dialog.accept())  # the recompute asks for confirmation
     page.click("#run-outdated button:has-text('Przelicz ponownie')")
     page.wait_for_url(re.compile(r"/settlements/\d+/$"))
     new = SettlementRun.objects.get(cluster=run.cluster, period_start=START, version=2)
