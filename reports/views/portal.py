@@ -154,8 +154,8 @@ def data_day(request: HttpRequest) -> HttpResponse:
 
 
 class HourlyExportForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("Od dnia"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=gettext_lazy("Do dnia (włącznie)"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=gettext_lazy("Od dnia"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label=gettext_lazy("Do dnia (włącznie)"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

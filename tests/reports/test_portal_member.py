@@ -121,6 +121,7 @@ def test_the_day_chart_links_the_neighbouring_days_and_has_25_hours_when_clocks_
     html = response.content.decode()
     assert "?day=2026-10-24" in html and "?day=2026-10-26" in html
     assert 'src="/static/js/portal-day-chart.js"' in html
+    assert 'name="start" value="2026-10-01"' in html and 'name="end" value="2026-10-25"' in html  # the month so far
 
 
 def test_the_day_chart_answers_404_to_a_malformed_date(client, alice) -> None:
