@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -20,6 +21,8 @@ from reports.services.settlement.keys import (
     allocation_keys_set,
 )
 from tests.factories import MemberFactory
+from tests.reports.test_settlement_service import END, START, store
+from tests.reports.test_settlement_service import seventy as seventy  # the seed example as meter data (fixture)
 
 pytestmark = pytest.mark.django_db
 JAN, APR = dt.date(2026, 1, 1), dt.date(2026, 4, 1)
@@ -96,3 +99,20 @@ def test_the_staff_page_edits_a_set_from_a_date_and_lists_earlier_sets(client, c
     bad = client.post(url, {"valid_from": "jutro", f"share-{a.pk}": "10", f"share-{b.pk}": "90"})
     assert bad.status_code == 400 and "„jutro” nie jest datą" in bad.content.decode()
     assert AllocationKey.objects.values("valid_from").distinct().count() == 3
+
+
+def test_a_static_settlement_uses_the_set_in_force_on_the_first_day(cluster, seventy, django_capture_on_commit_callbacks) -> None:
+    a, b, c = seventy["members"]
+    hours = seventy["hours"]
+    # the generator covers a quarter of the draw every hour: shared energy is split by the keys, not capped by the draw
+    store(seventy["ppes"][2], hours, np.zeros(len(hours)), np.full(len(hours), 2_500_000))
+    allocation_keys_set(cluster=cluster, shares_pct={a.pk: Decimal(80), b.pk: Decimal(20)}, valid_from=dt.date(2024, 12, 1))
+    allocation_keys_set(cluster=cluster, shares_pct={a.pk: Decimal(10), b.pk: Decimal(90)}, valid_from=dt.date(2025, 2, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        run = settlement_request(cluster=cluster, period_start=START, period_end=END, period_kind="custom", allocation="static")
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    assert run.snapshot["allocation_keys_valid_from"] == "2024-12-01"
+    assert run.snapshot["allocation_keys"] == {a.ref: "0.800000", b.ref: "0.200000"}
+    shared = dict(run.lines.values_list("member_ref", "shared_wh"))
+    assert shared[a.ref] == 4 * shared[b.ref] > 0
