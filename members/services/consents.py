@@ -70,7 +70,11 @@ def consents_accept(
             _("Treść „%(title)s” (wersja %(version)s) nie została potwierdzona: potwierdź wszystkie obowiązujące "
               "treści.") % {"title": stale[0].title, "version": stale[0].version}
         )
-    return [Consent.objects.create(member=member, text=t, accepted_at=at, accepted_by=user) for t in missing]
+    # get_or_create: a second submission racing the first records nothing twice.
+    return [
+        Consent.objects.get_or_create(member=member, text=t, defaults={"accepted_at": at, "accepted_by": user})[0]
+        for t in missing
+    ]
 
 
 def consent_status_for_cluster(*, cluster: Cluster, at: dt.datetime | None = None) -> dict[str, Any]:

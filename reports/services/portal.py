@@ -129,8 +129,8 @@ CSV_HEADER = ["PPE", "data", "godzina od", "strefa czasowa", "pobór [kWh]", "od
 def portal_hourly_csv_rows(*, member: Member, start: dt.date, end: dt.date) -> Iterator[list[str]]:
     """CSV rows (header first) of the member's hourly data in local time, kWh with a decimal comma.
 
-    Hours outside the member's memberships are left out; an hour without a
-    reading leaves its cell empty.
+    Hours outside the member's memberships, and hours with no reading in either
+    direction, are left out; a direction without a reading leaves its cell empty.
     """
     if end < start or (end - start).days >= MAX_EXPORT_DAYS:
         raise ValueError("range")
