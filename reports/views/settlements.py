@@ -354,7 +354,11 @@ def _diff_rows(run: SettlementRun, lines: list[SettlementLine]) -> dict[str, Any
             "field": TOTALS_LABELS.get(field, field), "old": _diff_value(field, m.get("old")), "new": _diff_value(field, m.get("new")),
         })
     changed = [{"ref": ref, "name": names.get(ref, ""), "changes": changes} for ref, changes in sorted(by_member.items())]
-    previous = run_previous(run=run)
+    # The version the stored difference was computed against (the latest finished earlier one).
+    previous = SettlementRun.objects.filter(
+        cluster_id=run.cluster_id, period_start=run.period_start, period_end=run.period_end,
+        version=diff.get("previous_version"),
+    ).first() if diff.get("previous_version") else run_previous(run=run)
     return {
         "previous_version": diff.get("previous_version"),
         "causes": _diff_causes(run, previous) if previous is not None else [],
