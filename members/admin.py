@@ -20,6 +20,8 @@ from members.models import (
     DSO,
     Cluster,
     ConditionRule,
+    Consent,
+    ConsentText,
     FullLoadHours,
     Generator,
     Gmina,
@@ -264,4 +266,39 @@ class RegistryImportAdmin(admin.ModelAdmin):
     readonly_fields = ["cluster", "file_name", "status", "errors", "summary", "created_by", "created_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ConsentText)
+class ConsentTextAdmin(admin.ModelAdmin):
+    """Dated consent texts. A text members have confirmed is what they agreed to: read-only; a change is a new version."""
+
+    list_display = ["kind", "version", "title", "valid_from"]
+    list_filter = ["kind"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ConsentText | None = None) -> list[str]:
+        if obj is not None and obj.consents.exists():
+            return ["kind", "version", "title", "text", "valid_from"]
+        return []
+
+    def has_delete_permission(self, request: HttpRequest, obj: ConsentText | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.consents.exists())
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    """Members' confirmations: a record, never edited."""
+
+    list_display = ["member", "text", "accepted_at", "accepted_by"]
+    list_filter = ["text__kind", "member__cluster"]
+    search_fields = ["member__name"]
+    list_select_related = ["member", "text", "accepted_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Consent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Consent | None = None) -> bool:
         return False

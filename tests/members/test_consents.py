@@ -157,3 +157,17 @@ def test_the_settlement_result_lists_ppes_without_authorisation(client, cluster,
     consents_accept(member=carol.member, user=carol, text_ids=[t.pk for t in consent_texts_in_force()])
     html = client.get(reverse("reports:settlement-detail", args=[cluster.slug, run.pk])).content.decode()
     assert 'id="run-missing-authorisation"' not in html
+
+
+def test_the_admin_keeps_confirmed_texts_and_confirmations_unchanged(client, alice) -> None:
+    from members.models import Consent
+    from tests.factories import UserFactory
+
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    consent = Consent.objects.filter(member=alice.member).first()
+    assert consent is not None
+    page = client.get(f"/admin/members/consenttext/{consent.text_id}/change/").content.decode()
+    assert 'name="text"' not in page  # confirmed: read-only
+    assert client.get("/admin/members/consent/").status_code == 200
+    assert client.post(f"/admin/members/consent/{consent.pk}/delete/", {"post": "yes"}).status_code == 403
