@@ -165,7 +165,7 @@ def test_it_renders_the_detail_page_in_a_constant_number_of_queries(client, coor
     client.force_login(coordinator)
     url = reverse("reports:settlement-detail", args=[cluster.slug, run.id])
     client.get(url)  # warm caches (session, content types)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(11):  # + the panel of PPEs without an authorisation on record (3, constant)
         response = client.get(url)
     assert len(response.context["rows"]) == count
 
