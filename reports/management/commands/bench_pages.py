@@ -43,6 +43,7 @@ from django.urls import reverse
 
 from members.models import Cluster, Gmina, Member, MeteringPoint
 from members.services.conditions import conditions_invalidate
+from members.services.consents import consent_texts_in_force, consents_accept
 from reports.management.commands.bench_settlement import bench_cluster_create
 from reports.models import JobStatus, MeterDay, SettlementRun
 
@@ -231,6 +232,10 @@ class Command(BaseCommand):
                 Member.objects.filter(user=users[names["member"][i]]).update(user=None)
                 member.user = users[names["member"][i]]
                 member.save(update_fields=["user"])
+            # The simulated members have confirmed the consent texts in force, as real ones have after
+            # their first login; otherwise every portal view is the consent page.
+            in_force = list(consent_texts_in_force().values_list("pk", flat=True))
+            consents_accept(member=member, user=users[names["member"][i]], text_ids=in_force)
         return names
 
     def _paths(self, cluster: Cluster, run: SettlementRun) -> dict[str, object]:
