@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from reports.models import JobStatus, Statement
 from reports.services.settlement import settlement_request
 from reports.services.statements import statements_generate, statements_publish
+from tests.conftest import _consents_confirmed
 from tests.reports.test_pdf import pdf_text
 from tests.reports.test_settlement_service import END, START, seventy, store  # noqa: F401  (fixture)
 
@@ -67,6 +68,7 @@ def test_a_recomputed_published_period_issues_corrections(cluster, coordinator, 
     # The member sees the original and the correction.
     gmina.member.user = coordinator.__class__.objects.create_user("gmina", password="x")
     gmina.member.save()
+    _consents_confirmed(gmina.member.user)  # past the first-login consent step
     client.force_login(gmina.member.user)
     page = client.get("/portal/").content.decode()
     assert gmina.number in page and gmina.corrects.number in page and "koryguje nr" in page

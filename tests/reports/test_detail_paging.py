@@ -58,7 +58,7 @@ def test_it_lists_a_bounded_number_of_member_changes_and_counts_the_rest(client,
     response = _detail(client, run)
     assert len(response.context["diff"]["members"]) == DIFF_MEMBERS_SHOWN
     assert response.context["diff"]["members_more"] == 5
-    assert "i jeszcze 5 zmian" in response.content.decode()
+    assert "i jeszcze 5 członków ze zmianami" in response.content.decode()
 
 
 def test_it_pages_the_statements_list_and_counts_every_statement(client, coordinator, cluster):

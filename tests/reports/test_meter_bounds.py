@@ -154,12 +154,12 @@ def test_an_import_resolves_codes_in_its_own_cluster_only(run_import, cluster, o
 
 @pytest.mark.parametrize("month", ["0001-01", "9999-12", "1999-12", "2101-01", "garbage", "2026-1", "2026-03x",
                                    "-0001-01", "2026-00", "\x00"])
-def test_the_completeness_page_shows_the_current_month_for_a_month_it_cannot_show(client, coordinator, cluster, month):
+def test_the_completeness_page_shows_the_last_ended_month_for_a_month_it_cannot_show(client, coordinator, cluster, month):
     client.force_login(coordinator)
     response = client.get(reverse("reports:completeness", args=[cluster.slug]), {"month": month})
     assert response.status_code == 200
-    today = timezone.localdate()
-    assert response.context["month"] == dt.date(today.year, today.month, 1)
+    last_ended = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    assert response.context["month"] == last_ended.replace(day=1)
     assert "Nieprawidłowy miesiąc" in response.content.decode()
 
 
