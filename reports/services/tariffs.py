@@ -77,7 +77,7 @@ def tariff_row_guard_unused(*, row: DatedRow) -> None:
     runs = list(tariff_row_runs(row=row))
     raise ValidationError(
         _(
-            "Wiersz „%(row)s” został użyty w %(n)s rozliczeniach (%(runs)s): nie można go zmienić ani usunąć, bo "
+            "Wiersz „%(row)s” został użyty w rozliczeniach (%(n)s: %(runs)s): nie można go zmienić ani usunąć, bo "
             "opublikowane zestawienia podają jego wartości. Użyj „Nowa wartość od dnia”: wiersz zakończy się dzień "
             "wcześniej, a od tego dnia obowiązywać będzie nowy."
         )

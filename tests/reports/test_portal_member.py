@@ -88,7 +88,7 @@ def test_it_explains_the_statement_terms_and_gives_the_coordinators_contact(clie
     coordinator.save()
     client.force_login(alice)
     html = client.get(reverse("portal:help")).content.decode()
-    for term in ("Energia współdzielona", "Autokonsumpcja", "Próg upustu", "Zwolnienia z opłat", "Korekta", "Wersja"):
+    for term in ("Energia współdzielona", "Poziom autokonsumpcji", "Próg upustu", "Zwolnienia z opłat", "Korekta", "Wersja"):
         assert f"<dt>{term}</dt>" in html
     assert "Gmina Orzesze" in html and "ul. Gliwicka 1" in html and "mailto:klaster@orzesze.example" in html
 

@@ -38,7 +38,7 @@ def test_a_finished_run_records_every_row_it_used(used) -> None:
 
 def test_the_service_and_the_form_refuse_to_change_a_used_row(used) -> None:
     rate, run = used
-    with pytest.raises(ValidationError, match="użyty w 1 rozliczeniach"):
+    with pytest.raises(ValidationError, match=r"użyty w rozliczeniach \(1: "):
         tariff_row_guard_unused(row=rate)
     form = DistributionRateForm(
         {"tariff_group": "", "variable_rate": "250.00", "quality_rate": "24.21", "valid_from": "2024-01-01"}, instance=rate

@@ -24,7 +24,7 @@ def test_coordinators_see_rates_and_which_are_locked(client, coordinator, used) 
     rate, _run = used
     client.force_login(coordinator)
     page = client.get("/rates/").content.decode()
-    assert "zablokowany" in page and "1 rozliczenie Twoich klastrów" in page
+    assert "zablokowany" in page and "rozliczenia Twoich klastrów: 1" in page
     assert f"/rates/rate/{rate.pk}/new-value/" not in page  # the action is the administrators'
     assert client.get(f"/rates/rate/{rate.pk}/new-value/").status_code == 404
     assert client.post(f"/rates/rate/{rate.pk}/new-value/", {"valid_from": "2026-03-15", "variable_rate": "1", "quality_rate": "1"}).status_code == 404
@@ -40,7 +40,7 @@ def test_members_and_anonymous_users_do_not_get_in(client, alice, used) -> None:
 def test_staff_of_another_cluster_see_no_use_counts_of_this_one(client, outsider, used) -> None:
     client.force_login(outsider)
     page = client.get("/rates/").content.decode()
-    assert "0 rozliczeń Twoich klastrów" in page and "1 rozliczenie" not in page
+    assert "rozliczenia Twoich klastrów: 0" in page and "klastrów: 1" not in page
 
 
 def test_an_administrator_gives_a_new_value_from_a_date(client, used) -> None:
