@@ -71,7 +71,7 @@ def _period(start: dt.date, end: dt.date | None) -> str:
 
 def ppe_code_clash_message(*, code: str, periods: list[tuple[dt.date, dt.date | None]]) -> str:
     return _(
-        "PPE %(code)s jest już członkiem innego klastra w okresie %(periods)s; PPE może należeć tylko do "
+        "PPE %(code)s należy już do innego klastra w okresie %(periods)s; PPE może należeć tylko do "
         "jednego klastra naraz — przystąpienie musi zacząć się po wystąpieniu z tamtego klastra."
     ) % {"code": code, "periods": ", ".join(_period(s, e) for s, e in periods)}
 
