@@ -325,8 +325,9 @@ class MembershipDatesForm(forms.Form):
 class RegistryUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Plik rejestru"),
-        help_text=_("Arkusz .xlsx albo archiwum .zip z plikami CSV (członkowie, PPE, instalacje)."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".zip,.xlsx"}),
+        help_text=_("Arkusz .xlsx, archiwum .zip z plikami CSV (członkowie, PPE, instalacje) albo jeden plik CSV "
+                    "nazwany jak jego tabela, np. members.csv."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,.xlsx,.csv"}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -336,9 +337,9 @@ class RegistryUploadForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".zip", ".xlsx")):
+        if not upload.name.lower().endswith((".zip", ".xlsx", ".csv")):
             raise ValidationError(
-                _("Plik %(name)s: dozwolone są tylko pliki .zip i .xlsx.") % {"name": upload.name}
+                _("Plik %(name)s: dozwolone są pliki .zip, .xlsx i .csv.") % {"name": upload.name}
             )
         # Checked from the upload's size before anything reads it (OKE_REGISTRY_UPLOAD_MAX_MB).
         limit = settings.OKE_REGISTRY_UPLOAD_MAX_MB

@@ -400,7 +400,18 @@ def test_it_shows_the_error_table_and_saves_nothing_for_a_broken_registry(client
     assert not Member.objects.filter(cluster=cluster).exists()
 
 
-def test_it_refuses_an_upload_that_is_not_zip_or_xlsx(client, coordinator, cluster):
+def test_it_imports_a_single_csv_as_the_command_does(client, coordinator, cluster, django_capture_on_commit_callbacks):
+    folder = Path(__file__).resolve().parents[2] / "docs" / "examples" / "registry"
+    members = SimpleUploadedFile("members.csv", (folder / "members.csv").read_bytes(), content_type="text/csv")
+    client.force_login(coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("registry-import", cluster), {"file": members})
+    entry = cluster.registry_imports.get()
+    assert entry.status == "done", (entry.message, entry.errors)
+    assert Member.objects.filter(cluster=cluster, ref="gmina-wyry").exists()
+
+
+def test_it_refuses_an_upload_that_is_not_zip_xlsx_or_csv(client, coordinator, cluster):
     client.force_login(coordinator)
     response = client.post(url("registry-import", cluster), {"file": SimpleUploadedFile("rejestr.txt", b"x")})
     assert response.status_code == 200
