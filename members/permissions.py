@@ -19,12 +19,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 
-def is_coordinator(user: AbstractBaseUser | AnonymousUser) -> bool:
-    if not user.is_authenticated:
-        return False
-    return bool(user.is_superuser or user.clusters.exists())
-
-
 def clusters_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Cluster]:
     if not user.is_authenticated:
         return Cluster.objects.none()

@@ -197,14 +197,3 @@ def ppe_list(
     elif filters.get("status") == "inactive":
         qs = qs.filter(member_id_on__isnull=True)
     return qs.order_by("code")
-
-
-def member_ppes(*, member: Member, on: dt.date | None = None) -> QuerySet[MeteringPoint]:
-    """The member's PPEs on ``on`` (today by default)."""
-    on = on or timezone.localdate()
-    return (
-        MeteringPoint.objects.filter(memberships__in=member.ppe_memberships.filter(_membership_on(on)))
-        .select_related("gmina", "dso")
-        .prefetch_related("generators", "storage_units")
-        .distinct()
-    )

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -137,5 +138,5 @@ def registry_examples(request: HttpRequest, cluster: Cluster) -> HttpResponse:
         for name in names:
             archive.write(examples_dir() / name, arcname=name)
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
-    response["Content-Disposition"] = 'attachment; filename="rejestr-przyklad.zip"'
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename="rejestr-przyklad.zip")
     return response

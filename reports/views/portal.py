@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -190,8 +190,8 @@ def data_csv(request: HttpRequest) -> HttpResponse:
         ("\ufeff" if i == 0 else "") + writer.writerow(row) for i, row in enumerate(rows)
     )
     response["Content-Type"] = "text/csv; charset=utf-8"
-    response["Content-Disposition"] = (
-        f'attachment; filename="dane-godzinowe-{member.ref}-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"dane-godzinowe-{member.ref}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
     )
     return response
 

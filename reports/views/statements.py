@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -50,10 +49,8 @@ def pdf_response(*, file: FieldFile, filename: str, inline: bool = False) -> Fil
         handle = file.open("rb")
     except FileNotFoundError as exc:
         raise Http404(_("Nie znaleziono pliku.")) from exc
-    response = FileResponse(handle, content_type="application/pdf")
-    ascii_name = filename.encode("ascii", "ignore").decode() or "zestawienie.pdf"
-    kind = "inline" if inline else "attachment"
-    response["Content-Disposition"] = f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    # FileResponse builds Content-Disposition (ASCII filename plus RFC 5987 filename*).
+    response = FileResponse(handle, content_type="application/pdf", as_attachment=not inline, filename=filename)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

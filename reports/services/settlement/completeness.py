@@ -33,7 +33,7 @@ def _iso(stamp: np.datetime64) -> str:
 
 
 class CompletenessCounter:
-    """``completeness_check`` fed PPE chunk by chunk (rows in order), so no PPE × hour matrix is needed."""
+    """Needed and missing member hours, fed PPE chunk by chunk (rows in order), so no PPE × hour matrix is needed."""
 
     def __init__(self, *, hours: np.ndarray, membership: np.ndarray, ppe_codes: list[str], member_refs: list[str]) -> None:
         self.hours = hours
@@ -76,12 +76,3 @@ class CompletenessCounter:
 
     def result(self) -> Completeness:
         return Completeness(needed_hours=self.needed_hours, missing_hours=self.missing_hours, missing=self.missing)
-
-
-def completeness_check(
-    *, hours: np.ndarray, membership: np.ndarray, present: np.ndarray, ppe_codes: list[str], member_refs: list[str]
-) -> Completeness:
-    """Only hours in which the PPE is a member are needed (readings outside membership never count)."""
-    counter = CompletenessCounter(hours=hours, membership=membership, ppe_codes=ppe_codes, member_refs=member_refs)
-    counter.add(present)
-    return counter.result()
