@@ -55,6 +55,24 @@ def portal_memberships(*, member: Member, start: dt.date, end: dt.date) -> list[
     )
 
 
+def portal_last_data_day(*, member: Member, before: dt.date) -> dt.date | None:
+    """The last local day before ``before`` with stored meter data of a PPE while it was the member's (one query
+    per membership, a member has few), so the data page opens on a day that has something to show."""
+    from reports.models import MeterDay
+
+    latest: dt.date | None = None
+    for m in PPEMembership.objects.filter(member=member, valid_from__lt=before):
+        last = min(before - dt.timedelta(days=1), m.valid_to) if m.valid_to else before - dt.timedelta(days=1)
+        # MeterDay rows are UTC days; a UTC day's hours belong to that local date or the previous one.
+        day = (
+            MeterDay.objects.filter(ppe_id=m.ppe_id, day__gte=m.valid_from, day__lte=last)
+            .order_by("-day").values_list("day", flat=True).first()
+        )
+        if day is not None and (latest is None or day > latest):
+            latest = day
+    return latest
+
+
 @dataclass
 class MemberHourly:
     """Hourly data of the member's PPEs over local dates; values outside memberships are masked out."""

@@ -30,7 +30,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from members.models import Member, PPEMembership
 from members.permissions import member_for_user
 from members.services.consents import consent_texts_missing, consents_accept, member_for_user_with_consents
-from reports.services.portal import MAX_EXPORT_DAYS, portal_day_chart, portal_hourly_csv_rows, portal_year_totals
+from reports.services.portal import (
+    MAX_EXPORT_DAYS,
+    portal_day_chart,
+    portal_hourly_csv_rows,
+    portal_last_data_day,
+    portal_year_totals,
+)
 from reports.services.statements import settlements_for_member, statements_for_member
 from reports.views.statements import statement_pdf_download
 
@@ -149,7 +155,9 @@ def _data_page(request: HttpRequest, member: Member, *, day: dt.date, form: form
 def data_day(request: HttpRequest) -> HttpResponse:
     """One day of the member's own hourly draw and feed-in, with previous/next day links."""
     member = _member_or_404(request)
-    day = _parse_day(request.GET.get("day"), timezone.localdate() - dt.timedelta(days=1))
+    today = timezone.localdate()
+    default = portal_last_data_day(member=member, before=today) or today - dt.timedelta(days=1)
+    day = _parse_day(request.GET.get("day"), default)
     return _data_page(request, member, day=day, form=HourlyExportForm(initial={"start": day.replace(day=1), "end": day}))
 
 

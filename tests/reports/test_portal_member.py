@@ -206,3 +206,23 @@ def test_hourly_values_are_integers_in_wh(cluster, alice, ppes) -> None:
 
     data = portal_hourly(member=alice.member, start=dt.date(2026, 3, 10), end=dt.date(2026, 3, 10))
     assert data.import_wh.dtype == np.int64 and int(data.import_wh.sum()) == 24 * 1234
+
+
+def test_the_data_page_opens_on_the_last_day_with_the_members_meter_data(client, alice, cluster) -> None:
+    import datetime as dt
+
+    import numpy as np
+
+    from reports.engine import hours_for_days
+    from tests.factories import MeteringPointFactory, PPEMembershipFactory
+    from tests.reports.test_settlement_service import store
+
+    ppe = MeteringPointFactory(cluster=cluster)
+    PPEMembershipFactory(ppe=ppe, member=alice.member, valid_from=dt.date(2025, 1, 1))
+    hours = hours_for_days(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 3))
+    store(ppe, hours, np.full(len(hours), 500), np.zeros(len(hours), dtype=np.int64))
+    client.force_login(alice)
+    response = client.get(reverse("portal:data"))
+    assert response.status_code == 200
+    assert response.context["next_day"] - dt.timedelta(days=1) in (dt.date(2025, 6, 3), dt.date(2025, 6, 2))
+    assert any(response.context["chart"]["drawn_kwh"])
