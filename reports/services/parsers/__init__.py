@@ -6,12 +6,10 @@ storage (``reports.services.readings_import``). Formats and limits: docs/formats
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import BinaryIO
 
-import numpy as np
-
-from .common import ParseResult, ProgressFn, RowError, Series, max_file_days, max_wh_per_reading
+from .common import ParseResult, ProgressFn, RowError, Series, collect, max_file_days, max_wh_per_reading
 from .generic import iter_generic, parse_generic
 from .tauron import iter_tauron, parse_tauron
 
@@ -44,30 +42,3 @@ def parse_stream(
     raise ValueError(f"unknown meter-data format {fmt!r}")
 
 
-def collect(results: Iterable[ParseResult]) -> ParseResult:
-    """All chunks of a file as one ``ParseResult``: one series per PPE and resolution, sorted by start."""
-    whole = ParseResult()
-    parts: dict[tuple[str | None, int], list[Series]] = {}
-    for result in results:
-        whole.rows += result.rows
-        for error in result.errors:
-            whole.add(error)
-        whole.error_count += result.error_count - len(result.errors)
-        for series in result.series:
-            parts.setdefault((series.ppe_code, series.resolution_min), []).append(series)
-    for pieces in parts.values():
-        if len(pieces) == 1:
-            whole.series.append(pieces[0])
-            continue
-        starts = np.concatenate([p.starts for p in pieces])
-        order = np.argsort(starts, kind="stable")
-        first = pieces[0]
-        whole.series.append(Series(
-            ppe_code=first.ppe_code, resolution_min=first.resolution_min, starts=starts[order],
-            import_wh=np.concatenate([p.import_wh for p in pieces])[order],
-            export_wh=np.concatenate([p.export_wh for p in pieces])[order],
-            quality=np.concatenate([p.quality for p in pieces])[order],
-            lines=np.concatenate([p.lines for p in pieces])[order],
-            has_import=first.has_import, has_export=first.has_export,
-        ))
-    return whole

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -251,3 +251,32 @@ class LineDecoder:
                     ) % {"col": raw[: exc.start].count(self.sep) + 1, "byte": raw[exc.start]}))
                     lines.append("")
             return lines
+
+
+def collect(results: Iterable[ParseResult]) -> ParseResult:
+    """All chunks of a file as one ``ParseResult``: one series per PPE and resolution, sorted by start."""
+    whole = ParseResult()
+    parts: dict[tuple[str | None, int], list[Series]] = {}
+    for result in results:
+        whole.rows += result.rows
+        for error in result.errors:
+            whole.add(error)
+        whole.error_count += result.error_count - len(result.errors)
+        for series in result.series:
+            parts.setdefault((series.ppe_code, series.resolution_min), []).append(series)
+    for pieces in parts.values():
+        if len(pieces) == 1:
+            whole.series.append(pieces[0])
+            continue
+        starts = np.concatenate([p.starts for p in pieces])
+        order = np.argsort(starts, kind="stable")
+        first = pieces[0]
+        whole.series.append(Series(
+            ppe_code=first.ppe_code, resolution_min=first.resolution_min, starts=starts[order],
+            import_wh=np.concatenate([p.import_wh for p in pieces])[order],
+            export_wh=np.concatenate([p.export_wh for p in pieces])[order],
+            quality=np.concatenate([p.quality for p in pieces])[order],
+            lines=np.concatenate([p.lines for p in pieces])[order],
+            has_import=first.has_import, has_export=first.has_export,
+        ))
+    return whole

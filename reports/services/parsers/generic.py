@@ -33,6 +33,7 @@ from .common import (
     ParseResult,
     ProgressFn,
     RowError,
+    collect,
     kwh_to_wh,
     line_blocks,
     long_line_error,
@@ -138,8 +139,6 @@ def iter_generic(
 
 def parse_generic(stream: BinaryIO, *, on_progress: ProgressFn | None = None) -> ParseResult:
     """The whole file as one result (see ``parse_stream`` for the streaming form)."""
-    from . import collect
-
     return collect(iter_generic(stream, on_progress=on_progress))
 
 

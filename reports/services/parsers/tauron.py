@@ -45,6 +45,7 @@ from .common import (
     ProgressFn,
     RowError,
     Series,
+    collect,
     line_blocks,
     max_file_days,
     max_wh_per_reading,
@@ -120,8 +121,6 @@ def _interval_start(day: dt.date, hour: int, occurrence: int, count: int) -> int
 
 def parse_tauron(data: bytes, *, on_progress: ProgressFn | None = None) -> ParseResult:
     """The whole file as one result (see ``parse_stream`` for the streaming form)."""
-    from . import collect
-
     return collect(iter_tauron(io.BytesIO(data), on_progress=on_progress))
 
 
