@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member, MeteringPoint, PPEMembership, RegistryAction
-from members.services.conditions import conditions_invalidate
+from members.services.datastamp import conditions_invalidate
 from members.services.memberships import ppe_code_one_cluster_validate
 from members.services.registry import member_leave, ppe_current_membership, ppe_remove, ppe_transfer
 from members.signals import registry_change_preview_ask, registry_changed_send, registry_published_since_ask

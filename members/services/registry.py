@@ -29,7 +29,7 @@ from members.models import (
     StorageUnit,
 )
 from members.services.area import PPECandidate, area_validate_candidate
-from members.services.conditions import conditions_invalidate
+from members.services.datastamp import conditions_invalidate
 from members.services.memberships import ppe_code_one_cluster_validate
 from members.services.validators import (
     krs_validate,

@@ -14,7 +14,7 @@ from django.core.cache import caches
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from members.models import Cluster, Generator, MeteringPoint, PPEMembership, StorageUnit
-from members.services.conditions import MeasuredEnergy, cluster_data_stamp
+from members.services.datastamp import MeasuredEnergy, cluster_data_stamp
 from reports.models import ReadingImport
 from reports.services.meterstore import hourly_matrix, warsaw_offsets
 

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from members.models import MeteringPoint
-from members.services.conditions import conditions_invalidate
+from members.services.datastamp import conditions_invalidate
 from reports.models import MeterDay, Quality
 from reports.services.parsers.common import max_file_days, max_wh_per_reading
 

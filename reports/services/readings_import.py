@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Cluster, MeteringPoint, PPEMembership
-from members.services.conditions import conditions_invalidate
+from members.services.datastamp import conditions_invalidate
 from okeportal.jobs import JobCancelledError, job_checkpoint, job_claim, job_enqueue, job_fail, job_failure_reason
 from reports.models import JobStatus, ReadingImport
 from reports.services import parsers

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from members.models import ClusterKind, ConditionRule
-from members.services.conditions import MeasuredEnergy, cluster_conditions, cluster_status
+from members.services.conditions import cluster_conditions, cluster_status
+from members.services.datastamp import MeasuredEnergy
 from tests.factories import (
     GeneratorFactory,
     MemberFactory,

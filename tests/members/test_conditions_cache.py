@@ -9,8 +9,9 @@ from django.conf import settings as django_settings
 from django.core.cache.backends.db import DatabaseCache
 from django.urls import reverse
 
-from members.services import conditions
-from members.services.conditions import cluster_status_cached, conditions_invalidate
+from members.services import conditions, datastamp
+from members.services.conditions import cluster_status_cached
+from members.services.datastamp import conditions_invalidate
 from tests.factories import GeneratorFactory, MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def test_it_keeps_the_invalidation_where_every_process_reads_it(cluster):
     assert not django_settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
     conditions_invalidate(cluster_ids=[cluster.pk])
     fresh = DatabaseCache(django_settings.CACHES["default"]["LOCATION"], {})
-    key = conditions._VERSION_KEY.format(cluster_id=cluster.pk)
+    key = datastamp.VERSION_KEY.format(cluster_id=cluster.pk)
     token = fresh.get(key)
     assert token is not None
     conditions_invalidate(cluster_ids=[cluster.pk])

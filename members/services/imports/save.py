@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext
 
 from members.models import Cluster, Generator, Member, MeteringPoint, PPEMembership, StorageUnit
-from members.services.conditions import conditions_invalidate
+from members.services.datastamp import conditions_invalidate
 from members.services.imports.checks import Plan, PPERow
 from members.signals import registry_changed_send
 

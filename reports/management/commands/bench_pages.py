@@ -42,8 +42,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from members.models import Cluster, Gmina, Member, MeteringPoint
-from members.services.conditions import conditions_invalidate
 from members.services.consents import consent_texts_in_force, consents_accept
+from members.services.datastamp import conditions_invalidate
 from reports.management.commands.bench_settlement import bench_cluster_create
 from reports.models import JobStatus, MeterDay, SettlementRun
 
