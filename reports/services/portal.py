@@ -56,21 +56,18 @@ def portal_memberships(*, member: Member, start: dt.date, end: dt.date) -> list[
 
 
 def portal_last_data_day(*, member: Member, before: dt.date) -> dt.date | None:
-    """The last local day before ``before`` with stored meter data of a PPE while it was the member's (one query
-    per membership, a member has few), so the data page opens on a day that has something to show."""
+    """The last day before ``before`` with stored meter data of a PPE while it was the member's (one query),
+    so the data page opens on a day that has something to show."""
+    from django.db.models import Max
+
     from reports.models import MeterDay
 
-    latest: dt.date | None = None
-    for m in PPEMembership.objects.filter(member=member, valid_from__lt=before):
-        last = min(before - dt.timedelta(days=1), m.valid_to) if m.valid_to else before - dt.timedelta(days=1)
+    windows = Q(pk__in=[])
+    last_day = before - dt.timedelta(days=1)
+    for m in PPEMembership.objects.filter(member=member, valid_from__lt=before).only("ppe_id", "valid_from", "valid_to"):
         # MeterDay rows are UTC days; a UTC day's hours belong to that local date or the previous one.
-        day = (
-            MeterDay.objects.filter(ppe_id=m.ppe_id, day__gte=m.valid_from, day__lte=last)
-            .order_by("-day").values_list("day", flat=True).first()
-        )
-        if day is not None and (latest is None or day > latest):
-            latest = day
-    return latest
+        windows |= Q(ppe_id=m.ppe_id, day__gte=m.valid_from, day__lte=min(last_day, m.valid_to or last_day))
+    return MeterDay.objects.filter(windows).aggregate(last=Max("day"))["last"]
 
 
 @dataclass
