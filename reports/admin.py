@@ -26,6 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from reports.forms import NewValueForms
 from reports.models import (
     AllocationKey,
     ClusterReport,
@@ -41,7 +42,7 @@ from reports.models import (
     Statement,
     StatementDownload,
 )
-from reports.services.tariffs import tariff_row_guard_unused, tariff_row_is_used, tariff_row_new_value, tariff_row_runs
+from reports.services.tariffs import tariff_row_guard_unused, tariff_row_is_used, tariff_row_runs
 from reports.templatetags.oke_format import kwh, mwh, pct, zl
 
 
@@ -164,10 +165,6 @@ class SettlementRuleForm(DatedAdminForm):
         return data
 
 
-class NewValueForm(forms.Form):
-    valid_from = forms.DateField(label=_("nowa wartość obowiązuje od"), widget=forms.DateInput(attrs={"type": "date"}))
-
-
 class LockedWhenUsedAdmin(SimpleHistoryAdmin):
     """A row a settlement used is read-only (and cannot be deleted); it changes by "Nowa wartość od dnia"."""
 
@@ -208,36 +205,26 @@ class LockedWhenUsedAdmin(SimpleHistoryAdmin):
         row = self.get_object(request, object_id)
         if row is None or not self.has_view_permission(request, row):
             raise Http404
-        values_form_class = forms.modelform_factory(
-            self.model, form=self.form, exclude=("valid_from", "valid_to")
-        )
-        data = request.POST if request.method == "POST" else None
-        date_form = NewValueForm(data)
-        values_form = values_form_class(data, initial=forms.model_to_dict(row))
-        values_form.replaces = row
-        if request.method == "POST" and date_form.is_valid() and values_form.is_valid():
-            values = {k: v for k, v in values_form.cleaned_data.items() if k in {f.name for f in self.model._meta.concrete_fields}}
-            try:
-                new_row, affected = tariff_row_new_value(row=row, valid_from=date_form.cleaned_data["valid_from"], values=values)
-            except ValidationError as exc:
-                date_form.add_error(None, exc)
-            else:
-                self.message_user(
-                    request,
-                    _("Zakończono „%(old)s” dnia %(end)s i dodano nowy wiersz od %(start)s. Rozliczenia z okresu od tego "
-                      "dnia są nieaktualne (%(n)s): %(runs)s") % {
-                        "old": row, "end": new_row.valid_from - dt.timedelta(days=1), "start": new_row.valid_from,
-                        "n": len(affected),
-                        "runs": ", ".join(f"{r.cluster.slug} {r.period_start}–{r.period_end} v{r.version}" for r in affected) or "—",
-                    },
-                    level=messages.WARNING if affected else messages.SUCCESS,
-                )
-                info = (self.model._meta.app_label, self.model._meta.model_name)
-                return redirect(reverse("admin:{}_{}_change".format(*info), args=[new_row.pk]))
+        step = NewValueForms(row=row, form_class=self.form, data=request.POST if request.method == "POST" else None)
+        done = step.apply() if request.method == "POST" else None
+        if done is not None:
+            new_row, affected = done
+            self.message_user(
+                request,
+                _("Zakończono „%(old)s” dnia %(end)s i dodano nowy wiersz od %(start)s. Rozliczenia z okresu od tego "
+                  "dnia są nieaktualne (%(n)s): %(runs)s") % {
+                    "old": row, "end": new_row.valid_from - dt.timedelta(days=1), "start": new_row.valid_from,
+                    "n": len(affected),
+                    "runs": ", ".join(f"{r.cluster.slug} {r.period_start}–{r.period_end} v{r.version}" for r in affected) or "—",
+                },
+                level=messages.WARNING if affected else messages.SUCCESS,
+            )
+            info = (self.model._meta.app_label, self.model._meta.model_name)
+            return redirect(reverse("admin:{}_{}_change".format(*info), args=[new_row.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Nowa wartość od dnia: %(row)s") % {"row": row},
-            "row": row, "date_form": date_form, "values_form": values_form, "opts": self.model._meta,
+            "row": row, "date_form": step.date_form, "values_form": step.values_form, "opts": self.model._meta,
             "runs": list(tariff_row_runs(row=row)[:50]),
         }
         return TemplateResponse(request, "admin/reports/new_value.html", context)

@@ -163,3 +163,42 @@ class SettlementRerunForm(forms.Form):
     """Re-run a failed settlement for the same period, usually with the completeness override."""
 
     override_completeness = forms.BooleanField(required=False, initial=True)
+
+
+class NewValueForm(forms.Form):
+    valid_from = forms.DateField(label=_("nowa wartość obowiązuje od"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class NewValueForms:
+    """The "new value from date" step for a dated row, shared by the admin and the rates page.
+
+    A date plus the row's own value fields, validated by the row's admin form (the form is
+    told which row it replaces, so that row is not an overlap); ``apply`` calls
+    ``tariff_row_new_value`` and turns its refusal into a form error.
+    """
+
+    def __init__(self, *, row: Any, form_class: type[forms.ModelForm], data: Any = None, localized: bool = False) -> None:
+        model = type(row)
+        values_form_class = forms.modelform_factory(
+            model, form=form_class, exclude=("valid_from", "valid_to"), localized_fields="__all__" if localized else None
+        )
+        self.row = row
+        self.date_form = NewValueForm(data)
+        self.values_form = values_form_class(data, initial=forms.model_to_dict(row))
+        self.values_form.replaces = row
+
+    def apply(self) -> tuple[Any, list[SettlementRun]] | None:
+        """The new row and the runs it outdates, or None when the input is refused (errors on the forms)."""
+        from reports.services.tariffs import tariff_row_new_value
+
+        if not (self.date_form.is_valid() and self.values_form.is_valid()):
+            return None
+        fields = {f.name for f in type(self.row)._meta.concrete_fields}
+        try:
+            return tariff_row_new_value(
+                row=self.row, valid_from=self.date_form.cleaned_data["valid_from"],
+                values={k: v for k, v in self.values_form.cleaned_data.items() if k in fields},
+            )
+        except ValidationError as exc:
+            self.date_form.add_error(None, exc)
+            return None

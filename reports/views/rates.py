@@ -8,7 +8,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from members.permissions import clusters_for_user
-from reports.admin import DiscountTierForm, DistributionRateForm, ExemptFeeForm, NewValueForm, SettlementRuleForm
+from reports.admin import DiscountTierForm, DistributionRateForm, ExemptFeeForm, SettlementRuleForm
+from reports.forms import NewValueForms
 from reports.models import DiscountTier, DistributionRate, ExemptFee, RateUse, SettlementRule
-from reports.services.tariffs import KIND_OF, tariff_row_new_value
+from reports.services.tariffs import KIND_OF
 
 KINDS: dict[str, tuple[type, type[forms.ModelForm], Any]] = {
     RateUse.Kind.RATE: (DistributionRate, DistributionRateForm, _("Stawki dystrybucyjne")),
@@ -74,31 +74,21 @@ def rate_new_value(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     model, form_class, _title = KINDS[kind]
     row = get_object_or_404(model, pk=pk)
     # Localised fields: a Polish administrator types 250,00.
-    values_form_class = forms.modelform_factory(
-        model, form=form_class, exclude=("valid_from", "valid_to"), localized_fields="__all__"
-    )
-    data = request.POST if request.method == "POST" else None
-    date_form = NewValueForm(data)
-    values_form = values_form_class(data, initial=forms.model_to_dict(row))
-    values_form.replaces = row
-    if request.method == "POST" and date_form.is_valid() and values_form.is_valid():
-        fields = {f.name for f in model._meta.concrete_fields}
-        try:
-            new_row, affected = tariff_row_new_value(
-                row=row, valid_from=date_form.cleaned_data["valid_from"],
-                values={k: v for k, v in values_form.cleaned_data.items() if k in fields},
-            )
-        except ValidationError as exc:
-            date_form.add_error(None, exc)
-        else:
+    step = NewValueForms(row=row, form_class=form_class, data=request.POST if request.method == "POST" else None, localized=True)
+    done = step.apply() if request.method == "POST" else None
+    if done is not None:
+        new_row, affected = done
+        start = new_row.valid_from.strftime("%d.%m.%Y")
+        if affected:
             runs = ", ".join(f"{r.cluster.name} {r.period_start:%d.%m.%Y}–{r.period_end:%d.%m.%Y} v{r.version}" for r in affected)
             messages.warning(request, _("Nowa wartość obowiązuje od %(start)s. Nieaktualne rozliczenia (%(n)d): %(runs)s")
-                             % {"start": new_row.valid_from.strftime("%d.%m.%Y"), "n": len(affected), "runs": runs}) if affected else \
-                messages.success(request, _("Nowa wartość obowiązuje od %(start)s; żadne rozliczenie nie jest przez to nieaktualne.")
-                                 % {"start": new_row.valid_from.strftime("%d.%m.%Y")})
-            return redirect("rates:list")
+                             % {"start": start, "n": len(affected), "runs": runs})
+        else:
+            messages.success(request, _("Nowa wartość obowiązuje od %(start)s; żadne rozliczenie nie jest przez to nieaktualne.")
+                             % {"start": start})
+        return redirect("rates:list")
     return render(request, "reports/rates/new_value.html", {
-        "row": row, "kind": kind, "date_form": date_form, "values_form": values_form,
+        "row": row, "kind": kind, "date_form": step.date_form, "values_form": step.values_form,
         "runs": list(RateUse.objects.filter(kind=KIND_OF[model], row_id=row.pk).select_related("run__cluster")
                      .order_by("-run__period_start")[:50]),
     })
