@@ -7,10 +7,10 @@ member record) answers 404.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
+from operator import itemgetter
 from typing import Any
 
 from django import forms
@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from members.models import Member, PPEMembership
 from members.permissions import member_for_user
 from members.services.consents import consent_texts_missing, consents_accept, member_for_user_with_consents
+from members.services.exports import Column, Table, table_csv_chunks
 from reports.services.portal import (
     MAX_EXPORT_DAYS,
     portal_day_chart,
@@ -178,11 +179,6 @@ class HourlyExportForm(forms.Form):
         return data
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @consent_required
 @require_GET
 def data_csv(request: HttpRequest) -> HttpResponse:
@@ -192,11 +188,11 @@ def data_csv(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _data_page(request, member, day=timezone.localdate() - dt.timedelta(days=1), form=form, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    writer = csv.writer(_Echo(), delimiter=";", lineterminator="\r\n")
     rows = portal_hourly_csv_rows(member=member, start=start, end=end)
-    response = StreamingHttpResponse(
-        ("\ufeff" if i == 0 else "") + writer.writerow(row) for i, row in enumerate(rows)
-    )
+    header = next(rows)
+    # The same CSV writer as every coordinator export (UTF-8 BOM, ';', CRLF); the cells come formatted.
+    table = Table(title="", columns=[Column(h, itemgetter(i)) for i, h in enumerate(header)], rows=rows)
+    response = StreamingHttpResponse(table_csv_chunks(table=table))
     response["Content-Type"] = "text/csv; charset=utf-8"
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=f"dane-godzinowe-{member.ref}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
