@@ -43,3 +43,20 @@ def registry_change_preview_ask(*, cluster_id: int, start: dt.date | None, end: 
 def registry_published_since_ask(*, cluster_id: int, since: dt.datetime) -> list[dict]:
     answers = registry_published_since.send(sender=None, cluster_id=cluster_id, since=since)
     return [row for _receiver, rows in answers for row in rows or []]
+
+
+# ``measured_energy_request``: the cluster's measured energy (``members.services.datastamp.MeasuredEnergy``)
+# for a calendar ``year``, for the conditions that need meter data; the meter side answers,
+# and without an answer the conditions are estimated from installed capacity.
+measured_energy_request = Signal()
+
+# ``reference_data_loading``: ``reference_data_load()`` has loaded TERYT and the registry's
+# rule defaults; other apps load their own defaults (tariffs, fees, tiers) in the same step.
+reference_data_loading = Signal()
+
+
+def measured_energy_ask(*, cluster: object, year: int) -> object | None:
+    for _receiver, answer in measured_energy_request.send(sender=None, cluster=cluster, year=year):
+        if answer is not None:
+            return answer
+    return None

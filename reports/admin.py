@@ -26,6 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from okeportal.formatting import kwh, mwh, pct, zl
 from reports.forms import NewValueForms
 from reports.models import (
     AllocationKey,
@@ -42,8 +43,7 @@ from reports.models import (
     Statement,
     StatementDownload,
 )
-from reports.services.tariffs import tariff_row_guard_unused, tariff_row_is_used, tariff_row_runs
-from reports.templatetags.oke_format import kwh, mwh, pct, zl
+from reports.settlement.tariffs import tariff_row_guard_unused, tariff_row_is_used, tariff_row_runs
 
 
 def pretty_json(value: Any) -> str:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Cluster
 from reports.models import AllocationKey, AllocationMethod, SettlementRun
-from reports.services.settlement.keys import allocation_keys_period_check
+from reports.settlement.keys import allocation_keys_period_check
 
 MONTHS = [
     (1, _("styczeń")), (2, _("luty")), (3, _("marzec")), (4, _("kwiecień")), (5, _("maj")), (6, _("czerwiec")),
@@ -189,7 +189,7 @@ class NewValueForms:
 
     def apply(self) -> tuple[Any, list[SettlementRun]] | None:
         """The new row and the runs it outdates, or None when the input is refused (errors on the forms)."""
-        from reports.services.tariffs import tariff_row_new_value
+        from reports.settlement.tariffs import tariff_row_new_value
 
         if not (self.date_form.is_valid() and self.values_form.is_valid()):
             return None

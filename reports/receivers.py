@@ -5,13 +5,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from reports.services.settlement.outdated import settlements_mark_outdated
+from reports.settlement.outdated import settlements_mark_outdated
 
 
 def on_registry_changed(
     sender: Any, *, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: str, **kwargs: Any
 ) -> None:
     settlements_mark_outdated(cluster_id=cluster_id, start=start, end=end, code=code, detail=detail)
+
+
+def on_meter_data_changed(
+    sender: Any, *, cluster_id: int, start: dt.date, end: dt.date, detail: str, **kwargs: Any
+) -> None:
+    settlements_mark_outdated(cluster_id=cluster_id, start=start, end=end, code="meter_data", detail=detail)
+
+
+def on_measured_energy(sender: Any, *, cluster: Any, year: int, **kwargs: Any) -> Any:
+    from reports.metering.selectors import measured_energy
+
+    return measured_energy(cluster=cluster, year=year)
+
+
+def on_reference_data_load(sender: Any, **kwargs: Any) -> None:
+    from reports.settlement.tariff_defaults import tariff_defaults_load
+
+    tariff_defaults_load()
 
 
 def on_registry_change_preview(
@@ -21,7 +39,7 @@ def on_registry_change_preview(
     from django.db.models import Exists, OuterRef
 
     from reports.models import Statement
-    from reports.services.settlement.outdated import settlement_runs_reaching
+    from reports.settlement.outdated import settlement_runs_reaching
 
     runs = settlement_runs_reaching(cluster_id=cluster_id, start=start, end=end)
     published = Statement.objects.filter(run=OuterRef("pk"), status=Statement.Status.PUBLISHED)

@@ -35,7 +35,7 @@ def main() -> None:
     from django.db import connection, transaction
 
     from members.models import MeteringPoint
-    from reports.services.meterstore import Block, hourly_matrix, meter_blocks_upsert
+    from reports.metering.store import Block, hourly_matrix, meter_blocks_upsert
 
     ppe_ids = list(MeteringPoint.objects.filter(cluster=cluster).order_by("id").values_list("id", flat=True))[: args.ppes]
     n_hours = args.days * 24

@@ -30,8 +30,8 @@ def main() -> None:
     import pandas as pd
     from django.core.files import File
 
+    from reports.metering.imports import reading_import_claim, reading_import_create, reading_import_process
     from reports.models import MeterDay
-    from reports.services.readings_import import reading_import_claim, reading_import_create, reading_import_process
 
     codes = [f"MEAS{i:06d}" for i in range(args.ppes)]
     MeterDay.objects.filter(ppe__cluster=cluster).delete()

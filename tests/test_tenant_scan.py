@@ -25,7 +25,7 @@ CHAIN_METHODS = {"filter", "get", "exclude", "select_for_update", "select_relate
 
 # (file, model, reason): unscoped on purpose.
 REVIEWED = {
-    ("reports/services/invitations.py", "Member"):
+    ("reports/portal/invitations.py", "Member"):
         "re-reads, to lock it, the member the caller already took from the request's cluster",
     ("members/services/memberships.py", "PPEMembership"):
         "a PPE code may be active in one cluster at a time: the check must see every cluster; it returns only "

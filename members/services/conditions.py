@@ -228,12 +228,11 @@ def cluster_conditions(*, cluster: Cluster, on: dt.date, measured: MeasuredEnerg
 
 
 def _measured_for(*, cluster: Cluster, on: dt.date) -> MeasuredEnergy | None:
-    """Meter data for the last full calendar year, when the readings module provides it."""
-    try:
-        from reports.selectors.readings import measured_energy
-    except ImportError:
-        return None
-    return measured_energy(cluster=cluster, year=on.year - 1)
+    """Meter data for the last full calendar year, when the meter side answers (``members.signals``)."""
+    from members.signals import measured_energy_ask
+
+    measured = measured_energy_ask(cluster=cluster, year=on.year - 1)
+    return measured if isinstance(measured, MeasuredEnergy) else None
 
 
 def _dec(value: Decimal | None) -> str | None:

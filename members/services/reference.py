@@ -125,8 +125,8 @@ def registry_defaults_load() -> None:
 
 def reference_data_load() -> None:
     """Everything a fresh database needs before the first cluster is registered."""
-    from reports.services.tariff_defaults import tariff_defaults_load
+    from members.signals import reference_data_loading
 
     teryt_load()
     registry_defaults_load()
-    tariff_defaults_load()
+    reference_data_loading.send(sender=None)  # the tariff side loads its defaults (reports.receivers)

@@ -47,7 +47,7 @@ from .kinds import (
     register,
     register_sweep,
 )
-from .sending import job_enqueue, job_send_failed, job_task, task_send
+from .sending import job_enqueue, job_send_failed, job_task, task_named, task_send
 from .worker import (
     job_checkpoint,
     job_claim,
@@ -88,6 +88,7 @@ __all__ = [
     "register",
     "register_sweep",
     "requeued_message",
+    "task_named",
     "task_send",
     "time_limit_message",
 ]

@@ -63,10 +63,14 @@ def job_enqueue(*, job: models.Model, task: Any = None, args: Sequence[Any] | No
 
 def job_task(*, kind: str) -> Any:
     """The registered Celery task of a job kind (the apps' ``tasks`` modules are discovered on first use)."""
+    return task_named(job_kind(job=kind).task_name)
+
+
+def task_named(name: str) -> Any:
+    """The registered Celery task called ``name``: services queue tasks by name, never by importing them."""
     from celery import current_app
     from celery.exceptions import NotRegistered
 
-    name = job_kind(job=kind).task_name
     try:
         return current_app.tasks[name]
     except NotRegistered:

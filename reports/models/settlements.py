@@ -26,7 +26,7 @@ class AllocationKey(models.Model):
     """Static allocation key of a member (used when a run allocates by keys).
 
     Keys come in sets: every key of a cluster with the same ``valid_from`` is one set, in force
-    from that day until the next set's ``valid_from`` (reports.services.settlement.keys).
+    from that day until the next set's ``valid_from`` (reports.settlement.keys).
     """
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="allocation_keys")

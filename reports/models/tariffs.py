@@ -1,7 +1,7 @@
 """Tariffs, exempt fees, discount tiers and settlement rules: dated data.
 
 Every row has a validity period; the most specific row in force wins (see
-``reports.selectors.tariffs``). django-simple-history records who changed what.
+``reports.settlement.selectors``). django-simple-history records who changed what.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class SettlementRule(Dated):
 class RateUse(models.Model):
     """A dated row (rate, fee, tier or rule) that a settlement run used.
 
-    Filled when a run is published (``reports.services.tariffs.rate_uses_record``) from
+    Filled when a run is published (``reports.settlement.tariffs.rate_uses_record``) from
     the ids in its snapshot. A used row is immutable: it can only be ended and followed
     by a new row ("nowa wartość od dnia"), never edited or deleted.
     """

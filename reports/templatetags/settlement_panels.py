@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from reports.services.settlement.outdated import settlement_runs_outdated
+from reports.settlement.outdated import settlement_runs_outdated
 
 register = template.Library()
 

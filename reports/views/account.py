@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from reports.services.account import (
+from reports.portal.account import (
     account_email_change_confirm,
     account_email_change_request,
     account_email_change_token,

@@ -25,10 +25,10 @@ from members.decorators import cluster_staff_required
 from members.models import Cluster
 from members.services.exports import Column, ExportFormat, Kind, Table, export_filename
 from members.views.exports import export_format_or_404, table_response
+from reports.metering.completeness import PPEDayCompleteness, completeness_by_day, completeness_rows_most
 from reports.models import JobStatus, ReadingImport, SettlementLine, SettlementRun
-from reports.selectors.completeness_days import PPEDayCompleteness, completeness_by_day, completeness_rows_most
-from reports.services.statement_archive import statements_archive_build, statements_archive_record
-from reports.services.statements import run_period_label
+from reports.statements.archive import statements_archive_build, statements_archive_record
+from reports.statements.services import run_period_label
 from reports.views.readings import _month
 from reports.views.settlements import TOTALS_LABELS, _fee_codes, _fee_label
 

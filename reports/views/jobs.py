@@ -19,7 +19,7 @@ from members.decorators import cluster_staff_required
 from members.models import Cluster
 from okeportal.jobs import job_cancel, job_retry, job_send_failed, queue_unavailable_message
 from reports.models import ReadingImport, SettlementRun
-from reports.services.statements import statements_cancel
+from reports.statements.services import statements_cancel
 
 # kind (as registered in okeportal.jobs) → the model and the page that shows one job
 JOB_PAGES: dict[str, tuple[type[models.Model], str]] = {

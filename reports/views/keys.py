@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster, Member
-from reports.services.settlement.keys import (
+from reports.settlement.keys import (
     allocation_key_set_dates,
     allocation_key_set_in_force,
     allocation_keys_pct,

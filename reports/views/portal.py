@@ -31,14 +31,14 @@ from members.models import Member, PPEMembership
 from members.permissions import member_for_user
 from members.services.consents import consent_texts_missing, consents_accept, member_for_user_with_consents
 from members.services.exports import Column, Table, table_csv_chunks
-from reports.services.portal import (
+from reports.portal.services import (
     MAX_EXPORT_DAYS,
     portal_day_chart,
     portal_hourly_csv_rows,
     portal_last_data_day,
     portal_year_totals,
 )
-from reports.services.statements import settlements_for_member, statements_for_member
+from reports.statements.services import settlements_for_member, statements_for_member
 from reports.views.statements import statement_pdf_download
 
 

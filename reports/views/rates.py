@@ -19,7 +19,7 @@ from members.permissions import clusters_for_user
 from reports.admin import DiscountTierForm, DistributionRateForm, ExemptFeeForm, SettlementRuleForm
 from reports.forms import NewValueForms
 from reports.models import DiscountTier, DistributionRate, ExemptFee, RateUse, SettlementRule
-from reports.services.tariffs import KIND_OF
+from reports.settlement.tariffs import KIND_OF
 
 KINDS: dict[str, tuple[type, type[forms.ModelForm], Any]] = {
     RateUse.Kind.RATE: (DistributionRate, DistributionRateForm, _("Stawki dystrybucyjne")),

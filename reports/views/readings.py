@@ -23,10 +23,10 @@ from members.decorators import cluster_staff_required
 from members.models import Cluster, MeteringPoint, PPEMembership
 from members.views.common import page
 from okeportal.jobs import ACTIVE, job_send_failed, queue_unavailable_message
+from reports.metering.imports import reading_import_create
+from reports.metering.parsers.common import YEAR_MAX, YEAR_MIN
+from reports.metering.selectors import completeness_cached, reading_imports_recent
 from reports.models import ReadingImport
-from reports.selectors.readings import completeness_cached, reading_imports_recent
-from reports.services.parsers.common import YEAR_MAX, YEAR_MIN
-from reports.services.readings_import import reading_import_create
 
 
 class ReadingUploadForm(forms.Form):

@@ -19,14 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster
+from okeportal.formatting import DASH, format_by_key, pct, plnum, tier_label, zl, zl_per_mwh
 from okeportal.jobs import job_send_failed, queue_unavailable_message
 from reports.forms import SettlementRequestForm, SettlementRerunForm
 from reports.models import FEE_ORDER, AllocationMethod, FeeCode, JobStatus, SettlementLine, SettlementRun
-from reports.services.settlement import settlement_request
-from reports.services.settlement.archive import settlement_archive, settlement_unarchive
-from reports.services.settlement.outdated import settlement_outdated_reasons
-from reports.services.settlement.results import run_diff_causes, run_previous
-from reports.templatetags.oke_format import DASH, format_by_key, pct, plnum, tier_label, zl, zl_per_mwh
+from reports.settlement import settlement_request
+from reports.settlement.archive import settlement_archive, settlement_unarchive
+from reports.settlement.outdated import settlement_outdated_reasons
+from reports.settlement.results import run_diff_causes, run_previous
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Rows per page of the detail's member table (and of a failed run's missing-data table).

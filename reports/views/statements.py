@@ -27,8 +27,8 @@ from members.decorators import cluster_staff_required
 from members.models import Cluster, Member
 from okeportal.jobs import queue_unavailable_message
 from reports.models import ClusterReport, JobStatus, SettlementRun, Statement
-from reports.services.invitations import member_invite
-from reports.services.statements import (
+from reports.portal.invitations import member_invite
+from reports.statements.services import (
     statement_download_record,
     statement_filename,
     statements_for_run,

@@ -13,8 +13,8 @@ import pytest
 from members.models import Source
 from reports.engine import hours_for_days
 from reports.models import JobStatus, SettlementRun, Statement
-from reports.services.settlement import settlement_request
-from reports.services.statements import statements_generate, statements_publish
+from reports.settlement import settlement_request
+from reports.statements.services import statements_generate, statements_publish
 from tests.browser import login
 from tests.factories import GeneratorFactory, MemberFactory, MeteringPointFactory, PPEMembershipFactory
 from tests.reports.test_settlement_service import store

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from members.models import Consent, ConsentText
 from reports.models import Statement
-from reports.services.statements import statements_generate
+from reports.statements.services import statements_generate
 from tests.browser import login
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, snapshot_from_tariff_rows
 

@@ -1,5 +1,5 @@
 """Factories for settlement results, filled with the documented JSON shapes
-(docs/architecture.md, reports.services.settlement) and the seed's 70 % example
+(docs/architecture.md, reports.settlement) and the seed's 70 % example
 (domain.md: 2,000 MWh demand, 1,400 MWh shared, 52,442.81 zł)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from reports.models import (
     SettlementRule,
     SettlementRun,
 )
-from reports.selectors.tariffs import fee_json, rate_json, rule_json, tier_json
+from reports.settlement.selectors import fee_json, rate_json, rule_json, tier_json
 from tests.factories import ClusterFactory, MemberFactory, ppe_code
 
 MWH = 1_000_000

@@ -52,7 +52,7 @@ def test_staff_of_another_cluster_can_neither_see_nor_change_the_keys(client, cl
 def test_a_member_of_another_cluster_cannot_be_given_a_key(cluster, other_cluster, two_members) -> None:
     from django.core.exceptions import ValidationError
 
-    from reports.services.settlement.keys import allocation_keys_set
+    from reports.settlement.keys import allocation_keys_set
 
     stranger = MemberFactory(cluster=other_cluster, ref="x")
     with pytest.raises(ValidationError, match="nie należy do tego klastra"):

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reports.engine import hours_for_days
-from reports.selectors.readings import completeness, completeness_cached
+from reports.metering.selectors import completeness, completeness_cached
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 from tests.reports.test_settlement_service import store
 

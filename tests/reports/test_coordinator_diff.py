@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from reports.models import RunOutdatedReason
-from reports.services.settlement.results import run_diff_causes
+from reports.settlement.results import run_diff_causes
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, seed_snapshot, seed_totals
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.urls import reverse
 
 from reports.forms import SettlementRequestForm
 from reports.models import AllocationKey, SettlementRun
-from reports.services.settlement import settlement_request
-from reports.services.settlement.gather import allocation_keys
-from reports.services.settlement.keys import (
+from reports.settlement import settlement_request
+from reports.settlement.gather import allocation_keys
+from reports.settlement.keys import (
     allocation_key_set_dates,
     allocation_keys_pct,
     allocation_keys_period_check,

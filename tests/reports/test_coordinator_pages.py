@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from reports.forms import SettlementRequestForm
 from reports.models import JobStatus, SettlementRun
-from reports.services.settlement import settlement_request
-from reports.services.settlement.archive import settlement_archive
+from reports.settlement import settlement_request
+from reports.settlement.archive import settlement_archive
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 from tests.reports.factories import SettlementRunFactory
 

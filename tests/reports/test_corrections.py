@@ -10,8 +10,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from reports.models import JobStatus, Statement
-from reports.services.settlement import settlement_request
-from reports.services.statements import statements_generate, statements_publish
+from reports.settlement import settlement_request
+from reports.statements.services import statements_generate, statements_publish
 from tests.conftest import _consents_confirmed
 from tests.reports.test_pdf import pdf_text
 from tests.reports.test_settlement_service import END, START, seventy, store  # noqa: F401  (fixture)
@@ -56,7 +56,7 @@ def test_a_recomputed_published_period_issues_corrections(cluster, coordinator, 
 
     text = " ".join(pdf_text(gmina.file.read()).replace("\xa0", " ").split())
     assert "Korekta zestawienia korzyści" in text and gmina.corrects.number in text
-    from reports.templatetags.oke_format import zl
+    from okeportal.formatting import zl
 
     def amount(value) -> str:
         return zl(value).replace("\xa0", " ")
@@ -75,7 +75,7 @@ def test_a_recomputed_published_period_issues_corrections(cluster, coordinator, 
 
 
 def test_publishing_refuses_corrections_prepared_against_an_older_publication(cluster, coordinator, seventy, django_capture_on_commit_callbacks) -> None:  # noqa: F811
-    from reports.services.statements import statements_prepare
+    from reports.statements.services import statements_prepare
 
     capture = django_capture_on_commit_callbacks
     with capture(execute=True):

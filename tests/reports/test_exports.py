@@ -16,10 +16,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from reports.metering.store import meter_days_upsert
 from reports.models import ReadingImport, Statement, StatementDownload
-from reports.services.meterstore import meter_days_upsert
-from reports.services.statement_archive import statement_archive_entry
-from reports.services.statements import statement_filename
+from reports.statements.archive import statement_archive_entry
+from reports.statements.services import statement_filename
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory, StorageUnitFactory
 from tests.reports.factories import MWH, SettlementLineFactory, march_run
 

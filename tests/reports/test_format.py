@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from reports.templatetags.oke_format import format_by_key, kwh, mwh, pct, plnum, tier_label, zl
+from okeportal.formatting import format_by_key, kwh, mwh, pct, plnum, tier_label, zl
 
 NBSP = "\u00a0"
 

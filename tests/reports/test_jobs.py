@@ -31,9 +31,9 @@ from okeportal.jobs import (
     requeued_message,
 )
 from reports.models import ClusterReport, JobStatus, ReadingImport, SettlementRun, Statement
-from reports.services.settlement import settlement_execute, settlement_request
-from reports.services.statements import statements_cancel, statements_generate, statements_prepare, statements_publish
-from reports.tasks.settlements import settlement_run_task
+from reports.settlement import settlement_execute, settlement_request
+from reports.settlement.tasks import settlement_run_task
+from reports.statements.services import statements_cancel, statements_generate, statements_prepare, statements_publish
 from tests.reports.factories import SettlementLineFactory, march_run
 from tests.reports.test_settlement_service import END, START, seventy  # noqa: F401
 
@@ -59,7 +59,7 @@ def broker_down(monkeypatch) -> None:
 
     for kind in ("settlement", "reading_import"):
         monkeypatch.setattr(job_task(kind=kind), "apply_async", refuse)
-    from reports.tasks.statements import statements_render_task
+    from reports.statements.tasks import statements_render_task
 
     monkeypatch.setattr(statements_render_task, "apply_async", refuse)
 
@@ -257,7 +257,7 @@ def test_it_refuses_to_retry_an_import_whose_file_is_gone(cluster, coordinator, 
 
 
 def test_it_cancels_statement_rendering_and_a_late_pdf_is_discarded(cluster, alice, coordinator):
-    from reports.services.statements import statement_render
+    from reports.statements.services import statement_render
 
     run = march_run(cluster)
     SettlementLineFactory(run=run, member=alice.member)
@@ -376,8 +376,8 @@ def test_it_deletes_upload_files_after_the_retention_period_and_keeps_the_record
 
 
 def test_it_cancels_a_running_meter_import_and_stores_nothing(cluster, coordinator):
+    from reports.metering.imports import reading_import_claim, reading_import_create, reading_import_process
     from reports.models import MeterDay
-    from reports.services.readings_import import reading_import_claim, reading_import_create, reading_import_process
     from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
     for code in ("590322400000000010", "590322400000000027"):

@@ -22,8 +22,8 @@ from okeportal.celery import app as celery_app
 from okeportal.celery import jobs_reap_task
 from okeportal.jobs import job_enqueue, job_send_failed, queue_unavailable_message
 from reports.models import JobStatus, SettlementRun
-from reports.services.settlement import settlement_request
-from reports.tasks.settlements import settlement_run_task
+from reports.settlement import settlement_request
+from reports.settlement.tasks import settlement_run_task
 from tests.conftest import ROOT, wait_for
 from tests.reports.test_settlement_service import END, START, seventy  # noqa: F401
 

@@ -11,8 +11,9 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from reports.models import JobStatus, MeterDay, Quality, ReadingImport
-from reports.services.meterstore import (
+from reports.metering.imports import MEMBERSHIP_MARGIN_DAYS, reading_import_create
+from reports.metering.parsers.common import max_file_days, max_wh_per_reading
+from reports.metering.store import (
     Block,
     MeterStoreError,
     hourly_matrix,
@@ -20,8 +21,7 @@ from reports.services.meterstore import (
     meter_blocks_upsert,
     meter_days_upsert,
 )
-from reports.services.parsers.common import max_file_days, max_wh_per_reading
-from reports.services.readings_import import MEMBERSHIP_MARGIN_DAYS, reading_import_create
+from reports.models import JobStatus, MeterDay, Quality, ReadingImport
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
 UTC = dt.UTC

@@ -11,10 +11,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection, connections
 
+from reports.metering import store as meterstore
+from reports.metering.imports import reading_import_claim, reading_import_create, reading_import_process
+from reports.metering.store import hourly_matrix
 from reports.models import JobStatus, ReadingImport
-from reports.services import meterstore
-from reports.services.meterstore import hourly_matrix
-from reports.services.readings_import import reading_import_claim, reading_import_create, reading_import_process
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory, ppe_code
 
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -9,10 +9,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from reports.metering.imports import reading_import_create
+from reports.metering.selectors import completeness, ppe_export_required
+from reports.metering.store import Block, hourly_matrix, meter_blocks_upsert, meter_days_upsert
 from reports.models import JobStatus, MeterDay, Quality, ReadingImport
-from reports.selectors.readings import completeness, ppe_export_required
-from reports.services.meterstore import Block, hourly_matrix, meter_blocks_upsert, meter_days_upsert
-from reports.services.readings_import import reading_import_create
 from tests.factories import (
     GeneratorFactory,
     MemberFactory,

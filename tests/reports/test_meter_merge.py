@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reports.metering.store import Block, hourly_matrix, meter_blocks_upsert
 from reports.models import MeterDay, Quality
-from reports.services.meterstore import Block, hourly_matrix, meter_blocks_upsert
 from tests.factories import MeteringPointFactory
 
 T0 = dt.datetime(2026, 3, 27, tzinfo=dt.UTC)

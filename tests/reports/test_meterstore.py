@@ -9,10 +9,10 @@ import pytest
 from django.core.management import call_command
 
 from members.models import Source
+from reports.metering.selectors import completeness, measured_energy
+from reports.metering.store import Block, MeterStoreError, hourly_matrix, meter_blocks_upsert, meter_days_upsert
+from reports.metering.synthetic import synthetic_readings
 from reports.models import MeterDay, Quality
-from reports.selectors.readings import completeness, measured_energy
-from reports.services.meterstore import Block, MeterStoreError, hourly_matrix, meter_blocks_upsert, meter_days_upsert
-from reports.services.synthetic import synthetic_readings
 from tests.factories import GeneratorFactory, MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
 UTC = dt.UTC
@@ -185,7 +185,7 @@ def test_it_loads_demo_readings_for_every_ppe(cluster):
 
 
 def test_it_computes_warsaw_offsets_like_zoneinfo_across_dst_changes():
-    from reports.services.meterstore import warsaw_offsets
+    from reports.metering.store import warsaw_offsets
 
     seconds = np.arange(int(utc(2024, 1, 1).timestamp()), int(utc(2028, 1, 1).timestamp()), 3600, dtype=np.int64)
     expected = [dt.datetime.fromtimestamp(int(s), WARSAW).utcoffset().total_seconds() for s in seconds]
@@ -245,7 +245,7 @@ def test_a_refused_block_writes_nothing_of_the_call(ppe):
 def test_it_encodes_day_rows_for_binary_copy_and_groups_keys_in_runs():
     import struct
 
-    from reports.services.meterstore import _key_ranges, _Rows
+    from reports.metering.store import _key_ranges, _Rows
 
     key = (7 << 22) + dt.date(2026, 1, 2).toordinal()
     imp, exp, qual = np.arange(24, dtype=np.int64), np.full(24, 3, np.int64), np.full(24, E, np.uint8)

@@ -12,8 +12,8 @@ from django.core.management import call_command
 
 from members.services.registry import generator_update, member_leave, ppe_create, ppe_transfer, ppe_update
 from reports.models import DistributionRate, RunOutdatedReason
-from reports.services.settlement.outdated import settlement_runs_outdated_count, settlement_runs_with_outdated
-from reports.services.tariffs import rate_uses_record, tariff_row_new_value
+from reports.settlement.outdated import settlement_runs_outdated_count, settlement_runs_with_outdated
+from reports.settlement.tariffs import rate_uses_record, tariff_row_new_value
 from tests.factories import GeneratorFactory, MemberFactory, MeteringPointFactory, PPEMembershipFactory, ppe_code
 from tests.reports.factories import march_run
 
@@ -145,8 +145,8 @@ def test_a_registry_import_that_changes_nothing_outdates_nothing(setup, tmp_path
 def test_a_meter_import_for_the_period_outdates_the_run(setup, cluster) -> None:
     from django.core.files.base import ContentFile
 
+    from reports.metering.imports import reading_import_claim, reading_import_process
     from reports.models import ReadingImport
-    from reports.services.readings_import import reading_import_claim, reading_import_process
 
     run, _a, _b, ppe = setup
     imp = ReadingImport(cluster=cluster, original_name="marzec.csv", format="generic")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from reports.services.parsers import collect, max_wh_per_reading, parse_generic, parse_stream, parse_tauron
-from reports.services.parsers.common import MAX_LINE_BYTES
+from reports.metering.parsers import collect, max_wh_per_reading, parse_generic, parse_stream, parse_tauron
+from reports.metering.parsers.common import MAX_LINE_BYTES
 
 A, B = "590322400000000010", "590322400000000027"
 HEADER = "ppe_code,start,import_kwh,export_kwh\n"
@@ -226,7 +226,7 @@ def test_it_skips_rows_of_separators_only_as_spreadsheets_save_empty_rows():
 
 
 def test_it_refuses_more_ppes_than_the_limit_without_keeping_their_codes():
-    from reports.services.parsers import generic as module
+    from reports.metering.parsers import generic as module
 
     text = HEADER + "".join(f"{code},2026-01-10T{h:02d}:00Z,1,0\n" for h, code in enumerate(
         ("P1", "P2", "P3", "P4", "P5", "P1")))

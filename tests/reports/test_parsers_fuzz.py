@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.services.parsers import ParseResult, RowError, collect, generic, parse_stream, parse_tauron
+from reports.metering.parsers import ParseResult, RowError, collect, generic, parse_stream, parse_tauron
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -209,7 +209,7 @@ def test_perturbed_elicznik_files_give_results_or_row_errors(content):
 @FUZZ
 @given(generic_files(), st.integers(1, 64), st.integers(1, 40))
 def test_reading_the_stream_in_tiny_pieces_changes_nothing(content, block_bytes, chunk_rows):
-    from reports.services.parsers import common
+    from reports.metering.parsers import common
 
     # a 48-byte line cap makes many generated lines over-long, so the cross-read skipping is exercised
     with mock.patch.object(common, "MAX_LINE_BYTES", 48):
@@ -223,7 +223,7 @@ def test_reading_the_stream_in_tiny_pieces_changes_nothing(content, block_bytes,
 @given(st.lists(st.integers(0, 2**96 - 1) | st.sets(st.integers(0, 23)).map(lambda hs: sum(1 << 4 * h for h in hs)),
                 min_size=1, max_size=20))
 def test_day_kinds_by_bit_arithmetic_match_a_plain_reading_of_the_quarters(days):
-    from reports.services.parsers.checks import _day_kinds
+    from reports.metering.parsers.checks import _day_kinds
 
     words = np.array([[d & (2**64 - 1), d >> 64] for d in days], dtype=np.uint64)
     has_quarter, pair = _day_kinds(words)

@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from reports.models import Statement
-from reports.services.statements import statement_pdf, statements_prepare
+from reports.statements.services import statement_pdf, statements_prepare
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, snapshot_from_tariff_rows
 
 MWH = 1_000_000
@@ -52,7 +52,7 @@ def seed_run(cluster, alice, bob):
 
 
 def test_it_reproduces_the_seed_tables_in_the_cluster_report(seed_run) -> None:
-    from reports.services.cluster_report import cluster_report_pdf
+    from reports.statements.cluster_report import cluster_report_pdf
 
     pdf = cluster_report_pdf(run=seed_run)
     open("/tmp/report.pdf", "wb").write(pdf.content)
@@ -105,7 +105,7 @@ def test_a_statement_is_one_deterministic_page_with_embedded_fonts(statement) ->
 
 
 def test_the_chart_puts_one_label_per_gridline() -> None:
-    from reports.pdf import monthly_chart_html
+    from reports.statements.pdf import monthly_chart_html
 
     html = monthly_chart_html(
         months=[{"month": "2026-01", "drawn_wh": 3_000_000, "shared_wh": 2_000_000}],

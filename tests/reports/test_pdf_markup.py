@@ -1,4 +1,4 @@
-"""The PDF templates are parsed as XHTML against ua.css (reports.pdf.PdfHTML): guard both."""
+"""The PDF templates are parsed as XHTML against ua.css (reports.statements.pdf.PdfHTML): guard both."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from reports import pdf
+from reports.statements import pdf
 
 TEMPLATES = ["statement.html", "cluster_report.html", "_header.html"]
 
@@ -34,7 +34,7 @@ def test_every_element_of_the_pdf_templates_has_its_ua_rules():
 
 def test_pdf_html_parses_well_formed_markup_without_the_html5_fallback(caplog):
     html = '<!DOCTYPE html><html lang="pl"><head><meta charset="utf-8"/></head><body><p>Zażółć<br/>gęślą</p></body></html>'
-    with caplog.at_level("WARNING", logger="reports.pdf"):
+    with caplog.at_level("WARNING", logger="reports.statements.pdf"):
         document = pdf.pdf_html(html)
     assert document.etree_element.tag == "html"
     assert not caplog.records
@@ -44,7 +44,7 @@ def test_pdf_html_falls_back_to_html5_parsing_for_markup_that_is_not_xml(caplog)
     html = "<!doctype html><html><body><p>bez zamknięcia<br>&nbsp;</body></html>"
     with pytest.raises(ET.ParseError):
         ET.fromstring(html)
-    with caplog.at_level("WARNING", logger="reports.pdf"):
+    with caplog.at_level("WARNING", logger="reports.statements.pdf"):
         document = pdf.pdf_html(html)
     assert "not well-formed" in caplog.text
     pages = document.render(font_config=pdf.font_config()).pages

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reports.models import Statement
-from reports.services.statements import statements_generate, statements_publish
+from reports.statements.services import statements_generate, statements_publish
 from tests.factories import MeteringPointFactory, PPEMembershipFactory
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, march_run
 from tests.reports.test_pdf import pdf_text

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import ConsentText
+from reports.metering.store import meter_days_upsert
 from reports.models import Quality, Statement
-from reports.services.meterstore import meter_days_upsert
-from reports.services.portal import portal_hourly_csv_rows, portal_year_totals
+from reports.portal.services import portal_hourly_csv_rows, portal_year_totals
 from tests.factories import MeteringPointFactory, PPEMembershipFactory
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory
 
@@ -202,7 +202,7 @@ def test_the_own_data_pages_wait_for_the_consents(client, alice, name) -> None:
 
 
 def test_hourly_values_are_integers_in_wh(cluster, alice, ppes) -> None:
-    from reports.services.portal import portal_hourly
+    from reports.portal.services import portal_hourly
 
     data = portal_hourly(member=alice.member, start=dt.date(2026, 3, 10), end=dt.date(2026, 3, 10))
     assert data.import_wh.dtype == np.int64 and int(data.import_wh.sum()) == 24 * 1234

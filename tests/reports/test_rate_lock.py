@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from reports.admin import DistributionRateForm
 from reports.models import DistributionRate, RateUse, SettlementRule
-from reports.services.tariffs import rate_uses_record, tariff_row_guard_unused, tariff_row_new_value, tariff_row_runs
+from reports.settlement.tariffs import rate_uses_record, tariff_row_guard_unused, tariff_row_new_value, tariff_row_runs
 from tests.factories import UserFactory
 from tests.reports.factories import march_run
 

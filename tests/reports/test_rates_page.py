@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from reports.models import DistributionRate, RunOutdatedReason
-from reports.services.tariffs import rate_uses_record
+from reports.settlement.tariffs import rate_uses_record
 from tests.factories import UserFactory
 from tests.reports.factories import march_run
 

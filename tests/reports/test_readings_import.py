@@ -7,9 +7,9 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
+from reports.metering.imports import reading_import_create
+from reports.metering.store import hourly_matrix
 from reports.models import JobStatus, MeterDay, ReadingImport
-from reports.services.meterstore import hourly_matrix
-from reports.services.readings_import import reading_import_create
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
 DATA = Path(__file__).parent / "data"
@@ -263,7 +263,7 @@ def test_it_runs_the_command_and_exits_non_zero_listing_errors(cluster, ppe_a, c
 
 
 def test_it_does_not_run_an_import_twice(run_import, ppe_a):
-    from reports.tasks.readings import reading_import_task
+    from reports.metering.tasks import reading_import_task
 
     result = run_import((DATA / "tauron_wide.csv").read_bytes(), format="tauron", ppe=ppe_a)
     assert result.status == JobStatus.DONE
@@ -275,7 +275,7 @@ def test_it_does_not_run_an_import_twice(run_import, ppe_a):
 
 
 def test_it_marks_the_import_failed_when_something_unexpected_breaks(run_import, ppe_a, monkeypatch):
-    from reports.services import readings_import
+    from reports.metering import imports as readings_import
 
     def broken(*args, **kwargs):
         raise RuntimeError("dysk pełny")
@@ -290,7 +290,7 @@ def test_the_fast_csv_path_reads_plain_files_exactly_like_the_careful_path(monke
 
     import numpy as np
 
-    from reports.services.parsers import generic
+    from reports.metering.parsers import generic
 
     content = (
         "ppe_code;start;import_kwh;export_kwh\r\n"
@@ -322,8 +322,8 @@ def test_the_fast_csv_path_leaves_bad_lines_to_the_careful_path(run_import, ppe_
 
 
 def test_an_error_in_a_later_chunk_rolls_back_the_chunks_already_written(run_import, ppe_a, ppe_b, monkeypatch):
-    from reports.services import readings_import
-    from reports.services.parsers import ParseResult, RowError
+    from reports.metering import imports as readings_import
+    from reports.metering.parsers import ParseResult, RowError
 
     real = readings_import._parse_chunks
 
@@ -343,7 +343,7 @@ def test_an_error_in_a_later_chunk_rolls_back_the_chunks_already_written(run_imp
 
 
 def test_it_reads_the_upload_as_a_stream_not_whole(run_import, ppe_a, ppe_b, monkeypatch):
-    from reports.services import readings_import
+    from reports.metering import imports as readings_import
 
     seen = []
     real = readings_import._parse_chunks
@@ -358,7 +358,7 @@ def test_it_reads_the_upload_as_a_stream_not_whole(run_import, ppe_a, ppe_b, mon
 
 
 def test_a_successful_import_invalidates_the_cluster_status(run_import, ppe_a, ppe_b, cluster, monkeypatch):
-    from reports.services import readings_import
+    from reports.metering import imports as readings_import
 
     calls = []
     monkeypatch.setattr(readings_import, "conditions_invalidate", lambda *, cluster_ids: calls.append(list(cluster_ids)))

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from reports.metering.store import meter_days_upsert
 from reports.models import JobStatus, ReadingImport
-from reports.services.meterstore import meter_days_upsert
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 
 DATA = Path(__file__).parent / "data"

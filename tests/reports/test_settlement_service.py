@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 
 from members.models import Source
 from reports.engine import hours_for_days
+from reports.metering.store import Block, meter_blocks_upsert
 from reports.models import JobStatus, Quality, SettlementRun
-from reports.services.meterstore import Block, meter_blocks_upsert
-from reports.services.settlement import settlement_request
+from reports.settlement import settlement_request
 from tests.factories import (
     GeneratorFactory,
     MemberFactory,
@@ -207,7 +207,7 @@ def test_it_simulates_registered_storage(cluster, seventy, django_capture_on_com
 
 
 def test_it_runs_the_task_only_once(cluster, seventy, django_capture_on_commit_callbacks):
-    from reports.tasks.settlements import settlement_run_task
+    from reports.settlement.tasks import settlement_run_task
 
     with django_capture_on_commit_callbacks(execute=True):
         run = settlement_request(cluster=cluster, period_start=START, period_end=END)

@@ -233,7 +233,7 @@ def test_it_computes_quarter_and_month_bounds(cluster) -> None:
 
 def _cluster_with_meter_data(cluster, *, days: int = 33) -> None:
     """Two members (one with PV) and hourly data covering March 2025 in local time."""
-    from reports.services.meterstore import meter_days_upsert
+    from reports.metering.store import meter_days_upsert
     from tests.factories import GeneratorFactory, MeteringPointFactory, PPEMembershipFactory
 
     hours = days * 24

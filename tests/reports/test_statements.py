@@ -16,9 +16,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from reports.models import ClusterReport, Statement
-from reports.services.invitations import member_invite
-from reports.services.statements import statement_render, statements_generate, statements_prepare, statements_publish
-from reports.tasks.statements import statement_render_task, statements_render_task
+from reports.portal.invitations import member_invite
+from reports.statements.services import statement_render, statements_generate, statements_prepare, statements_publish
+from reports.statements.tasks import statement_render_task, statements_render_task
 from tests.factories import MemberFactory
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, march_run
 from tests.reports.test_pdf import pdf_text
@@ -98,7 +98,7 @@ def test_it_marks_a_failed_render_with_the_reason(run, monkeypatch) -> None:
     def broken(**kwargs):
         raise RuntimeError("brak czcionki")
 
-    monkeypatch.setattr("reports.services.statements.statement_pdf", broken)
+    monkeypatch.setattr("reports.statements.services.statement_pdf", broken)
     statement_render_task(statement.pk)
     statement.refresh_from_db()
     assert statement.status == Statement.Status.FAILED

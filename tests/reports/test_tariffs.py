@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from reports.models import DiscountTier, DistributionRate, ExemptFee, SettlementRule
-from reports.selectors.tariffs import tariff_plan
+from reports.settlement.selectors import tariff_plan
 from tests.factories import DSOFactory, MeteringPointFactory
 
 JAN1, JAN31 = dt.date(2025, 1, 1), dt.date(2025, 1, 31)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reports.models import JobStatus, SettlementRun
-from reports.services.settlement import settlement_request
+from reports.settlement import settlement_request
 from tests.conftest import wait_for
 from tests.reports.test_settlement_service import END, START, seventy  # noqa: F401
 

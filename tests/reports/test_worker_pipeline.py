@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 
+from reports.metering.imports import reading_import_create
 from reports.models import JobStatus, MeterDay, ReadingImport, SettlementRun, Statement
-from reports.services.readings_import import reading_import_create
-from reports.services.settlement import settlement_request
-from reports.services.statements import statements_generate
+from reports.settlement import settlement_request
+from reports.statements.services import statements_generate
 from tests.conftest import wait_for
 from tests.factories import MemberFactory, MeteringPointFactory, PPEMembershipFactory
 from tests.reports.test_settlement_service import END, START, seventy  # noqa: F401

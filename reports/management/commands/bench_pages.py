@@ -187,11 +187,11 @@ class Command(BaseCommand):
 
     def _bench_cluster(self, n: int) -> tuple[Cluster, SettlementRun]:
         """The benchmark cluster, built step by step on first use (each step skipped when done)."""
-        from reports.services.meterstore import meter_blocks_upsert
-        from reports.services.settlement import settlement_request
-        from reports.services.statements import statements_prepare
-        from reports.services.synthetic import synthetic_readings
-        from reports.tasks.settlements import settlement_run_task
+        from reports.metering.store import meter_blocks_upsert
+        from reports.metering.synthetic import synthetic_readings
+        from reports.settlement import settlement_request
+        from reports.settlement.tasks import settlement_run_task
+        from reports.statements.services import statements_prepare
 
         year = dt.date.today().year - 1  # the last full year: the dashboard's measured figures read it
         start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)

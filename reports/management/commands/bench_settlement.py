@@ -22,12 +22,12 @@ from django.db import transaction
 
 from members.models import Cluster, Generator, Gmina, Member, MeteringPoint, PPEMembership, Source, VoltageLevel
 from reports.engine import HourlyInput, energy_flows, hour_axis, settle
+from reports.metering.store import hourly_matrix, meter_blocks_upsert
+from reports.metering.synthetic import synthetic_readings
 from reports.models import JobStatus, MeterDay, SettlementLine, SettlementRun
-from reports.services.meterstore import hourly_matrix, meter_blocks_upsert
-from reports.services.settlement import settlement_request
-from reports.services.settlement.gather import engine_input, engine_segments, engine_tiers, settlement_gather
-from reports.services.synthetic import synthetic_readings
-from reports.tasks.settlements import settlement_run_task
+from reports.settlement import settlement_request
+from reports.settlement.gather import engine_input, engine_segments, engine_tiers, settlement_gather
+from reports.settlement.tasks import settlement_run_task
 
 PPE_PER_MEMBER = 5
 PROSUMER_EVERY = 3  # every third PPE has PV

@@ -43,7 +43,7 @@ MWH = 1_000_000
 
 
 def _snapshot(on: dt.date) -> dict[str, Any]:
-    from reports.selectors.tariffs import fee_json, rate_json, rule_json, tier_json
+    from reports.settlement.selectors import fee_json, rate_json, rule_json, tier_json
 
     return {
         "rates": [rate_json(r) for r in DistributionRate.objects.in_force(on).select_related("dso")],
@@ -55,7 +55,7 @@ def _snapshot(on: dt.date) -> dict[str, Any]:
 
 @transaction.atomic
 def bench_setup(*, members: int, ppes_per_member: int) -> SettlementRun:
-    from reports.services.statements import statements_prepare
+    from reports.statements.services import statements_prepare
 
     tag = uuid.uuid4().hex[:8]
     dso = DSO.objects.get(slug="tauron")
@@ -117,7 +117,7 @@ def bench_teardown(*, run: SettlementRun) -> None:
 
 def _render_ids(ids: list[int]) -> tuple[int, float]:
     """Render and store; returns (count, CPU seconds of this process)."""
-    from reports.services.statements import statement_render
+    from reports.statements.services import statement_render
 
     connections.close_all()  # a forked process must not share the parent's connection
     cpu = time.process_time()
@@ -130,7 +130,7 @@ def _render_ids(ids: list[int]) -> tuple[int, float]:
 @contextmanager
 def _gc_pause_kept(kept: bool) -> Iterator[None]:
     """``kept=False`` turns pdf_render's gc pause into a no-op, to measure what it saves."""
-    from reports import pdf as pdfmod
+    from reports.statements import pdf as pdfmod
 
     if kept:
         yield
@@ -154,7 +154,7 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="nie usuwaj klastra testowego")
 
     def handle(self, *args: Any, members: int, workers: int, ppes_per_member: int, breakdown: bool, keep: bool, **options: Any) -> None:
-        from reports.services.statements import statement_pdf
+        from reports.statements.services import statement_pdf
 
         t0 = time.perf_counter()
         run = bench_setup(members=members, ppes_per_member=ppes_per_member)
@@ -204,8 +204,8 @@ class Command(BaseCommand):
     def _breakdown(self, statement: Statement, repeat: int = 10) -> None:
         from django.template.loader import render_to_string
 
-        from reports import pdf as pdfmod
-        from reports.services.statements import _storage_name, pdf_store, statement_data, statement_pdf
+        from reports.statements import pdf as pdfmod
+        from reports.statements.services import _storage_name, pdf_store, statement_data, statement_pdf
 
         timings: dict[str, list[float]] = {
             "dane (snapshot → kontekst)": [], "szablon HTML": [], "parsowanie HTML": [],

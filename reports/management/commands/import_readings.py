@@ -8,8 +8,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from members.models import Cluster, MeteringPoint
+from reports.metering.imports import reading_import_claim, reading_import_create, reading_import_process
 from reports.models import JobStatus, ReadingImport
-from reports.services.readings_import import reading_import_claim, reading_import_create, reading_import_process
 
 
 class Command(BaseCommand):

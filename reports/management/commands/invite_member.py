@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from members.models import Member
-from reports.services.invitations import member_invite
+from reports.portal.invitations import member_invite
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from members.models import Cluster, MeteringPoint
-from reports.services.meterstore import meter_blocks_upsert
-from reports.services.synthetic import synthetic_readings
+from reports.metering.store import meter_blocks_upsert
+from reports.metering.synthetic import synthetic_readings
 
 
 class Command(BaseCommand):

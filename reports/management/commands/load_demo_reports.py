@@ -14,13 +14,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from members.models import Cluster, MeteringPoint
+from reports.metering.store import meter_blocks_upsert
+from reports.metering.synthetic import synthetic_readings
 from reports.models import ClusterReport, JobStatus, SettlementRun
-from reports.services.cluster_report import cluster_report_render
-from reports.services.meterstore import meter_blocks_upsert
-from reports.services.settlement.runs import settlement_request
-from reports.services.statements import statement_render, statements_for_run, statements_prepare, statements_publish
-from reports.services.synthetic import synthetic_readings
-from reports.tasks.settlements import settlement_run_task
+from reports.settlement.runs import settlement_request
+from reports.settlement.tasks import settlement_run_task
+from reports.statements.cluster_report import cluster_report_render
+from reports.statements.services import statement_render, statements_for_run, statements_prepare, statements_publish
 
 
 def _months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:

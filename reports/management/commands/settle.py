@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from members.models import Cluster
 from reports.models import AllocationMethod, JobStatus, SettlementRun
-from reports.services.settlement import settlement_request
-from reports.tasks.settlements import settlement_run_task
+from reports.settlement import settlement_request
+from reports.settlement.tasks import settlement_run_task
 
 
 def _date(value: str) -> dt.date:

@@ -15,8 +15,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from members.models import Cluster, Generator, MeteringPoint, PPEMembership, StorageUnit
 from members.services.datastamp import MeasuredEnergy, cluster_data_stamp
+from reports.metering.store import hourly_matrix, warsaw_offsets
 from reports.models import ReadingImport
-from reports.services.meterstore import hourly_matrix, warsaw_offsets
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 UTC = dt.UTC

@@ -25,7 +25,7 @@ from okeportal.jobs import (
 )
 from reports.engine import STATIC, settle
 from reports.models import AllocationMethod, JobStatus, SettlementLine, SettlementRun
-from reports.services.tariffs import rate_uses_record
+from reports.settlement.tariffs import rate_uses_record
 
 from .completeness import CompletenessCounter
 from .gather import allocation_keys, engine_input, engine_segments, engine_tiers, settlement_gather
@@ -240,7 +240,7 @@ def _publish(*, run, g, result, totals, storage, missing, price_spread) -> Settl
     run.error = ""
     run.finished_at = timezone.now()
     run.save()
-    rate_uses_record(run=run)  # the rows it used are locked from now on (reports.services.tariffs)
+    rate_uses_record(run=run)  # the rows it used are locked from now on (reports.settlement.tariffs)
     return run
 
 

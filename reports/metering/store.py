@@ -35,8 +35,8 @@ from django.utils.translation import gettext as _
 
 from members.models import MeteringPoint
 from members.services.datastamp import conditions_invalidate
+from reports.metering.parsers.common import max_file_days, max_wh_per_reading
 from reports.models import MeterDay, Quality
-from reports.services.parsers.common import max_file_days, max_wh_per_reading
 
 UTC = dt.UTC
 SLOTS_PER_DAY = {60: 24, 15: 96}
@@ -644,7 +644,7 @@ def hourly_chunks(
     alone would take 1.4 GB); 128 PPEs × a year is ~20 MB per chunk.
     ``export_required`` (one bool per PPE, default all True) says whose
     fed-in energy must be present for an hour to count as present
-    (``ppe_export_required`` in reports.selectors.readings).
+    (``ppe_export_required`` in reports.metering.selectors).
     """
     start, first_day, n_days, offset, n_hours = _period(start_utc, end_utc)
     last_day = first_day + dt.timedelta(days=n_days - 1)

@@ -1,6 +1,6 @@
 """Completeness of a month per PPE and local day (the export of the completeness page).
 
-Same rule as ``reports.selectors.readings.completeness``: settlement hours
+Same rule as ``reports.metering.selectors.completeness``: settlement hours
 within the PPE's membership; an hour is present when drawn energy is, and
 fed-in energy too for a PPE with a generator or storage unit.
 """
@@ -16,8 +16,8 @@ import numpy as np
 from django.db.models import Prefetch, Q
 
 from members.models import Cluster, MeteringPoint, PPEMembership
-from reports.selectors.readings import hours_local_dates, local_bounds, membership_mask, ppe_export_required
-from reports.services.meterstore import hourly_matrix
+from reports.metering.selectors import hours_local_dates, local_bounds, membership_mask, ppe_export_required
+from reports.metering.store import hourly_matrix
 
 
 @dataclass(frozen=True)

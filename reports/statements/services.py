@@ -24,13 +24,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member
-from okeportal.jobs import job_limits, queue_unavailable_message, task_send
+from okeportal.jobs import job_limits, queue_unavailable_message, task_named, task_send
 from reports.engine import per_mwh
 from reports.engine.money import pct_of
 from reports.models import FEE_ORDER, ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
-from reports.pdf import RenderedPDF, monthly_chart_html, pdf_render
-from reports.selectors.tariffs import run_rule
-from reports.services.corrections import correction_data, correction_number, statement_predecessor
+from reports.settlement.selectors import run_rule
+from reports.statements.corrections import correction_data, correction_number, statement_predecessor
+from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
 
 FEE_LABELS = dict(FeeCode.choices)
 IDENTIFIER_LABELS = {"nip": "NIP", "regon": "REGON", "krs": "KRS", "pesel": "PESEL"}
@@ -112,6 +112,9 @@ def statements_for_run(*, run: SettlementRun) -> QuerySet[Statement]:
 
 # --- generation ----------------------------------------------------------------
 
+# The batch task (reports.statements.tasks), queued by name: this module never imports its tasks.
+STATEMENTS_RENDER_TASK = "reports.statements_render"
+
 
 @transaction.atomic
 def statements_prepare(*, run: SettlementRun) -> int:
@@ -138,8 +141,6 @@ def statements_generate(*, run: SettlementRun, user: Any = None) -> int:
     Published statements are final; a correction is a new settlement version.
     Returns how many statements will be rendered.
     """
-    from reports.tasks.statements import statements_render_task
-
     run = SettlementRun.objects.select_for_update().get(pk=run.pk)
     if run.statements_published_at is not None:
         raise ValidationError(_("Zestawienia tej wersji rozliczenia są już opublikowane; popraw je nową wersją rozliczenia."))
@@ -150,7 +151,7 @@ def statements_generate(*, run: SettlementRun, user: Any = None) -> int:
     ClusterReport.objects.filter(run=run).update(status=Statement.Status.PENDING, rendered_at=None, error="", queued_at=now)
     run_id = run.pk
     transaction.on_commit(
-        lambda: task_send(task=statements_render_task, args=[run_id],
+        lambda: task_send(task=task_named(STATEMENTS_RENDER_TASK), args=[run_id],
                           on_refused=lambda: statements_fail_pending(run_id=run_id, reason=queue_unavailable_message()))
     )
     return count
@@ -313,7 +314,7 @@ def tariff_notes(snapshot: dict[str, Any]) -> list[str]:
 
 
 def _pl(value: Any, decimals: int = 2) -> str:
-    from reports.templatetags.oke_format import plnum
+    from okeportal.formatting import plnum
 
     return plnum(value, decimals)
 

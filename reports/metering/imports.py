@@ -33,12 +33,12 @@ from django.utils.translation import gettext as _
 from members.models import Cluster, MeteringPoint, PPEMembership
 from members.services.datastamp import conditions_invalidate
 from okeportal.jobs import JobCancelledError, job_checkpoint, job_claim, job_enqueue, job_fail, job_failure_reason
+from reports.metering import parsers
+from reports.metering.parsers import ParseResult, RowError, Series
+from reports.metering.parsers.common import MAX_ERRORS, max_file_days
+from reports.metering.signals import meter_data_changed_send
+from reports.metering.store import Block, MeterStoreError, meter_blocks_upsert, meter_store_lock, warsaw_offsets
 from reports.models import JobStatus, ReadingImport
-from reports.services import parsers
-from reports.services.meterstore import Block, MeterStoreError, meter_blocks_upsert, meter_store_lock, warsaw_offsets
-from reports.services.parsers import ParseResult, RowError, Series
-from reports.services.parsers.common import MAX_ERRORS, max_file_days
-from reports.services.settlement.outdated import settlements_mark_outdated
 
 logger = logging.getLogger(__name__)
 UTC = dt.UTC
@@ -423,7 +423,7 @@ def _outdate_settlements(reading_import: ReadingImport, run: _Run) -> None:
         "name": reading_import.original_name, "p": len(run.spans),
         "first": first.strftime("%d.%m.%Y"), "last": last.strftime("%d.%m.%Y"),
     }
-    settlements_mark_outdated(cluster_id=reading_import.cluster_id, start=first, end=last, code="meter_data", detail=detail)
+    meter_data_changed_send(cluster_id=reading_import.cluster_id, start=first, end=last, detail=detail)
 
 
 def _done(reading_import: ReadingImport, run: _Run, *, seconds: float) -> ReadingImport:

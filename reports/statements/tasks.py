@@ -32,7 +32,7 @@ def _fail(model: type[Statement] | type[ClusterReport], pk: int, exc: Exception)
 
 @shared_task(name="reports.statement_render", base=job_task_base(), job_kind="statements")
 def statement_render_task(statement_id: int) -> None:
-    from reports.services.statements import statement_render
+    from reports.statements.services import statement_render
 
     if not _claim(Statement, statement_id):
         return
@@ -45,8 +45,8 @@ def statement_render_task(statement_id: int) -> None:
 @shared_task(name="reports.statements_render", base=job_task_base(), job_kind="statements")
 def statements_render_task(run_id: int) -> None:
     """The cluster report, then one task per pending statement (spread over the workers)."""
-    from reports.services.cluster_report import cluster_report_render
-    from reports.services.statements import statements_fail_pending, statements_prepare
+    from reports.statements.cluster_report import cluster_report_render
+    from reports.statements.services import statements_fail_pending, statements_prepare
 
     run = SettlementRun.objects.filter(pk=run_id, status=JobStatus.DONE).first()
     if run is None:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from members.models import MeteringPoint, Source
-from reports.services.meterstore import Block, warsaw_offsets
+from reports.metering.store import Block, warsaw_offsets
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 UTC = dt.UTC

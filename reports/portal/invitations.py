@@ -50,7 +50,7 @@ def _refuse_active_account(member: Member, user: Any) -> None:
     """Invitations never reach an account whose owner has set a password.
 
     An active account changes its e-mail only through its owner (confirmed from
-    the portal, ``reports.services.account``); re-inviting it would send a
+    the portal, ``reports.portal.account``); re-inviting it would send a
     set-password link for someone else's account to whatever address the member
     record now holds.
     """

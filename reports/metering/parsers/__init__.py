@@ -1,7 +1,7 @@
 """Meter-data file parsers: bytes in, validated series (or line-level errors) out.
 
 No database access here; the import service resolves PPE codes, membership and
-storage (``reports.services.readings_import``). Formats and limits: docs/formats-readings.md.
+storage (``reports.metering.imports``). Formats and limits: docs/formats-readings.md.
 """
 
 from __future__ import annotations

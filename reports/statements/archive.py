@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from members.services.exports import name_slug
 from reports.models import SettlementRun, Statement, StatementDownload
-from reports.services.statements import statement_filename
+from reports.statements.services import statement_filename
 
 COPY_BLOCK = 1024 * 1024
 MISSING_LIST_NAME = "BRAKUJACE.txt"

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from okeportal.jobs import job_claim, job_task_base
 from reports.models import SettlementRun
-from reports.services.settlement import settlement_execute
+from reports.settlement import settlement_execute
 
 __all__ = ["settlement_run_task"]
 

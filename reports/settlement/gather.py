@@ -14,10 +14,10 @@ import numpy as np
 
 from members.models import Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
 from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hours_for_days
-from reports.selectors.readings import ppe_export_required
-from reports.selectors.tariffs import TariffPlan, tariff_plan
-from reports.services.meterstore import HourlyData, hourly_chunks
-from reports.services.settlement.keys import allocation_key_shares
+from reports.metering.selectors import ppe_export_required
+from reports.metering.store import HourlyData, hourly_chunks
+from reports.settlement.keys import allocation_key_shares
+from reports.settlement.selectors import TariffPlan, tariff_plan
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 

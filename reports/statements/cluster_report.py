@@ -25,9 +25,9 @@ from reports.engine import (
     tier_scenarios,
 )
 from reports.models import FEE_ORDER, ClusterReport, FeeCode, SettlementRun
-from reports.pdf import RenderedPDF, monthly_chart_html, pdf_render
-from reports.selectors.tariffs import run_rule
-from reports.services.statements import (
+from reports.settlement.selectors import run_rule
+from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
+from reports.statements.services import (
     FEE_LABELS,
     pdf_store,
     run_created,

@@ -18,7 +18,7 @@ import numpy as np
 from django.db.models import Q
 
 from members.models import Member, MeteringPoint, PPEMembership
-from reports.services.meterstore import hourly_matrix, warsaw_offsets
+from reports.metering.store import hourly_matrix, warsaw_offsets
 
 WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
 MAX_EXPORT_DAYS = 366

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from okeportal.jobs import job_task_base
-from reports.services.readings_import import reading_import_claim, reading_import_process
+from reports.metering.imports import reading_import_claim, reading_import_process
 
 __all__ = ["reading_import_task"]
 
