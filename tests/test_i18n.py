@@ -118,65 +118,85 @@ def test_unknown_cookie_language_falls_back_to_polish(client, cluster, coordinat
 # --- the catalogue ------------------------------------------------------------
 
 
-def _po_entries(path: Path) -> list[dict]:
+def _unquote(s: str) -> str:
+    s = s.strip()
+    assert s.startswith('"') and s.endswith('"'), s
+    return bytes(s[1:-1], "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
+
+
+class _PoReader:
     """A minimal .po parser: msgctxt/msgid/msgid_plural/msgstr[n] plus flags."""
 
-    def unquote(s: str) -> str:
-        s = s.strip()
-        assert s.startswith('"') and s.endswith('"'), s
-        return bytes(s[1:-1], "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
+    KEYWORDS = ("msgctxt ", "msgid_plural ", "msgid ", "msgstr[", "msgstr ")
 
-    entries: list[dict] = []
-    entry: dict = {"flags": set(), "msgstr": {}}
-    field: tuple | None = None
+    def __init__(self) -> None:
+        self.entries: list[dict] = []
+        self.entry: dict = {"flags": set(), "msgstr": {}}
+        self.field: tuple | None = None
 
-    def flush() -> None:
-        nonlocal entry
-        if "msgid" in entry:
-            entries.append(entry)
-        entry = {"flags": set(), "msgstr": {}}
+    def read(self, path: Path) -> list[dict]:
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
+            if not line:
+                self.flush()
+                self.field = None
+            elif line.startswith("#~"):
+                continue  # obsolete entry
+            elif line.startswith("#"):
+                self.comment(line)
+            elif line.startswith(self.KEYWORDS):
+                self.keyword(line)
+            elif line.startswith('"') and self.field:
+                self.continuation(line)
+        self.flush()
+        return self.entries
 
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line:
-            flush()
-            field = None
-        elif line.startswith("#~"):
-            continue  # obsolete entry
-        elif line.startswith("#,"):
+    def flush(self) -> None:
+        if "msgid" in self.entry:
+            self.entries.append(self.entry)
+        self.entry = {"flags": set(), "msgstr": {}}
+
+    def comment(self, line: str) -> None:
+        if line.startswith("#,"):
+            if "msgid" in self.entry:
+                self.flush()
+            self.entry["flags"].update(f.strip() for f in line[2:].split(","))
+        elif "msgid" in self.entry and self.field and self.field[0] == "msgstr":
+            self.flush()
+
+    def keyword(self, line: str) -> None:
+        entry = self.entry
+        if line.startswith("msgctxt "):
             if "msgid" in entry:
-                flush()
-            entry["flags"].update(f.strip() for f in line[2:].split(","))
-        elif line.startswith("#"):
-            if "msgid" in entry and field and field[0] == "msgstr":
-                flush()
-        elif line.startswith("msgctxt "):
-            if "msgid" in entry:
-                flush()
-            entry["msgctxt"] = unquote(line[8:])
-            field = ("msgctxt",)
+                self.flush()
+            self.entry["msgctxt"] = _unquote(line[8:])
+            self.field = ("msgctxt",)
         elif line.startswith("msgid_plural "):
-            entry["msgid_plural"] = unquote(line[13:])
-            field = ("msgid_plural",)
+            entry["msgid_plural"] = _unquote(line[13:])
+            self.field = ("msgid_plural",)
         elif line.startswith("msgid "):
             if "msgid" in entry:
-                flush()
-            entry["msgid"] = unquote(line[6:])
-            field = ("msgid",)
+                self.flush()
+            self.entry["msgid"] = _unquote(line[6:])
+            self.field = ("msgid",)
         elif line.startswith("msgstr["):
             index = int(line[7 : line.index("]")])
-            entry["msgstr"][index] = unquote(line[line.index("]") + 1 :])
-            field = ("msgstr", index)
-        elif line.startswith("msgstr "):
-            entry["msgstr"][0] = unquote(line[7:])
-            field = ("msgstr", 0)
-        elif line.startswith('"') and field:
-            if field[0] == "msgstr":
-                entry["msgstr"][field[1]] += unquote(line)
-            else:
-                entry[field[0]] += unquote(line)
-    flush()
-    return entries
+            entry["msgstr"][index] = _unquote(line[line.index("]") + 1 :])
+            self.field = ("msgstr", index)
+        else:
+            entry["msgstr"][0] = _unquote(line[7:])
+            self.field = ("msgstr", 0)
+
+    def continuation(self, line: str) -> None:
+        assert self.field is not None
+        if self.field[0] == "msgstr":
+            self.entry["msgstr"][self.field[1]] += _unquote(line)
+        else:
+            self.entry[self.field[0]] += _unquote(line)
+
+
+def _po_entries(path: Path) -> list[dict]:
+    return _PoReader().read(path)
 
 
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%%|\{\w*\}")

@@ -92,83 +92,144 @@ def energy_flows(
         raise ValueError(f"membership must be [n_ppe, n_days] = [{n_ppe}, {len(axis.days)}]")
     if allocation not in (PRO_RATA, STATIC):
         raise ValueError(f"unknown allocation {allocation!r}")
-    if isinstance(data, HourlyInput):
-        if data.import_wh.shape != (n_ppe, n_hours) or data.export_wh.shape != (n_ppe, n_hours):
-            raise ValueError("import, export and hours must have the same shape")
-        chunks: Iterable[tuple[np.ndarray, np.ndarray]] = (
-            (data.import_wh[a : a + chunk_rows], data.export_wh[a : a + chunk_rows]) for a in range(0, n_ppe, chunk_rows)
-        )
-    else:
-        chunks = data.chunks
-    share = np.clip(np.asarray(data.renewable_share, dtype=np.float64), 0.0, 1.0)
-    starts = axis.day_starts
-    hour_index = np.arange(n_hours, dtype=np.int64)
-    n_members = int(data.n_members)
     step = max(1, min(chunk_rows, CELL_BUDGET // max(n_hours, 1)))
+    sums = _sum_rows(data, axis, static=allocation == STATIC, step=step, chunk_rows=chunk_rows)
 
-    def per_day(values: np.ndarray) -> np.ndarray:
-        if values.shape[1] == 0:
-            return np.zeros((values.shape[0], 0))
-        return np.add.reduceat(values, starts, axis=1)
+    shared_h = np.minimum(sums.renewable_h, sums.drawn_h)
+    settled_h = np.minimum(coefficient * sums.renewable_h, sums.drawn_h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(sums.drawn_h > 0, shared_h / sums.drawn_h, 0.0)
+        ratio_settled = np.where(sums.drawn_h > 0, settled_h / sums.drawn_h, 0.0)
+        factor = None
+        if sums.member_drawn is not None:
+            if keys is None or len(keys) != int(data.n_members):
+                raise ValueError("static allocation needs one key per member")
+            alloc = keys_allocate(shared_h=shared_h, member_drawn=sums.member_drawn, keys=np.asarray(keys))
+            factor = np.where(sums.member_drawn > 0, alloc / sums.member_drawn, 0.0)
+    daily_shared, daily_settled = _share_rows(
+        data, axis, drawn_store=sums.drawn_store, ratio=ratio, ratio_settled=ratio_settled, factor=factor, step=step
+    )
+    return EnergyFlows(
+        axis=axis,
+        drawn_h=sums.drawn_h,
+        fed_h=sums.fed_h,
+        renewable_h=sums.renewable_h,
+        shared_h=shared_h,
+        settled_h=settled_h,
+        daily_drawn=sums.daily_drawn,
+        daily_fed=sums.daily_fed,
+        daily_renewable=sums.daily_renewable,
+        daily_shared=daily_shared,
+        daily_settled=daily_settled,
+    )
 
-    def member_of(a: int, b: int) -> np.ndarray:
-        return data.membership[a:b][:, axis.day_of_hour]
 
+@dataclass
+class _RowSums:
+    """Pass 1: hourly totals, PPE × day sums, and each PPE's member draw kept for pass 2."""
+
+    drawn_store: np.ndarray  # int32 (int64 when a value does not fit) [n_ppe, n_hours]
+    drawn_h: np.ndarray
+    fed_h: np.ndarray
+    renewable_h: np.ndarray
+    daily_drawn: np.ndarray
+    daily_fed: np.ndarray
+    daily_renewable: np.ndarray
+    member_drawn: np.ndarray | None  # float[n_members, n_hours], static allocation only
+
+
+def _per_day(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    if values.shape[1] == 0:
+        return np.zeros((values.shape[0], 0))
+    return np.add.reduceat(values, starts, axis=1)
+
+
+def _member_of(data: HourlyInput | HourlyStream, axis: HourAxis, a: int, b: int) -> np.ndarray:
+    """Member index of PPE rows a..b in each hour (-1: not a member)."""
+    return data.membership[a:b][:, axis.day_of_hour]
+
+
+def _input_chunks(
+    data: HourlyInput | HourlyStream, *, n_ppe: int, n_hours: int, chunk_rows: int
+) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+    if isinstance(data, HourlyStream):
+        return data.chunks
+    if data.import_wh.shape != (n_ppe, n_hours) or data.export_wh.shape != (n_ppe, n_hours):
+        raise ValueError("import, export and hours must have the same shape")
+    return (
+        (data.import_wh[a : a + chunk_rows], data.export_wh[a : a + chunk_rows]) for a in range(0, n_ppe, chunk_rows)
+    )
+
+
+def _sum_rows(
+    data: HourlyInput | HourlyStream, axis: HourAxis, *, static: bool, step: int, chunk_rows: int
+) -> _RowSums:
+    n_hours = len(axis.day_of_hour)
+    n_ppe, n_days = data.membership.shape
+    n_members = int(data.n_members)
+    chunks = _input_chunks(data, n_ppe=n_ppe, n_hours=n_hours, chunk_rows=chunk_rows)
+    share = np.clip(np.asarray(data.renewable_share, dtype=np.float64), 0.0, 1.0)
+    hour_index = np.arange(n_hours, dtype=np.int64)
     # pass 2 needs each PPE's member draw again: kept as integers, 4 bytes a cell while they fit
-    drawn_store = np.zeros((n_ppe, n_hours), dtype=np.int32)
-    drawn_h = np.zeros(n_hours)
-    fed_h = np.zeros(n_hours)
-    renewable_h = np.zeros(n_hours)
+    sums = _RowSums(
+        drawn_store=np.zeros((n_ppe, n_hours), dtype=np.int32),
+        drawn_h=np.zeros(n_hours),
+        fed_h=np.zeros(n_hours),
+        renewable_h=np.zeros(n_hours),
+        daily_drawn=np.zeros((n_ppe, n_days)),
+        daily_fed=np.zeros((n_ppe, n_days)),
+        daily_renewable=np.zeros((n_ppe, n_days)),
+        member_drawn=np.zeros((n_members, n_hours)) if static else None,
+    )
     # renewable_h is summed row by row within blocks of ``chunk_rows`` PPEs whatever the
     # chunking of the input, so the float result does not depend on how the data arrive
     renewable_block: np.ndarray | None = None
-    daily_drawn = np.zeros((n_ppe, n_days))
-    daily_fed = np.zeros((n_ppe, n_days))
-    daily_renewable = np.zeros((n_ppe, n_days))
-    member_drawn = np.zeros((n_members, n_hours)) if allocation == STATIC else None
     for a, b, imp, exp in _row_pieces(chunks, n_ppe=n_ppe, n_hours=n_hours, step=step, block=chunk_rows):
-        member = member_of(a, b)
-        outside = member < 0 if (data.membership[a:b] < 0).any() else None
-        if outside is not None:
+        member = _member_of(data, axis, a, b)
+        if (data.membership[a:b] < 0).any():
+            outside = member < 0
             imp = np.where(outside, 0, imp)
             exp = np.where(outside, 0, exp)
-        if drawn_store.dtype == np.int32 and imp.size and (imp.max() > INT32_MAX or imp.min() < -INT32_MAX):
-            drawn_store = drawn_store.astype(np.int64)
-        drawn_store[a:b] = imp
+        if sums.drawn_store.dtype == np.int32 and imp.size and (imp.max() > INT32_MAX or imp.min() < -INT32_MAX):
+            sums.drawn_store = sums.drawn_store.astype(np.int64)
+        sums.drawn_store[a:b] = imp
         drawn = imp.astype(np.float64)
         fed = exp.astype(np.float64)
         renewable = fed * share[a:b, None]
-        drawn_h += drawn.sum(axis=0)
-        fed_h += fed.sum(axis=0)
+        sums.drawn_h += drawn.sum(axis=0)
+        sums.fed_h += fed.sum(axis=0)
         if renewable_block is None:
             renewable_block = renewable.sum(axis=0)
         else:
             renewable_block = np.vstack((renewable_block[None, :], renewable)).sum(axis=0)
         if b % chunk_rows == 0 or b == n_ppe:
-            renewable_h += renewable_block
+            sums.renewable_h += renewable_block
             renewable_block = None
-        daily_drawn[a:b] = per_day(drawn)
-        daily_fed[a:b] = per_day(fed)
-        daily_renewable[a:b] = per_day(renewable)
-        if member_drawn is not None:
+        sums.daily_drawn[a:b] = _per_day(drawn, axis.day_starts)
+        sums.daily_fed[a:b] = _per_day(fed, axis.day_starts)
+        sums.daily_renewable[a:b] = _per_day(renewable, axis.day_starts)
+        if sums.member_drawn is not None:
             mask = member >= 0
             cell = member.astype(np.int64) * n_hours + hour_index[None, :]
-            member_drawn += np.bincount(
+            sums.member_drawn += np.bincount(
                 cell[mask], weights=drawn[mask], minlength=n_members * n_hours
             ).reshape(n_members, n_hours)
+    return sums
 
-    shared_h = np.minimum(renewable_h, drawn_h)
-    settled_h = np.minimum(coefficient * renewable_h, drawn_h)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(drawn_h > 0, shared_h / drawn_h, 0.0)
-        ratio_settled = np.where(drawn_h > 0, settled_h / drawn_h, 0.0)
-        factor = None
-        if member_drawn is not None:
-            if keys is None or len(keys) != n_members:
-                raise ValueError("static allocation needs one key per member")
-            alloc = keys_allocate(shared_h=shared_h, member_drawn=member_drawn, keys=np.asarray(keys))
-            factor = np.where(member_drawn > 0, alloc / member_drawn, 0.0)
 
+def _share_rows(
+    data: HourlyInput | HourlyStream,
+    axis: HourAxis,
+    *,
+    drawn_store: np.ndarray,
+    ratio: np.ndarray,
+    ratio_settled: np.ndarray,
+    factor: np.ndarray | None,
+    step: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 2: each PPE's shared and cooperative-settled energy per day."""
+    n_ppe, n_days = data.membership.shape
+    hour_index = np.arange(len(axis.day_of_hour), dtype=np.int64)
     daily_shared = np.zeros((n_ppe, n_days))
     daily_settled = np.zeros((n_ppe, n_days))
     for a in range(0, n_ppe, step):
@@ -178,23 +239,10 @@ def energy_flows(
             shared = drawn * ratio
         else:
             # within a member, its hourly share goes to its PPEs pro rata to their draw
-            shared = drawn * factor[np.clip(member_of(a, b), 0, None), hour_index[None, :]]
-        daily_shared[a:b] = per_day(shared)
-        daily_settled[a:b] = per_day(drawn * ratio_settled)
-
-    return EnergyFlows(
-        axis=axis,
-        drawn_h=drawn_h,
-        fed_h=fed_h,
-        renewable_h=renewable_h,
-        shared_h=shared_h,
-        settled_h=settled_h,
-        daily_drawn=daily_drawn,
-        daily_fed=daily_fed,
-        daily_renewable=daily_renewable,
-        daily_shared=daily_shared,
-        daily_settled=daily_settled,
-    )
+            shared = drawn * factor[np.clip(_member_of(data, axis, a, b), 0, None), hour_index[None, :]]
+        daily_shared[a:b] = _per_day(shared, axis.day_starts)
+        daily_settled[a:b] = _per_day(drawn * ratio_settled, axis.day_starts)
+    return daily_shared, daily_settled
 
 
 def _row_pieces(

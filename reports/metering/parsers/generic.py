@@ -18,12 +18,16 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from okeportal.messages import MsgStr, msg, msg_join, msg_str
 from reports.models import Quality
 
 from .checks import Assembler, too_big_message
 from .common import (
+    FILE_FIELD,
+    HEADER_FIELD,
+    LINE_FIELD,
     MAX_LINE_BYTES,
     MAX_PPES_PER_FILE,
     YEAR_MAX,
@@ -54,22 +58,23 @@ QUALITY_CODES = {
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 _START_CACHE = 100_000
 _BOM = b"\xef\xbb\xbf"
+_GoodRow = tuple[int, int, float, float, int]  # ppe id, start (epoch s), import kWh, export kWh, quality
 
 
 def _parse_start(value: str) -> int | str:
     """Epoch seconds, or a Polish message saying what is wrong."""
     text = value.strip()
     if not _OFFSET.search(text):
-        return _("„%(v)s” nie ma przesunięcia względem UTC (np. 2026-01-01T00:00+01:00).") % {"v": text[:40]}
+        return msg_str(gettext_noop("„%(v)s” nie ma przesunięcia względem UTC (np. 2026-01-01T00:00+01:00)."), v=text[:40])
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        return _("„%(v)s” nie jest datą i godziną ISO 8601.") % {"v": text[:40]}
+        return msg_str(gettext_noop("„%(v)s” nie jest datą i godziną ISO 8601."), v=text[:40])
     if not YEAR_MIN <= moment.year <= YEAR_MAX:
         return year_message(text[:40])
     seconds = int(moment.timestamp())
     if moment.second or moment.microsecond or seconds % 900:
-        return _("„%(v)s” nie zaczyna się o pełnym kwadransie.") % {"v": text}
+        return msg_str(gettext_noop("„%(v)s” nie zaczyna się o pełnym kwadransie."), v=text)
     return seconds
 
 
@@ -97,7 +102,7 @@ def iter_generic(
     head = stream.read(MAX_LINE_BYTES + 1)
     result = ParseResult()
     if not head.removeprefix(_BOM).strip():
-        result.add(RowError(None, _("plik"), _("Plik jest pusty.")))
+        result.add(RowError(None, FILE_FIELD, msg(gettext_noop("Plik jest pusty."))))
         yield result
         return
     nl = head.find(b"\n")
@@ -112,13 +117,13 @@ def iter_generic(
         header_text = raw_header.decode("cp1250", errors="replace")
     header = _Header(header_text.replace("\0", ""))
     if header.missing or header.repeated:
-        message = _(
+        message = msg(gettext_noop(
             "Brak kolumn: %(cols)s. Wymagany nagłówek: ppe_code, start, import_kwh, export_kwh (opcjonalnie quality); "
             "jedną z kolumn energii można pominąć, gdy plik jej nie zawiera."
-        ) % {"cols": ", ".join(header.missing)} if header.missing else _(
+        ), cols=", ".join(header.missing)) if header.missing else msg(gettext_noop(
             "Kolumna %(cols)s występuje w nagłówku więcej niż raz."
-        ) % {"cols": ", ".join(header.repeated)}
-        result.add(RowError(1, _("nagłówek"), message))
+        ), cols=", ".join(header.repeated))
+        result.add(RowError(1, HEADER_FIELD, message))
         yield result
         return
     parser = _Parser(header, on_progress=on_progress, size=size)
@@ -131,7 +136,7 @@ def iter_generic(
     result = ParseResult()
     parser.assembler.finish(result)
     if not total_rows and not parser.assembler.bad:
-        result.add(RowError(None, _("plik"), _("Plik nie zawiera żadnych odczytów (jest tylko nagłówek).")))
+        result.add(RowError(None, FILE_FIELD, msg(gettext_noop("Plik nie zawiera żadnych odczytów (jest tylko nagłówek)."))))
     if on_progress is not None:
         on_progress(1.0)
     yield result
@@ -186,8 +191,8 @@ class _Parser:
             return rows
         if not self.too_many_ppes:
             self.too_many_ppes = True
-            result.add(RowError(int(rows["line"][np.argmax(over)]), "ppe_code", _(
-                "Plik zawiera dane więcej niż %(n)d PPE — podziel go na mniejsze pliki.") % {"n": MAX_PPES_PER_FILE}))
+            result.add(RowError(int(rows["line"][np.argmax(over)]), "ppe_code", msg(gettext_noop(
+                "Plik zawiera dane więcej niż %(n)d PPE — podziel go na mniejsze pliki."), n=MAX_PPES_PER_FILE)))
         return {k: v[~over] for k, v in rows.items()}
 
     def _fast(self, block: Block) -> dict[str, np.ndarray] | None:
@@ -203,8 +208,8 @@ class _Parser:
                 "qual": fast.quality, "line": fast.line}
 
     def _careful(self, block: Block, result: ParseResult) -> dict[str, np.ndarray]:
-        header, sep = self.header, self.header.sep
-        k, col = len(header.names), header.col
+        """Line by line, naming every bad cell; errors are reported grouped by field, in line order."""
+        sep = self.header.sep
         lines = self.decoder.lines(block, result)
         errors: dict[str, list[RowError]] = {f: [] for f in ("wiersz", "start", "quality", "ppe_code", *ENERGY)}
         out: dict[str, list] = {"ppe": [], "starts": [], "imp": [], "exp": [], "qual": [], "line": []}
@@ -218,55 +223,16 @@ class _Parser:
             if not text.strip() or not text.replace(sep, "").strip():
                 continue
             result.rows += 1
-            row_errors: list[tuple[str, str]] = []
-            if "\0" in text:
-                errors["wiersz"].append(RowError(lineno, _("wiersz"), _("Wiersz zawiera bajt NUL (0x00) — to nie jest "
-                                                                          "plik tekstowy CSV.")))
-                continue
-            cells = self._cells(text, sep)
-            if isinstance(cells, str) or len(cells) != k:
-                message = cells if isinstance(cells, str) else self._count_message(cells, k)
-                errors["wiersz"].append(RowError(lineno, _("wiersz"), message))
-                continue
-            code = cells[col["ppe_code"]].strip()
-            if not code:
-                row_errors.append(("ppe_code", _("Brak kodu PPE.")))
-            elif len(code) > 64:
-                row_errors.append(("ppe_code", _("Kod PPE jest dłuższy niż 64 znaki.")))
-            start_text = cells[col["start"]]
-            start = self.starts.get(start_text)
-            if start is None:
-                if len(self.starts) >= _START_CACHE:
-                    self.starts.clear()
-                start = self.starts[start_text] = (_parse_start(start_text) if start_text.strip()
-                                                   else _("Brak daty i godziny początku okresu."))
-            if isinstance(start, str):
-                row_errors.append(("start", start))
-            quality = Quality.MEASURED
-            if "quality" in col:
-                quality = QUALITY_CODES.get(cells[col["quality"]].strip().lower(), 255)
-                if quality == 255:
-                    row_errors.append(("quality", _("Nieznana jakość „%(v)s” (dozwolone: M — pomiar, E — szacunek).")
-                                       % {"v": cells[col["quality"]].strip()[:40]}))
-            values = []
-            for name in ENERGY:
-                if name not in col:
-                    values.append(0.0)
-                    continue
-                value = _number(cells[col[name]], sep=sep, bound_kwh=bound_kwh)
-                if isinstance(value, str):
-                    row_errors.append((name, value))
-                values.append(value)
-            if row_errors:
-                for name, message in row_errors:
+            row = self._careful_row(text, bound_kwh)
+            if isinstance(row, str):
+                errors["wiersz"].append(RowError(lineno, LINE_FIELD, row))
+            elif isinstance(row, list):
+                for name, message in row:
                     errors[name].append(RowError(lineno, name, message))
-                continue
-            out["ppe"].append(self._id(code))
-            out["starts"].append(start)
-            out["imp"].append(values[0])
-            out["exp"].append(values[1])
-            out["qual"].append(quality)
-            out["line"].append(lineno)
+            else:
+                for key, value in zip(("ppe", "starts", "imp", "exp", "qual"), row, strict=True):
+                    out[key].append(value)
+                out["line"].append(lineno)
         for name in errors:
             for error in errors[name]:
                 result.add(error)
@@ -276,6 +242,60 @@ class _Parser:
             "qual": np.array(out["qual"], np.uint8), "line": np.array(out["line"], np.int64),
         }
 
+    def _careful_row(self, text: str, bound_kwh: float) -> _GoodRow | list[tuple[str, str]] | str:
+        """One non-blank line: ``(ppe id, start, import kWh, export kWh, quality)``, the ``(column, message)``
+        pairs of its bad cells, or one message about the whole line."""
+        if "\0" in text:
+            return msg_str(gettext_noop("Wiersz zawiera bajt NUL (0x00) — to nie jest plik tekstowy CSV."))
+        k, col = len(self.header.names), self.header.col
+        cells = self._cells(text, self.header.sep)
+        if isinstance(cells, str):
+            return cells
+        if len(cells) != k:
+            return self._count_message(cells, k)
+        row_errors: list[tuple[str, str]] = []
+        code = cells[col["ppe_code"]].strip()
+        if not code:
+            row_errors.append(("ppe_code", msg_str(gettext_noop("Brak kodu PPE."))))
+        elif len(code) > 64:
+            row_errors.append(("ppe_code", msg_str(gettext_noop("Kod PPE jest dłuższy niż 64 znaki."))))
+        start = self._start(cells[col["start"]])
+        if isinstance(start, str):
+            row_errors.append(("start", start))
+        quality = self._quality(cells)
+        if isinstance(quality, str):
+            row_errors.append(("quality", quality))
+        values: list[float] = []
+        for name in ENERGY:
+            value = _number(cells[col[name]], sep=self.header.sep, bound_kwh=bound_kwh) if name in col else 0.0
+            if isinstance(value, str):
+                row_errors.append((name, value))
+            else:
+                values.append(value)
+        if row_errors or isinstance(start, str) or isinstance(quality, str):  # a str start or quality is in row_errors too
+            return row_errors
+        return self._id(code), start, values[0], values[1], quality
+
+    def _start(self, text: str) -> int | str:
+        """Epoch seconds of a ``start`` cell (each distinct text parsed once), or a message."""
+        start = self.starts.get(text)
+        if start is None:
+            if len(self.starts) >= _START_CACHE:
+                self.starts.clear()
+            start = self.starts[text] = (_parse_start(text) if text.strip()
+                                         else msg_str(gettext_noop("Brak daty i godziny początku okresu.")))
+        return start
+
+    def _quality(self, cells: list[str]) -> int | str:
+        """The ``quality`` cell as a ``Quality`` code (measured when the file has no such column), or a message."""
+        if "quality" not in self.header.col:
+            return Quality.MEASURED
+        cell = cells[self.header.col["quality"]]
+        quality = QUALITY_CODES.get(cell.strip().lower(), 255)
+        if quality == 255:
+            return msg_str(gettext_noop("Nieznana jakość „%(v)s” (dozwolone: M — pomiar, E — szacunek)."), v=cell.strip()[:40])
+        return quality
+
     @staticmethod
     def _cells(text: str, sep: str) -> list[str] | str:
         if '"' not in text:
@@ -284,34 +304,34 @@ class _Parser:
         try:
             return next(csv.reader([text], delimiter=sep, strict=True))
         except csv.Error:
-            return _("Niezamknięty albo błędnie użyty cudzysłów w wierszu.")
+            return msg_str(gettext_noop("Niezamknięty albo błędnie użyty cudzysłów w wierszu."))
 
     def _count_message(self, cells: list[str], k: int) -> str:
-        message = _("Wiersz ma %(n)d pól, a nagłówek %(k)d kolumn (separator „%(sep)s”).") % {
-            "n": len(cells), "k": k, "sep": self.header.sep}
+        message = msg(gettext_noop("Wiersz ma %(n)d pól, a nagłówek %(k)d kolumn (separator „%(sep)s”)."),
+                      n=len(cells), k=k, sep=self.header.sep)
         if self.header.sep == "," and len(cells) > k and any(c.strip().isdigit() for c in cells[1:]):
-            message += " " + _(
+            message = msg_join(message, msg(gettext_noop(
                 "Wygląda na przecinek dziesiętny (np. 0,512): przy przecinku dziesiętnym kolumny rozdziela się "
                 "średnikiem („;”), a przy separatorze „,” liczby pisze się z kropką (0.512)."
-            )
-        return message
+            )))
+        return MsgStr(message)
 
 
 def _number(cell: str, *, sep: str, bound_kwh: float) -> float | str:
     text = cell.strip()
     if not text:
-        return _("Brak wartości albo niepoprawna liczba (np. 1.25 lub 1,25).")
+        return msg_str(gettext_noop("Brak wartości albo niepoprawna liczba (np. 1.25 lub 1,25)."))
     try:
         value = float(text.replace(",", ".") if sep == ";" else text)
     except ValueError:
         if sep == "," and "," in text:
-            return _("„%(v)s”: przecinek dziesiętny wymaga średnika („;”) jako separatora kolumn; przy separatorze "
-                     "„,” pisz 0.512.") % {"v": text[:40]}
-        return _("Brak wartości albo niepoprawna liczba (np. 1.25 lub 1,25).")
+            return msg_str(gettext_noop("„%(v)s”: przecinek dziesiętny wymaga średnika („;”) jako separatora kolumn; "
+                                        "przy separatorze „,” pisz 0.512."), v=text[:40])
+        return msg_str(gettext_noop("Brak wartości albo niepoprawna liczba (np. 1.25 lub 1,25)."))
     if value != value:  # NaN
-        return _("„%(v)s” nie jest liczbą.") % {"v": text[:40]}
+        return msg_str(gettext_noop("„%(v)s” nie jest liczbą."), v=text[:40])
     if value < 0:
-        return _("Energia nie może być ujemna (%(v)s kWh); pobór i oddanie podaje się osobno.") % {"v": text[:40]}
+        return msg_str(gettext_noop("Energia nie może być ujemna (%(v)s kWh); pobór i oddanie podaje się osobno."), v=text[:40])
     if value > bound_kwh:  # also inf, 1e308, 1e1000000
         return too_big_message(text[:40], 60)
     return value

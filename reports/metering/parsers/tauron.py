@@ -218,60 +218,100 @@ class _Pass1:
 def _row(
     layout: _Layout, lineno: int, text: str, result: ParseResult, state: _Pass1
 ) -> tuple[int, dt.date, int, dict[str, int]] | None:
+    """Pass 1 over one line: ``(line, day, hour, {kind: Wh})``, or None when it is blank, skipped or refused."""
     cells = text.split(";")
     if not "".join(cells).strip():
         return None
     state.rows += 1
-    if "\0" in text:
-        result.add(RowError(lineno, _("wiersz"), _("Wiersz zawiera bajt NUL (0x00) — to nie jest plik tekstowy CSV.")))
-        return None
-    kind_col, columns = layout.kind_col, layout.columns
-    assert columns is not None
-    needed = max(kind_col or 0, *columns.values()) + 1
-    if len(cells) < needed:
-        result.add(RowError(lineno, _("wiersz"), _(
-            "Wiersz ma %(n)d pól, a ten układ pliku eLicznik wymaga co najmniej %(k)d (kolumny rozdziela średnik)."
-        ) % {"n": len(cells), "k": needed}))
+    shape = _shape_message(layout, text, cells)
+    if shape is not None:
+        result.add(RowError(lineno, _("wiersz"), shape))
         return None
     label = _label(cells[0])
     if isinstance(label, str):
         result.add(RowError(lineno, layout.date_name, label))
         return None
-    if kind_col is not None:
-        kind_text = _norm(cells[kind_col]) if len(cells) > kind_col else ""
-        if kind_text in SKIPPED_KINDS:
-            return None
-        if kind_text not in KINDS:
-            result.add(RowError(lineno, _("Rodzaj"), _(
-                "Nieznany rodzaj energii „%(v)s” (oczekiwano: pobór, oddanie).") % {"v": cells[kind_col].strip()[:40]}))
-            return None
-        wanted = [KINDS[kind_text]]
-    else:
-        wanted = ["import", "export"]
-    values: dict[str, int] = {}
-    for kind in wanted:
-        col = columns[kind]
-        name = layout.names[col]
-        cell = cells[col].strip().replace(" ", "").replace(",", ".")
-        try:
-            kwh = Decimal(cell)
-            if not kwh.is_finite():
-                raise InvalidOperation
-        except (ArithmeticError, ValueError):  # Overflow for 1e999999999999999999
-            result.add(RowError(lineno, name, _("„%(v)s” nie jest liczbą (np. 0,095).") % {"v": cell[:40]}))
-            continue
-        if kwh < 0:
-            result.add(RowError(lineno, name, _("Energia nie może być ujemna (%(v)s kWh).") % {"v": cell[:40]}))
-            continue
-        if kwh > state.max_kwh:  # compared before any arithmetic: 1e1000000 must not overflow
-            result.add(RowError(lineno, name, too_big_message(cell[:40], 60)))
-            continue
-        # bounded above; a tiny exponent (1e-999999) rounds to 0 Wh
-        values[kind] = int(kwh.scaleb(3).quantize(Decimal(1), rounding=ROUND_HALF_UP)) if kwh >= _MIN_KWH else 0
+    wanted = _wanted_kinds(layout, lineno, cells, result)
+    if wanted is None:
+        return None
+    values = _values(layout, lineno, cells, wanted, result, max_kwh=state.max_kwh)
     if len(values) != len(wanted):
         return None
     day, hour = label
-    # the period is bounded while reading: a row outside it is refused (the first one named) and not kept
+    if not _within_period(layout, lineno, cells[0], day, result, state):
+        return None
+    if not _count_occurrences(layout, lineno, day, hour, values, result, state):
+        return None
+    return lineno, day, hour, values
+
+
+def _shape_message(layout: _Layout, text: str, cells: list[str]) -> str | None:
+    """Why a line cannot be read as a row of this layout (a NUL byte, too few fields), or None."""
+    if "\0" in text:
+        return _("Wiersz zawiera bajt NUL (0x00) — to nie jest plik tekstowy CSV.")
+    assert layout.columns is not None
+    needed = max(layout.kind_col or 0, *layout.columns.values()) + 1
+    if len(cells) < needed:
+        return _(
+            "Wiersz ma %(n)d pól, a ten układ pliku eLicznik wymaga co najmniej %(k)d (kolumny rozdziela średnik)."
+        ) % {"n": len(cells), "k": needed}
+    return None
+
+
+def _wanted_kinds(layout: _Layout, lineno: int, cells: list[str], result: ParseResult) -> list[str] | None:
+    """The directions a row carries: both in the wide layout, its ``Rodzaj`` in the long ones;
+    None for a derived type (skipped) or an unknown one (reported)."""
+    kind_col = layout.kind_col
+    if kind_col is None:
+        return ["import", "export"]
+    kind_text = _norm(cells[kind_col]) if len(cells) > kind_col else ""
+    if kind_text in SKIPPED_KINDS:
+        return None
+    if kind_text not in KINDS:
+        result.add(RowError(lineno, _("Rodzaj"), _(
+            "Nieznany rodzaj energii „%(v)s” (oczekiwano: pobór, oddanie).") % {"v": cells[kind_col].strip()[:40]}))
+        return None
+    return [KINDS[kind_text]]
+
+
+def _values(
+    layout: _Layout, lineno: int, cells: list[str], wanted: list[str], result: ParseResult, *, max_kwh: Decimal
+) -> dict[str, int]:
+    """Wh of each wanted direction; a bad cell is reported and left out."""
+    assert layout.columns is not None
+    values: dict[str, int] = {}
+    for kind in wanted:
+        col = layout.columns[kind]
+        name = layout.names[col]
+        cell = cells[col].strip().replace(" ", "").replace(",", ".")
+        wh = _wh(cell, max_kwh=max_kwh)
+        if isinstance(wh, str):
+            result.add(RowError(lineno, name, wh))
+        else:
+            values[kind] = wh
+    return values
+
+
+def _wh(cell: str, *, max_kwh: Decimal) -> int | str:
+    """A kWh cell (dot decimal, no spaces) as whole Wh rounded half up, or a message."""
+    try:
+        kwh = Decimal(cell)
+        if not kwh.is_finite():
+            raise InvalidOperation
+    except (ArithmeticError, ValueError):  # Overflow for 1e999999999999999999
+        return _("„%(v)s” nie jest liczbą (np. 0,095).") % {"v": cell[:40]}
+    if kwh < 0:
+        return _("Energia nie może być ujemna (%(v)s kWh).") % {"v": cell[:40]}
+    if kwh > max_kwh:  # compared before any arithmetic: 1e1000000 must not overflow
+        return too_big_message(cell[:40], 60)
+    # bounded above; a tiny exponent (1e-999999) rounds to 0 Wh
+    return int(kwh.scaleb(3).quantize(Decimal(1), rounding=ROUND_HALF_UP)) if kwh >= _MIN_KWH else 0
+
+
+def _within_period(
+    layout: _Layout, lineno: int, label_cell: str, day: dt.date, result: ParseResult, state: _Pass1
+) -> bool:
+    """The period is bounded while reading: a row outside it is refused (the first one named) and not kept."""
     ordinal = day.toordinal()
     lo, hi = min(state.lo or ordinal, ordinal), max(state.hi or ordinal, ordinal)
     if hi - lo >= state.window:
@@ -280,18 +320,25 @@ def _row(
             result.add(RowError(lineno, layout.date_name, _(
                 "„%(v)s”: plik obejmowałby ponad %(n)d dni (dotąd od %(a)s do %(b)s). Jeden plik może obejmować "
                 "najwyżej %(n)d dni danych — podziel go."
-            ) % {"v": cells[0].strip()[:40], "n": state.window, "a": dt.date.fromordinal(state.lo or ordinal),
+            ) % {"v": label_cell.strip()[:40], "n": state.window, "a": dt.date.fromordinal(state.lo or ordinal),
                  "b": dt.date.fromordinal(state.hi or ordinal)}))
-        return None
+        return False
     state.lo, state.hi = lo, hi
+    return True
+
+
+def _count_occurrences(
+    layout: _Layout, lineno: int, day: dt.date, hour: int, values: dict[str, int], result: ParseResult, state: _Pass1
+) -> bool:
+    """Count the row's labels; a third occurrence (more than the October repeat) is a duplicate, never kept."""
     for kind in values:
         key = (day, hour, kind)
         state.counts[key] = state.counts.get(key, 0) + 1
         state.first_line.setdefault(key, lineno)
-        if state.counts[key] > 2:  # more than the October repeat: a duplicate, and never kept
+        if state.counts[key] > 2:
             result.add(RowError(lineno, layout.date_name, _duplicate(hour, day, kind, state.first_line[key])))
-            return None
-    return lineno, day, hour, values
+            return False
+    return True
 
 
 def _duplicate(hour: int, day: dt.date, kind: str, first: int) -> str:
