@@ -48,10 +48,6 @@ class CooperativeNetting:
     def settled_wh(self) -> int:
         return self.balanced_wh + self.netted_wh
 
-    @property
-    def carried_out_wh(self) -> int:
-        return sum(c.wh for c in self.carried_out)
-
 
 def hourly_balance(*, fed_h: np.ndarray, drawn_h: np.ndarray) -> tuple[int, int, int]:
     """(balanced, surplus, deficit) Wh over the hours: the 1 : 1 hourly balancing."""

@@ -112,15 +112,6 @@ def rule_json(rule: SettlementRule) -> dict:
     }
 
 
-def run_rule(*, snapshot: dict, on: dt.date) -> dict:
-    """The settlement rule a run used: its snapshot, or for a run recorded without
-    one, the dated ``SettlementRule`` in force on ``on`` (never a constant in code)."""
-    if snapshot.get("rule"):
-        return snapshot["rule"]
-    rule = SettlementRule.objects.in_force(on).order_by("-valid_from", "-pk").first()
-    return rule_json(rule) if rule is not None else {}
-
-
 def _covers(row, day: dt.date) -> bool:
     return row.valid_from <= day and (row.valid_to is None or row.valid_to >= day)
 

@@ -10,10 +10,8 @@ statement is never altered or removed: the member sees both.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from members.models import Member
@@ -83,12 +81,4 @@ def correction_data(*, statement: Statement) -> dict[str, Any] | None:
         "discount_difference": new.discount - old.discount,
         "exemptions_difference": new.exemptions_total - old.exemptions_total,
         "reasons": _reasons(previous),
-    }
-
-
-def corrections_for(statements: QuerySet[Statement]) -> dict[int, Decimal]:
-    """Difference (new − previous total) per correction statement id, for lists."""
-    return {
-        s.pk: s.line.total - s.corrects.line.total
-        for s in statements.filter(corrects__isnull=False).select_related("line", "corrects__line")
     }

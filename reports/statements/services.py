@@ -174,12 +174,6 @@ def statements_fail_pending(*, run_id: int, reason: str, rendering: bool | None 
     return rows
 
 
-def statements_in_progress(*, run: SettlementRun) -> bool:
-    return run.statements.filter(status=Statement.Status.PENDING).exists() or ClusterReport.objects.filter(
-        run=run, status=Statement.Status.PENDING
-    ).exists()
-
-
 def statements_send_failed(*, run: SettlementRun) -> bool:
     """True when the last "Generuj" of the run never reached the broker."""
     return run.statements.filter(status=Statement.Status.FAILED, error=queue_unavailable_message()).exists() or (
