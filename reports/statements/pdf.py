@@ -35,12 +35,16 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 PDF_TEMPLATE_DIR = Path(settings.BASE_DIR) / "templates" / "reports" / "pdf"
 FONTS_DIR = Path(settings.BASE_DIR) / "static" / "fonts"
 
 log = logging.getLogger(__name__)
+
+# Statements and cluster reports are Polish documents: their data and templates are
+# built with this language active (the tasks and pdf_render override it).
+PDF_LANGUAGE = "pl"
 
 # Pango/fontconfig objects behind the shared FontConfiguration are not
 # thread-safe; the Celery worker may run a thread pool, so renders take turns.
@@ -165,10 +169,12 @@ def pdf_render(
 ) -> RenderedPDF:
     """Render ``templates/reports/pdf/<template>`` with ``context`` to PDF bytes.
 
-    ``created`` becomes the document's creation and modification date.
+    ``created`` becomes the document's creation and modification date. Documents
+    are Polish whatever language the caller has active (``PDF_LANGUAGE``).
     """
     stamp = timezone.localtime(created).replace(microsecond=0).isoformat()
-    html = render_to_string(f"reports/pdf/{template}", {**context, "pdf_created": stamp})
+    with translation.override(PDF_LANGUAGE):
+        html = render_to_string(f"reports/pdf/{template}", {**context, "pdf_created": stamp})
     with _render_lock, _no_cyclic_gc():
         document = pdf_html(html).render(font_config=font_config(), stylesheets=[stylesheet_for(template)])
         content = document.write_pdf(**(options if options is not None else pdf_options()))

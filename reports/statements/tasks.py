@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from okeportal.jobs import job_failure_reason, job_task_base, queue_unavailable_message, task_send
+from okeportal.jobs import job_failure_reason, job_task_base, queue_unavailable_msg, task_send
+from okeportal.messages import msg_data, msg_polish
 from reports.models import ClusterReport, JobStatus, SettlementRun, Statement
+from reports.statements.pdf import PDF_LANGUAGE
 
 __all__ = ["statement_render_task", "statements_render_task"]
 
@@ -27,7 +29,8 @@ def _fail(model: type[Statement] | type[ClusterReport], pk: int, exc: Exception)
     log.exception("PDF rendering failed for %s %s", model.__name__, pk)
     reason = job_failure_reason(kind="statements", exc=exc, default=f"{type(exc).__name__}: {exc}")
     # Only a row still PENDING: a cancelled batch keeps its own reason.
-    model.objects.filter(pk=pk, status=PENDING).update(status=Statement.Status.FAILED, error=reason[:2000])
+    model.objects.filter(pk=pk, status=PENDING).update(
+        status=Statement.Status.FAILED, error=msg_polish(reason)[:2000], error_data=msg_data(reason))
 
 
 @shared_task(name="reports.statement_render", base=job_task_base(), job_kind="statements")
@@ -37,7 +40,8 @@ def statement_render_task(statement_id: int) -> None:
     if not _claim(Statement, statement_id):
         return
     try:
-        statement_render(statement=Statement.objects.select_related("run__cluster__dso", "line").get(pk=statement_id))
+        with translation.override(PDF_LANGUAGE):
+            statement_render(statement=Statement.objects.select_related("run__cluster__dso", "line").get(pk=statement_id))
     except Exception as exc:  # any failure is recorded on the row for the coordinator
         _fail(Statement, statement_id, exc)
 
@@ -55,11 +59,12 @@ def statements_render_task(run_id: int) -> None:
     report = ClusterReport.objects.get(run=run)
     if _claim(ClusterReport, report.pk):
         try:
-            cluster_report_render(report=ClusterReport.objects.select_related("run__cluster__dso").get(pk=report.pk))
+            with translation.override(PDF_LANGUAGE):
+                cluster_report_render(report=ClusterReport.objects.select_related("run__cluster__dso").get(pk=report.pk))
         except Exception as exc:
             _fail(ClusterReport, report.pk, exc)
     for statement_id in run.statements.filter(status=PENDING, rendered_at__isnull=True).values_list("pk", flat=True):
         task_send(
             task=statement_render_task, args=[statement_id],
-            on_refused=lambda: statements_fail_pending(run_id=run_id, reason=queue_unavailable_message(), rendering=False),
+            on_refused=lambda: statements_fail_pending(run_id=run_id, reason=queue_unavailable_msg(), rendering=False),
         )
