@@ -6,14 +6,16 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Cluster, Gmina, LegalForm, Member, MeteringPoint, PPEMembership, VoltageLevel
+from members.models import Cluster, Gmina, LegalForm, Member, MeteringPoint, VoltageLevel
+from members.polish import polish_order
+from members.selectors import gminas_ordered, member_search, ppe_search
 
 
 class ManyOptionsSelect(forms.Select):
@@ -56,16 +58,8 @@ class MemberFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, qs: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:
-        value = value.strip()
-        if not value:
-            return qs
-        # Exists, not a join: the list's sums are subqueries and must not be multiplied.
-        by_ppe = PPEMembership.objects.filter(member=OuterRef("pk"), ppe__code__icontains=value.replace(" ", ""))
-        digits = value.replace("-", "").replace(" ", "")
-        return qs.filter(
-            Q(name__icontains=value) | Q(ref__icontains=value) | Q(nip__icontains=digits) | Q(regon__icontains=digits)
-            | Exists(by_ppe)
-        )
+        # Case and diacritics folded: "SPÓŁDZIELNIA" and "spoldzielnia" find "Spółdzielnia Energetyczna".
+        return member_search(qs, value)
 
     def filter_status(self, qs: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:
         today = timezone.localdate()
@@ -85,7 +79,7 @@ class PPEFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Szukaj"),
         method="filter_search",
-        widget=forms.TextInput(attrs={"placeholder": _("kod PPE, adres"), "type": "search"}),
+        widget=forms.TextInput(attrs={"placeholder": _("kod PPE, adres, gmina"), "type": "search"}),
     )
     gmina = django_filters.ModelChoiceFilter(label=_("Gmina"), queryset=Gmina.objects.none(), empty_label=_("wszystkie"))
     member = django_filters.ModelChoiceFilter(
@@ -100,14 +94,15 @@ class PPEFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.filters["gmina"].queryset = Gmina.objects.filter(meteringpoint__cluster=cluster).distinct().order_by("name")
-        self.filters["member"].queryset = Member.objects.filter(cluster=cluster).order_by("name")
+        # Both pickers in Polish alphabetical order (Łaziska after Lędziny, Żory after Zabrze).
+        self.filters["gmina"].queryset = gminas_ordered(
+            Gmina.objects.filter(terc__in=MeteringPoint.objects.filter(cluster=cluster).values("gmina_id"))
+        )
+        self.filters["member"].queryset = Member.objects.filter(cluster=cluster).order_by(polish_order("name"), "pk")
 
     def filter_search(self, qs: QuerySet[MeteringPoint], name: str, value: str) -> QuerySet[MeteringPoint]:
-        value = value.strip()
-        if not value:
-            return qs
-        return qs.filter(Q(code__icontains=value.replace(" ", "")) | Q(address__icontains=value))
+        # Code, address and gmina, case and diacritics folded ("lodz" finds PPEs in Łódź).
+        return ppe_search(qs, value)
 
     def filter_member(self, qs: QuerySet[MeteringPoint], name: str, value: Member | None) -> QuerySet[MeteringPoint]:
         return qs.filter(member_id_on=value.pk) if value else qs

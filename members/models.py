@@ -6,16 +6,19 @@ Models hold invariants and derived values only; writes go through
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from members.polish import search_text_join
 from okeportal.jobs import JobStatus
 
 
@@ -65,7 +68,72 @@ RENEWABLE_SOURCES = frozenset(
 )
 
 
-class Gmina(models.Model):
+class SearchTextQuerySet(models.QuerySet):
+    """Keeps ``search_text`` right on bulk writes too (``bulk_create``, ``bulk_update``, ``update``)."""
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
+        for obj in objs:
+            obj.search_text_refresh()
+        if kwargs.get("update_fields") and self.model.search_fields_touched(kwargs["update_fields"]):
+            kwargs["update_fields"] = [*kwargs["update_fields"], "search_text"]
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], *args: Any, **kwargs: Any) -> int:
+        objs, fields = list(objs), list(fields)
+        if self.model.search_fields_touched(fields):
+            for obj in objs:
+                obj.search_text_refresh()
+            fields.append("search_text")
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        # bulk_update's own update() carries search_text already.
+        if "search_text" in kwargs or not self.model.search_fields_touched(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = list(self.values_list("pk", flat=True))
+            rows = super().update(**kwargs)
+            manager = self.model._default_manager.db_manager(self.db)
+            objs = list(manager.filter(pk__in=pks).only("pk", *self.model.SEARCH_FIELDS))
+            for obj in objs:
+                obj.search_text_refresh()
+            manager.bulk_update(objs, ["search_text"], batch_size=1000)
+        return rows
+
+
+class SearchTextMixin:
+    """``search_text``: the ``SEARCH_FIELDS`` folded by ``members.polish.polish_fold`` (case and diacritics).
+
+    A derived column, computed only here: on every ``save()`` (with ``update_fields`` it is
+    written whenever one of its sources is) and by ``SearchTextQuerySet``'s bulk writes.
+    Searches compare a folded query with it (``members.selectors``).
+    """
+
+    SEARCH_FIELDS: ClassVar[tuple[str, ...]] = ()
+    search_text: str
+
+    @classmethod
+    def search_fields_touched(cls, fields: Iterable[str]) -> bool:
+        sources = set(cls.SEARCH_FIELDS) | {f"{f}_id" for f in cls.SEARCH_FIELDS}
+        return any(f in sources for f in fields)
+
+    def search_text_refresh(self) -> None:
+        self.search_text = search_text_join(*(str(getattr(self, f) or "") for f in self.SEARCH_FIELDS))
+
+    def save(self, **kwargs: Any) -> None:
+        self.search_text_refresh()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and self.search_fields_touched(update_fields):
+            kwargs["update_fields"] = [*update_fields, "search_text"]
+        super().save(**kwargs)  # type: ignore[misc]
+
+
+def _search_text_field() -> models.TextField:
+    return models.TextField(_("tekst do wyszukiwania"), blank=True, default="", editable=False)
+
+
+class Gmina(SearchTextMixin, models.Model):
     """A gmina from TERYT TERC (2026 state), with its neighbours (PRG borders)."""
 
     terc = models.CharField(_("kod TERC"), max_length=7, primary_key=True)
@@ -76,6 +144,11 @@ class Gmina(models.Model):
     woj_terc = models.CharField(_("kod województwa"), max_length=2)
     woj_name = models.CharField(_("województwo"), max_length=60)
     neighbours = models.ManyToManyField("self", symmetrical=True, blank=True, verbose_name=_("sąsiednie gminy"))
+    # The name folded (members.polish): gmina pickers and the PPE search match by it.
+    search_text = _search_text_field()
+
+    SEARCH_FIELDS = ("name",)
+    objects = SearchTextQuerySet.as_manager()
 
     class Meta:
         ordering = ["terc"]
@@ -133,7 +206,7 @@ class Cluster(models.Model):
         return self.name
 
 
-class Member(models.Model):
+class Member(SearchTextMixin, models.Model):
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="members", verbose_name=_("klaster"))
     ref = models.SlugField(_("symbol"), max_length=40, help_text=_("Krótki symbol członka, unikalny w klastrze."))
     name = models.CharField(_("nazwa"), max_length=250)
@@ -162,7 +235,12 @@ class Member(models.Model):
         verbose_name=_("konto użytkownika"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    # Name, symbol, NIP and REGON folded (members.polish): the member list's search.
+    search_text = _search_text_field()
+    history = HistoricalRecords(excluded_fields=["search_text"])
+
+    SEARCH_FIELDS = ("name", "ref", "nip", "regon")
+    objects = SearchTextQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -196,7 +274,7 @@ class Member(models.Model):
         return self.legal_form in (LegalForm.JST, LegalForm.JST_UNIT) or self.controlled_by_jst
 
 
-class MeteringPoint(models.Model):
+class MeteringPoint(SearchTextMixin, models.Model):
     """PPE (punkt poboru energii)."""
 
     cluster = models.ForeignKey(
@@ -220,7 +298,12 @@ class MeteringPoint(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Szacunek do czasu zaimportowania danych pomiarowych."),
     )
-    history = HistoricalRecords()
+    # Code and address folded (members.polish): the PPE list's search, with the gmina's own.
+    search_text = _search_text_field()
+    history = HistoricalRecords(excluded_fields=["search_text"])
+
+    SEARCH_FIELDS = ("code", "address")
+    objects = SearchTextQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

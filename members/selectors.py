@@ -32,11 +32,13 @@ from members.models import (
     RENEWABLE_SOURCES,
     Cluster,
     Generator,
+    Gmina,
     Member,
     MeteringPoint,
     PPEMembership,
     StorageUnit,
 )
+from members.polish import polish_fold, polish_order
 
 _KW = DecimalField(max_digits=14, decimal_places=3)
 
@@ -106,6 +108,40 @@ def cluster_counts(*, cluster: Cluster, on: dt.date) -> dict[str, Any]:
     }
 
 
+def member_search(qs: QuerySet[Member], text: str) -> QuerySet[Member]:
+    """Members whose name, symbol, NIP or REGON contains ``text``, or with a PPE whose code does.
+
+    Case and diacritics do not matter ("spółdzielnia", "SPOLDZIELNIA" and "Spółdzielnia" are
+    one search): ``text`` is folded like ``Member.search_text``. NIP may be typed with dashes.
+    """
+    folded = polish_fold(text)
+    if not folded:
+        return qs
+    digits = folded.replace("-", "").replace(" ", "")
+    match = Q(search_text__contains=folded)
+    if digits.isdigit() and digits != folded:
+        match |= Q(search_text__contains=digits)
+    # Exists, not a join: the list's sums are subqueries and must not be multiplied.
+    by_ppe = PPEMembership.objects.filter(member=OuterRef("pk"), ppe__code__icontains=folded.replace(" ", ""))
+    return qs.filter(match | Exists(by_ppe))
+
+
+def ppe_search(qs: QuerySet[MeteringPoint], text: str) -> QuerySet[MeteringPoint]:
+    """PPEs whose code, address or gmina name contains ``text``, case and diacritics folded ("lodz" finds Łódź)."""
+    folded = polish_fold(text)
+    if not folded:
+        return qs
+    return qs.filter(
+        Q(search_text__contains=folded.replace(" ", "")) | Q(search_text__contains=folded)
+        | Q(gmina__search_text__contains=folded)
+    )
+
+
+def gminas_ordered(qs: QuerySet[Gmina]) -> QuerySet[Gmina]:
+    """Gminas in Polish alphabetical order of their names (then powiat, then TERC for namesakes)."""
+    return qs.order_by(polish_order("name"), polish_order("powiat_name"), "terc")
+
+
 def member_list(
     *, cluster: Cluster, search: str = "", filters: Mapping[str, Any] | None = None, on: dt.date | None = None
 ) -> QuerySet[Member]:
@@ -139,14 +175,7 @@ def member_list(
         storage_kw=Coalesce(Subquery(storage, output_field=_KW), Value(Decimal(0)), output_field=_KW),
     )
     if search:
-        qs = qs.filter(
-            Q(name__icontains=search)
-            | Q(ref__icontains=search)
-            | Q(nip__icontains=search.replace("-", ""))
-            | Q(regon__icontains=search)
-            | Q(city__icontains=search)
-            | Exists(PPEMembership.objects.filter(member=OuterRef("pk"), ppe__code__icontains=search.replace(" ", "")))
-        )
+        qs = member_search(qs, search)
     if filters.get("legal_form"):
         qs = qs.filter(legal_form=filters["legal_form"])
     status = filters.get("status")
@@ -156,7 +185,8 @@ def member_list(
         qs = qs.filter(left_on__lt=on)
     if filters.get("jst") is True:
         qs = qs.filter(Q(legal_form__in=["jst", "jst_unit"]) | Q(controlled_by_jst=True))
-    return qs.order_by("name")
+    # Polish alphabetical order (a ą b c ć … ł … ź ż), case-insensitive, on SQLite and PostgreSQL alike.
+    return qs.order_by(polish_order("name"), "pk")
 
 
 def ppe_list(
@@ -183,9 +213,7 @@ def ppe_list(
         )
     )
     if search:
-        qs = qs.filter(
-            Q(code__icontains=search) | Q(address__icontains=search) | Q(gmina__name__icontains=search)
-        )
+        qs = ppe_search(qs, search)
     if filters.get("gmina"):
         qs = qs.filter(gmina_id=filters["gmina"])
     if filters.get("voltage_level"):

@@ -22,7 +22,7 @@ from members.models import DSO, Generator, Gmina, Member, MeteringPoint, PPEMemb
 
 # Per table: enough for a registry's lifetime of edits; older records are summarised.
 HISTORY_LIMIT = 300
-_SKIPPED_FIELDS = frozenset({"id", "created_at", "ppe_code", "cluster"})
+_SKIPPED_FIELDS = frozenset({"id", "created_at", "ppe_code", "cluster", "search_text"})
 _RELATED = {"member": Member, "ppe": MeteringPoint, "gmina": Gmina, "dso": DSO}
 
 

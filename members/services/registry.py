@@ -28,6 +28,7 @@ from members.models import (
     PPEMembership,
     StorageUnit,
 )
+from members.polish import polish_fold
 from members.services.area import PPECandidate, area_validate_candidate
 from members.services.datastamp import conditions_invalidate
 from members.services.memberships import ppe_code_one_cluster_validate
@@ -432,11 +433,13 @@ def gmina_resolve(text: str) -> Gmina:
     paren = re.fullmatch(r"(.+?)\s*\((.+)\)\s*", text)
     if paren:
         name, powiat = paren.group(1).strip(), paren.group(2).strip()
-    found = list(Gmina.objects.filter(name__iexact=name))
+    # Case and diacritics folded ("lodz" finds Łódź); the exact spelling wins over namesakes (Miedźna, Miedzna).
+    found = list(Gmina.objects.filter(search_text=polish_fold(name)))
     if powiat:
-        p = powiat.lower().removeprefix("pow.").strip()
-        narrowed = [g for g in found if p in g.powiat_name.lower() or p in f"{g.type}, pow. {g.powiat_name}".lower()]
+        p = polish_fold(powiat).removeprefix("pow.").strip()
+        narrowed = [g for g in found if p in polish_fold(f"{g.type}, pow. {g.powiat_name}")]
         found = narrowed or found
+    found = [g for g in found if g.name.casefold() == name.casefold()] or found
     if len(found) == 1:
         return found[0]
     if not found:

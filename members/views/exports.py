@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from members.decorators import cluster_staff_required
 from members.filters import MemberFilter, PPEFilter
 from members.models import Cluster, Generator, PPEMembership, RegistryImport, StorageUnit
+from members.polish import polish_order
 from members.selectors import member_list as member_list_select
 from members.selectors import ppe_list as ppe_list_select
 from members.services.exports import (
@@ -172,7 +173,7 @@ def _with_member(qs: QuerySet[Any]) -> QuerySet[Any]:
     )
     return qs.select_related("ppe").annotate(
         member_ref=Subquery(current.values("member__ref")[:1]), member_name=Subquery(current.values("member__name")[:1])
-    ).order_by("ppe__code", "name", "pk")
+    ).order_by("ppe__code", polish_order("name"), "pk")
 
 
 @cluster_staff_required

@@ -23,6 +23,7 @@ from members.forms import (
     ppe_formset_class,
 )
 from members.models import Cluster, Gmina, Member, PPEMembership
+from members.selectors import gminas_ordered
 from members.selectors import member_list as member_list_select
 from members.services.actions import registry_action_leave
 from members.services.history import registry_history_member
@@ -129,13 +130,14 @@ def _member_page(request: HttpRequest, cluster: Cluster, *, member: Member | Non
 
 
 def _gmina_suggestions(cluster: Cluster) -> list[Gmina]:
-    """Gminas offered in the datalist: the cluster's voivodeships (all of Poland for an empty cluster).
+    """Gminas offered in the datalist: the cluster's voivodeships (all of Poland for an empty cluster),
+    in Polish alphabetical order.
 
-    Any gmina may still be typed by its TERC code.
+    Any gmina may still be typed by its TERC code, or by its name with or without diacritics.
     """
     wojs = Gmina.objects.filter(meteringpoint__cluster=cluster).values("woj_terc").distinct()
     qs = Gmina.objects.filter(woj_terc__in=wojs) if wojs.exists() else Gmina.objects.all()
-    return list(qs.only("terc", "name", "type", "powiat_name").order_by("name", "terc"))
+    return list(gminas_ordered(qs.only("terc", "name", "type", "powiat_name")))
 
 
 @cluster_staff_required

@@ -16,6 +16,7 @@ from members.decorators import cluster_staff_required
 from members.filters import PPEFilter
 from members.forms import GeneratorFormSet, MembershipDatesForm, PPERemoveForm, PPETransferForm, StorageFormSet
 from members.models import Cluster, MeteringPoint, RegistryAction
+from members.polish import polish_order
 from members.selectors import ppe_list as ppe_list_select
 from members.services.actions import registry_action_membership_dates, registry_action_remove, registry_action_transfer
 from members.services.registry import (
@@ -60,7 +61,8 @@ def _detail(
     return page(
         request, "members/ppe_detail.html", cluster=cluster, nav="ppes", ppe=ppe, current=current,
         memberships=ppe.memberships.select_related("member").order_by("-valid_from"),
-        generators=ppe.generators.all(), storage_units=ppe.storage_units.all(), transfer_form=transfer_form,
+        generators=ppe.generators.order_by(polish_order("name"), "pk"),
+        storage_units=ppe.storage_units.order_by(polish_order("name"), "pk"), transfer_form=transfer_form,
         remove_form=remove_form or PPERemoveForm(), dates_form=dates_form or MembershipDatesForm(ppe=ppe),
     )
 
