@@ -31,6 +31,7 @@ from members.services.validators import (
     ppe_code_check,
     regon_validate,
 )
+from okeportal.formatting import number, period
 
 TARIFF_GROUPS = ("G11", "G12", "G12w", "C11", "C12a", "C12b", "C21", "C22a", "C22b", "B11", "B21", "B22", "B23")
 GMINA_DATALIST_ID = "gminy-list"
@@ -316,7 +317,7 @@ class MembershipDatesForm(forms.Form):
         field = self.fields["membership"]
         field.queryset = ppe.memberships.select_related("member").order_by("-valid_from")
         field.label_from_instance = lambda m: (
-            f"{m.member.name}: {m.valid_from:%d.%m.%Y} – {m.valid_to.strftime('%d.%m.%Y') if m.valid_to else '…'}"
+            f"{m.member.name}: {period(m.valid_from, m.valid_to)}"
         )
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -346,6 +347,6 @@ class RegistryUploadForm(forms.Form):
         if upload.size > limit * 1024 * 1024:
             raise ValidationError(
                 _("Plik %(name)s ma %(size)s MB, więcej niż limit %(mb)d MB.")
-                % {"name": upload.name, "size": f"{upload.size / 1024 / 1024:.1f}".replace(".", ","), "mb": limit}
+                % {"name": upload.name, "size": number(upload.size / 1024 / 1024, 1), "mb": limit}
             )
         return upload

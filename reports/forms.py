@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Cluster
+from okeportal.formatting import day
 from reports.models import AllocationKey, AllocationMethod, SettlementRun
 from reports.settlement.keys import allocation_keys_period_check
 
@@ -142,12 +143,12 @@ class SettlementRequestForm(forms.Form):
             start, end = period_bounds(kind=kind, year=data["year"], month=data.get("month"), quarter=data.get("quarter"))
         # The current period may be settled provisionally; a period that has not begun has no data.
         if start > self.today:
-            raise ValidationError(_("Okres zaczyna się w przyszłości (%(start)s): nie ma jeszcze danych do rozliczenia.") % {"start": start})
+            raise ValidationError(_("Okres zaczyna się w przyszłości (%(start)s): nie ma jeszcze danych do rozliczenia.") % {"start": day(start)})
         if end >= self.today and not data.get("confirm_provisional"):
             self.add_error("confirm_provisional", _(
                 "Okres %(start)s – %(end)s jeszcze się nie skończył (ostatni dzień: %(end)s). Zaznacz to pole, aby "
                 "rozliczyć go wstępnie, albo wybierz okres zakończony."
-            ) % {"start": start.strftime("%d.%m.%Y"), "end": end.strftime("%d.%m.%Y")})
+            ) % {"start": day(start), "end": day(end)})
         if data.get("allocation") == AllocationMethod.STATIC and not self.has_keys:
             self.add_error("allocation", _("Klaster nie ma stałych kluczy podziału; wprowadź je na stronie „Klucze podziału” albo wybierz podział proporcjonalny."))
         elif data.get("allocation") == AllocationMethod.STATIC:

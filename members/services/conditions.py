@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from members.models import (
     RENEWABLE_SOURCES,
@@ -262,7 +263,11 @@ def cluster_status(*, cluster: Cluster, on: dt.date) -> dict[str, Any]:
         )
     if counts["ppes_without_demand"]:
         warnings.append(
-            _("%(n)s aktywnych PPE nie ma deklarowanego rocznego zużycia ani danych pomiarowych.")
+            ngettext(
+                "%(n)s aktywny PPE nie ma deklarowanego rocznego zużycia ani danych pomiarowych.",
+                "%(n)s aktywnych PPE nie ma deklarowanego rocznego zużycia ani danych pomiarowych.",
+                counts["ppes_without_demand"],
+            )
             % {"n": counts["ppes_without_demand"]}
         )
     for c in conditions:

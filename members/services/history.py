@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.utils import numberformat, timezone
 from django.utils.translation import gettext as _
 
 from members.models import DSO, Generator, Gmina, Member, MeteringPoint, PPEMembership, StorageUnit
+from okeportal.formatting import day, number, when
 
 # Per table: enough for a registry's lifetime of edits; older records are summarised.
 HISTORY_LIMIT = 300
@@ -48,7 +48,9 @@ class HistoryEntry:
 
 
 def _decimal(value: Decimal) -> str:
-    return numberformat.format(value, ",", grouping=3, thousand_sep="\u00a0", force_grouping=True)
+    """``229.3000`` → ``229,3`` (English ``229.3``): the stored places, trailing zeros dropped."""
+    exponent = value.as_tuple().exponent
+    return number(value, -max(-exponent, 0) if isinstance(exponent, int) else 0)
 
 
 def _format(model: type[models.Model], name: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
@@ -62,9 +64,9 @@ def _format(model: type[models.Model], name: str, value: Any, names: dict[str, d
     if isinstance(value, bool):
         return _("tak") if value else _("nie")
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%d.%m.%Y %H:%M")
+        return when(value)
     if isinstance(value, dt.date):
-        return value.strftime("%d.%m.%Y")
+        return day(value)
     if isinstance(value, Decimal):
         return _decimal(value)
     return str(value)

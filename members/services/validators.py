@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from stdnum import ean
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
@@ -107,7 +108,11 @@ def ppe_code_check(code: str, *, dso: DSO) -> PPECode:
     if compact.startswith("590"):
         if not compact.isdigit() or len(compact) != _GS1_PPE_LENGTH:
             raise ValidationError(
-                _("Kod PPE %(code)s: kod w formacie GS1 (590…) ma 18 cyfr, a ten ma %(n)s znaków%(extra)s.")
+                ngettext(
+                    "Kod PPE %(code)s: kod w formacie GS1 (590…) ma 18 cyfr, a ten ma %(n)s znak%(extra)s.",
+                    "Kod PPE %(code)s: kod w formacie GS1 (590…) ma 18 cyfr, a ten ma %(n)s znaków%(extra)s.",
+                    len(compact),
+                )
                 % {
                     "code": compact,
                     "n": len(compact),

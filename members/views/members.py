@@ -30,6 +30,7 @@ from members.services.history import registry_history_member
 from members.services.registry import PPERow, member_save_with_ppes
 from members.views.actions import confirm_or_apply
 from members.views.common import error_messages, page
+from okeportal.formatting import day
 
 PAGE_SIZE = 25
 
@@ -153,7 +154,7 @@ def member_leave(request: HttpRequest, cluster: Cluster, pk: int) -> HttpRespons
             run=lambda dry_run: registry_action_leave(member=member, on=on, user=request.user, dry_run=dry_run),
             back_url=reverse("members:member-detail", kwargs={"cluster_slug": cluster.slug, "pk": member.pk}),
             success=lambda action: _("%(name)s wystąpił z klastra; ostatni dzień %(on)s. Zmianę można cofnąć w historii.")
-            % {"name": member.name, "on": on.strftime("%d.%m.%Y")},
+            % {"name": member.name, "on": day(on)},
         )
         if response is not None:
             return response

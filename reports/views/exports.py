@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from members.decorators import cluster_staff_required
@@ -247,7 +248,9 @@ def statements_zip(request: HttpRequest, cluster: Cluster, run_id: int) -> HttpR
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
     if archive.missing:
-        messages.warning(request, _("W archiwum brakuje %(n)d plików PDF: %(numbers)s.") % {
+        messages.warning(request, ngettext(
+            "W archiwum brakuje %(n)d pliku PDF: %(numbers)s.", "W archiwum brakuje %(n)d plików PDF: %(numbers)s.",
+            len(archive.missing)) % {
             "n": len(archive.missing), "numbers": ", ".join(archive.missing[:10])})
     response = FileResponse(archive.file, as_attachment=True, filename=archive.filename, content_type="application/zip")
     response["Cache-Control"] = "private, no-store"

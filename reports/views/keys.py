@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster, Member
+from okeportal.formatting import day
 from reports.settlement.keys import (
     allocation_key_set_dates,
     allocation_key_set_in_force,
@@ -70,7 +71,7 @@ def allocation_keys(request: HttpRequest, cluster: Cluster) -> HttpResponse:
                 errors.extend(exc.messages)
             else:
                 messages.success(request, _("Zapisano klucze podziału obowiązujące od %(date)s.") % {
-                    "date": valid_from.strftime("%d.%m.%Y")})
+                    "date": day(valid_from)})
                 return redirect(reverse("reports:allocation-keys", kwargs={"cluster_slug": cluster.slug}) + f"?from={valid_from:%Y-%m-%d}")
     rows = [{"member": m, "field": _field(m), "value": values[m.pk]} for m in members]
     return render(

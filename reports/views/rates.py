@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from members.permissions import clusters_for_user
+from okeportal.formatting import day, period
 from reports.admin import DiscountTierForm, DistributionRateForm, ExemptFeeForm, SettlementRuleForm
 from reports.forms import NewValueForms
 from reports.models import DiscountTier, DistributionRate, ExemptFee, RateUse, SettlementRule
@@ -78,9 +79,9 @@ def rate_new_value(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     done = step.apply() if request.method == "POST" else None
     if done is not None:
         new_row, affected = done
-        start = new_row.valid_from.strftime("%d.%m.%Y")
+        start = day(new_row.valid_from)
         if affected:
-            runs = ", ".join(f"{r.cluster.name} {r.period_start:%d.%m.%Y}–{r.period_end:%d.%m.%Y} v{r.version}" for r in affected)
+            runs = ", ".join(f"{r.cluster.name} {period(r.period_start, r.period_end)} v{r.version}" for r in affected)
             messages.warning(request, _("Nowa wartość obowiązuje od %(start)s. Nieaktualne rozliczenia (%(n)d): %(runs)s")
                              % {"start": start, "n": len(affected), "runs": runs})
         else:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from members.decorators import cluster_staff_required
 from members.models import Cluster, MeteringPoint, PPEMembership
 from members.views.common import page
+from okeportal.formatting import number
 from okeportal.jobs import ACTIVE, job_send_failed, queue_unavailable_message
 from reports.metering.imports import reading_import_create
 from reports.metering.parsers.common import YEAR_MAX, YEAR_MIN
@@ -63,7 +64,7 @@ class ReadingUploadForm(forms.Form):
             label = dict(ReadingImport.Format.choices).get(chosen, "")
             raise ValidationError(_(
                 "Plik %(name)s ma %(size)s MB, a limit dla formatu %(format)s to %(mb)d MB."
-            ) % {"name": upload.name, "size": f"{upload.size / 2**20:.1f}", "format": label, "mb": limit})
+            ) % {"name": upload.name, "size": number(upload.size / 2**20, 1), "format": label, "mb": limit})
         return upload
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster
-from okeportal.formatting import DASH, format_by_key, pct, plnum, tier_label, zl, zl_per_mwh
+from okeportal.formatting import DASH, day, format_by_key, pct, plnum, tier_label, when, zl, zl_per_mwh
 from okeportal.jobs import job_send_failed, queue_unavailable_message
 from reports.forms import SettlementRequestForm, SettlementRerunForm
 from reports.models import FEE_ORDER, AllocationMethod, FeeCode, JobStatus, SettlementLine, SettlementRun
@@ -102,7 +102,7 @@ def settlement_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
                 messages.error(request, queue_unavailable_message())
                 return redirect("reports:settlement-detail", cluster.slug, run.id)
             messages.success(request, _("Rozliczenie za %(start)s – %(end)s (wersja %(version)s) zostało zlecone.") % {
-                "start": run.period_start.strftime("%d.%m.%Y"), "end": run.period_end.strftime("%d.%m.%Y"), "version": run.version,
+                "start": day(run.period_start), "end": day(run.period_end), "version": run.version,
             })
             return redirect("reports:settlement-detail", cluster.slug, run.id)
     show_archived = request.GET.get("archived") == "1"
@@ -370,14 +370,14 @@ def _diff_rows(run: SettlementRun, lines: list[SettlementLine]) -> dict[str, Any
 
 
 def _local_hour(stamp: Any) -> str:
-    """An ISO UTC hour from ``run.missing`` as local time, ``01.03.2025 01:00``."""
+    """An ISO UTC hour from ``run.missing`` as local time, ``01.03.2025 01:00`` (English: ``2025-03-01 01:00``)."""
     try:
         moment = dt.datetime.fromisoformat(str(stamp))
     except ValueError:
         return str(stamp)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, dt.UTC)
-    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+    return when(moment)
 
 
 def _missing_rows(run: SettlementRun) -> list[dict[str, Any]]:

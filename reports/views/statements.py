@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from members.decorators import cluster_staff_required
@@ -133,7 +134,10 @@ def statements_generate_view(request: HttpRequest, cluster: Cluster, run_id: int
         if statements_send_failed(run=run):  # broker down: the statements are FAILED with this reason
             messages.error(request, queue_unavailable_message())
         else:
-            messages.success(request, _("Zlecono przygotowanie %(count)d zestawień i raportu klastra.") % {"count": count})
+            messages.success(request, ngettext(
+                "Zlecono przygotowanie %(count)d zestawienia i raportu klastra.",
+                "Zlecono przygotowanie %(count)d zestawień i raportu klastra.", count,
+            ) % {"count": count})
     return _back(request, cluster, run)
 
 
@@ -147,7 +151,10 @@ def statements_publish_view(request: HttpRequest, cluster: Cluster, run_id: int)
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, _("Opublikowano %(count)d zestawień; członkowie z adresem e-mail dostali powiadomienie.") % {"count": count}
+            request, ngettext(
+                "Opublikowano %(count)d zestawienie; członkowie z adresem e-mail dostali powiadomienie.",
+                "Opublikowano %(count)d zestawień; członkowie z adresem e-mail dostali powiadomienie.", count,
+            ) % {"count": count}
         )
     return _back(request, cluster, run)
 

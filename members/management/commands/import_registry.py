@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from members.models import DSO, Cluster
 from members.services.imports import KINDS, ImportReport, registry_import
@@ -51,7 +52,10 @@ class Command(BaseCommand):
                     % {"shown": len(shown), "total": report.error_count}
                 )
             raise CommandError(
-                _("Import odrzucony: %(n)s błędów, nic nie zapisano.") % {"n": report.error_count}
+                ngettext(
+                    "Import odrzucony: %(n)s błąd, nic nie zapisano.", "Import odrzucony: %(n)s błędów, nic nie zapisano.",
+                    report.error_count,
+                ) % {"n": report.error_count}
             )
         self.stdout.write(self.style.SUCCESS(self._summary(cluster, report)))
 
