@@ -1,14 +1,43 @@
-"""What a run records besides its lines: snapshot, storage scenarios, diff."""
+"""What a run records besides its lines: the typed snapshot (``reports.settlement.snapshot``)
+with its totals, storage and report scenarios, and the version diff."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
-from reports.engine import SettlementResult, StorageSpec, Tier, storage_simulate
+from django.utils import translation
+
+from members.models import Cluster, ClusterKind, ConditionCode
+from reports.engine import (
+    Fee,
+    SettlementResult,
+    StorageSpec,
+    Tier,
+    cooperative_scenario,
+    storage_comparison,
+    storage_simulate,
+    tier_scenarios,
+)
 from reports.models import AllocationKey, JobStatus, SettlementLine, SettlementRun
 
 from .gather import Gathered
 from .keys import allocation_key_set_in_force
+from .snapshot import (
+    ClusterStatus,
+    MonthEnergy,
+    RunSnapshot,
+    SnapshotCluster,
+    SnapshotMember,
+    SnapshotMembership,
+    SnapshotPPE,
+    SnapshotRules,
+    SnapshotScenarios,
+    SnapshotStorage,
+    SnapshotTotals,
+    StorageRegistered,
+    decode,
+)
 
 # Default hypothetical storage: sized from the generating capacity (the statutory
 # condition asks ≥ 2 % of it), with 2 hours of capacity, 90 % round trip.
@@ -16,9 +45,14 @@ HYPOTHETICAL = ((Decimal("0.02"), "+2 % mocy wytwórczej, 2 h"), (Decimal("0.10"
 DURATION_H = Decimal(2)
 EFFICIENCY = Decimal("0.900")
 KW = Decimal("0.001")
+SPREAD = Decimal("0.01")
+SHARE = Decimal("0.000001")
+# The documents a snapshot feeds are Polish: the status texts are recorded in Polish.
+DOCUMENT_LANGUAGE = "pl"
 
 
-def storage_json(*, result: SettlementResult, gathered: Gathered, tiers: list[Tier], price_spread: Decimal) -> dict:
+def run_storage(*, result: SettlementResult, gathered: Gathered, tiers: list[Tier], price_spread: Decimal) -> SnapshotStorage:
+    """Registered storage and the hypothetical sizes dispatched on the period's hourly totals."""
     units = gathered.storage
     power = sum((u.power_kw for u in units), Decimal(0))
     capacity = sum((u.capacity_kwh for u in units), Decimal(0))
@@ -45,58 +79,168 @@ def storage_json(*, result: SettlementResult, gathered: Gathered, tiers: list[Ti
         specs=specs,
         price_spread=price_spread,
     )
-    return {
-        "registered": {"power_kw": str(power.quantize(KW)), "capacity_kwh": str(capacity.quantize(KW)), "units": len(units)},
-        "generating_kw": str(gathered.generating_kw.quantize(KW)),
-        "price_spread": str(price_spread.quantize(Decimal("0.01"))),
-        "scenarios": [s.as_json() for s in scenarios],
-    }
+    return SnapshotStorage(
+        registered=StorageRegistered(power_kw=power.quantize(KW), capacity_kwh=capacity.quantize(KW), units=len(units)),
+        generating_kw=gathered.generating_kw.quantize(KW),
+        price_spread=price_spread.quantize(SPREAD),
+        scenarios=tuple(scenarios),
+    )
 
 
-def run_snapshot(*, run: SettlementRun, gathered: Gathered, price_spread: Decimal) -> dict:
+def run_totals(*, result: SettlementResult, completeness_pct: Decimal, missing_hours: int, override_completeness: bool) -> SnapshotTotals:
+    return SnapshotTotals(
+        drawn_wh=result.drawn_wh,
+        shared_wh=result.shared_wh,
+        fed_in_wh=result.fed_in_wh,
+        renewable_fed_in_wh=result.renewable_fed_in_wh,
+        autoconsumption_pct=result.autoconsumption_pct,
+        tier=result.tier,
+        discount=result.discount,
+        exemptions=dict(result.exemptions),
+        exemptions_total=result.exemptions_total,
+        total=result.total,
+        cost_without_cluster=result.cost_without_cluster,
+        per_mwh=result.per_mwh,
+        members=len(result.members),
+        ppes=result.n_ppes,
+        hours=result.n_hours,
+        completeness_pct=completeness_pct,
+        missing_hours=missing_hours,
+        override_completeness=override_completeness,
+    )
+
+
+def run_cluster_status(*, cluster: Cluster, on: dt.date) -> ClusterStatus:
+    """Conditions and area on ``on`` (``members.services.conditions.cluster_status``), recorded in Polish."""
+    from members.services.conditions import cluster_status
+
+    with translation.override(DOCUMENT_LANGUAGE):
+        status = cluster_status(cluster=cluster, on=on)
+        fields = ("code", "name", "ok", "value", "threshold", "unit", "comparison", "estimated", "note")
+        return decode(ClusterStatus, {
+            "on": status["date"],
+            "area_ok": status["area_ok"],
+            "area_mode": str(status["area_mode"]),
+            "area_explanation": str(status["area_explanation"]),
+            "area_errors": [str(e) for e in status["area_errors"]],
+            "conditions_ok": status["conditions_ok"],
+            "conditions": [
+                {k: (str(c[k]) if k in ("code", "name", "unit", "comparison", "note") else c[k]) for k in fields}
+                for c in status["conditions"]
+            ],
+            "warnings": [str(w) for w in status["warnings"]],
+        }, "status")
+
+
+def cooperative_coverage_threshold(*, on: dt.date) -> Decimal | None:
+    """Table 5's "required coverage" (70 %): the cooperative's dated condition rule in force on ``on``."""
+    from members.services.conditions import rules_in_force
+
+    for rule in rules_in_force(kind=ClusterKind.COOPERATIVE, on=on):
+        if rule.code == ConditionCode.DEMAND_COVERAGE:
+            return rule.threshold
+    return None
+
+
+def run_scenarios(
+    *, rules: SnapshotRules, totals: SnapshotTotals, price_spread: Decimal, coverage_pct: Decimal | None
+) -> SnapshotScenarios:
+    """The cluster report's tables for the run's demand and the rates it used (``reports.engine.scenarios``)."""
+    rate = rules.rate_in_force()
+    fees = tuple(
+        Fee(code=f.code, rate=f.effective_rate, cluster=f.applies_to_cluster, cooperative=f.applies_to_cooperative)
+        for f in rules.fees_in_force()
+    )
+    tiers = [Tier(threshold_pct=t.threshold_pct, discount_pct=t.discount_pct) for t in rules.tiers]
+    scenarios = tier_scenarios(
+        demand_wh=totals.drawn_wh, tiers=tiers, variable_rate=rate.variable_rate, quality_rate=rate.quality_rate, fees=fees
+    )
+    coop = cooperative_scenario(
+        demand_wh=totals.drawn_wh, coefficient=rules.rule.cooperative_coefficient,
+        variable_rate=rate.variable_rate, quality_rate=rate.quality_rate, fees=fees,
+    )
+    reached = totals.tier.threshold_pct if totals.tier else None
+    actual = next((s for s in scenarios if s.threshold_pct == reached), None)
+    # The seed compares storage for a cluster at its achieved level (70 % there);
+    # without a tier reached, the lowest tier is the nearest meaningful case.
+    storage_base = actual or (scenarios[0] if scenarios else None)
+    return SnapshotScenarios(
+        demand_wh=totals.drawn_wh,
+        variable_rate=rate.variable_rate,
+        quality_rate=rate.quality_rate,
+        rate_note=rate.source_note,
+        fees=fees,
+        tiers=tuple(scenarios),
+        reached_threshold_pct=actual.threshold_pct if actual else None,
+        cooperative=coop,
+        coverage_pct=coverage_pct,
+        storage_level_pct=storage_base.threshold_pct if storage_base else None,
+        storage=(
+            storage_comparison(cluster=storage_base, cooperative=coop, price_spread=price_spread)
+            if storage_base is not None else None
+        ),
+    )
+
+
+def run_rules(*, run: SettlementRun, gathered: Gathered, price_spread: Decimal) -> SnapshotRules:
+    """The rates, fees, tiers and rule of the tariff plan (as ``TariffPlan.snapshot`` records them) and the settings."""
+    recorded = {k: v for k, v in gathered.plan.snapshot().items() if k in ("rates", "fees", "tiers", "rule", "segments")}
+    keys, keys_from = None, None
+    if run.allocation == "static":
+        valid_from = allocation_key_set_in_force(cluster=run.cluster, on=run.period_start)
+        rows = AllocationKey.objects.filter(cluster=run.cluster, valid_from=valid_from).values_list("member__ref", "share")
+        keys = {ref: str(share) for ref, share in rows}
+        keys_from = str(valid_from) if valid_from else None
+    return decode(SnapshotRules, recorded | {
+        "allocation": run.allocation,
+        "allocation_keys": keys,
+        "allocation_keys_valid_from": keys_from,
+        "price_spread": str(price_spread),
+    }, "")
+
+
+def run_snapshot(
+    *, run: SettlementRun, gathered: Gathered, result: SettlementResult, totals: SnapshotTotals,
+    storage: SnapshotStorage, status: ClusterStatus, price_spread: Decimal,
+) -> RunSnapshot:
+    """Everything statements and the cluster report read, built once when the run is computed."""
     g = gathered
     cluster = run.cluster
-    snapshot = g.plan.snapshot()
-    snapshot.update(
-        {
-            "cluster": {
-                "name": cluster.name,
-                "slug": cluster.slug,
-                "kind": cluster.kind,
-                "dso": cluster.dso.name,
-                "coordinator_name": cluster.coordinator_name,
-                "coordinator_address": cluster.coordinator_address,
-            },
-            "members": [
-                {
-                    "ref": m.ref, "name": m.name, "legal_form": m.legal_form, "address": m.address,
-                    "nip": m.nip, "regon": m.regon, "krs": m.krs, "joined_on": str(m.joined_on),
-                    "left_on": str(m.left_on) if m.left_on else None,
-                }
-                for m in g.members
-            ],
-            "memberships": [
-                {"ppe": ms.ppe.code, "member": ms.member.ref, "valid_from": str(ms.valid_from),
-                 "valid_to": str(ms.valid_to) if ms.valid_to else None}
-                for ms in g.memberships
-            ],
-            "ppes": [
-                {"code": p.code, "dso": p.dso.name, "tariff_group": p.tariff_group, "voltage_level": p.voltage_level,
-                 "renewable_share": round(float(share), 6)}
-                for p, share in zip(g.ppes, g.renewable_share, strict=True)
-            ],
-            "allocation": run.allocation,
-            "price_spread": str(price_spread),
-        }
+    rules = run_rules(run=run, gathered=g, price_spread=price_spread)
+    return RunSnapshot(
+        cluster=SnapshotCluster(
+            name=cluster.name, slug=cluster.slug, kind=cluster.kind, dso=cluster.dso.name,
+            coordinator_name=cluster.coordinator_name, coordinator_address=cluster.coordinator_address,
+        ),
+        status=status,
+        rules=rules,
+        members=tuple(
+            SnapshotMember(
+                ref=m.ref, name=m.name, legal_form=m.legal_form, address=m.address, nip=m.nip, regon=m.regon, krs=m.krs,
+                joined_on=m.joined_on, left_on=m.left_on,
+            )
+            for m in g.members
+        ),
+        memberships=tuple(
+            SnapshotMembership(ppe=ms.ppe.code, member=ms.member.ref, valid_from=ms.valid_from, valid_to=ms.valid_to)
+            for ms in g.memberships
+        ),
+        ppes=tuple(
+            SnapshotPPE(
+                code=p.code, dso=p.dso.name, tariff_group=p.tariff_group, voltage_level=p.voltage_level,
+                renewable_share=Decimal(repr(round(float(share), 6))).quantize(SHARE),
+            )
+            for p, share in zip(g.ppes, g.renewable_share, strict=True)
+        ),
+        totals=totals,
+        cooperative=result.cooperative,
+        storage=storage,
+        monthly=tuple(MonthEnergy(**m) for m in result.monthly),
+        scenarios=run_scenarios(
+            rules=rules, totals=totals, price_spread=storage.price_spread,
+            coverage_pct=cooperative_coverage_threshold(on=run.period_end),
+        ),
     )
-    if run.allocation == "static":
-        valid_from = allocation_key_set_in_force(cluster=cluster, on=run.period_start)
-        keys = dict(
-            AllocationKey.objects.filter(cluster=cluster, valid_from=valid_from).values_list("member__ref", "share")
-        )
-        snapshot["allocation_keys"] = {ref: str(v) for ref, v in keys.items()}
-        snapshot["allocation_keys_valid_from"] = str(valid_from) if valid_from else None
-    return snapshot
 
 
 DIFF_FIELDS = ("drawn_wh", "shared_wh", "fed_in_wh", "discount", "exemptions_total", "total")

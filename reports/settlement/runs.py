@@ -30,7 +30,8 @@ from reports.settlement.tariffs import rate_uses_record
 from .completeness import CompletenessCounter
 from .gather import allocation_keys, engine_input, engine_segments, engine_tiers, settlement_gather
 from .keys import allocation_keys_period_check
-from .results import run_diff, run_snapshot, storage_json
+from .results import run_cluster_status, run_diff, run_snapshot, run_storage, run_totals
+from .snapshot import encode, snapshot_to_json
 
 logger = logging.getLogger(__name__)
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -181,18 +182,22 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     # The spread is dated rule data (SettlementRule); a caller may pass a scenario value instead.
     if price_spread is None:
         price_spread = g.plan.rule.storage_price_spread
-    storage = storage_json(result=result, gathered=g, tiers=tiers, price_spread=price_spread)
-    totals = result.totals_json() | {
-        "completeness_pct": str(done.pct),
-        "missing_hours": done.missing_hours,
-        "override_completeness": run.override_completeness,
-    }
+    storage = run_storage(result=result, gathered=g, tiers=tiers, price_spread=price_spread)
+    totals = run_totals(
+        result=result, completeness_pct=done.pct, missing_hours=done.missing_hours,
+        override_completeness=run.override_completeness,
+    )
+    # The cluster's standing when the run was computed: the report shows it, never the live registry.
+    status = run_cluster_status(cluster=run.cluster, on=run.period_end)
+    snapshot = run_snapshot(
+        run=run, gathered=g, result=result, totals=totals, storage=storage, status=status, price_spread=price_spread
+    )
     _progress(run, 90, "Zapisywanie wyniku")
-    return _publish(run=run, g=g, result=result, totals=totals, storage=storage, missing=done.missing, price_spread=price_spread)
+    return _publish(run=run, g=g, result=result, snapshot=snapshot, missing=done.missing)
 
 
 @transaction.atomic
-def _publish(*, run, g, result, totals, storage, missing, price_spread) -> SettlementRun:
+def _publish(*, run, g, result, snapshot, missing) -> SettlementRun:
     run = SettlementRun.objects.select_for_update().get(pk=run.pk)
     if run.status != JobStatus.RUNNING:
         # someone else finished or failed it meanwhile: a published result never changes
@@ -213,7 +218,7 @@ def _publish(*, run, g, result, totals, storage, missing, price_spread) -> Settl
                 shared_wh=m.shared_wh,
                 fed_in_wh=m.fed_in_wh,
                 discount=m.discount,
-                exemptions={k: str(v) for k, v in m.exemptions.items()},
+                exemptions=encode(m.exemptions),
                 exemptions_total=m.exemptions_total,
                 total=m.total,
                 cost_without_cluster=m.cost_without_cluster,
@@ -226,14 +231,16 @@ def _publish(*, run, g, result, totals, storage, missing, price_spread) -> Settl
             )
         )
     SettlementLine.objects.bulk_create(lines)
-    run.totals = totals
+    # The snapshot is what statements and the report read; the columns beside it are the
+    # settlement pages' copies of its parts, in the same encoding (reports.settlement.snapshot).
+    run.snapshot = snapshot_to_json(snapshot)
+    run.totals = encode(snapshot.totals)
     run.hourly_profile = result.hourly_profile
     run.monthly = result.monthly
-    run.cooperative = result.cooperative.as_json()
-    run.storage = storage
-    run.snapshot = run_snapshot(run=run, gathered=g, price_spread=price_spread)
+    run.cooperative = encode(snapshot.cooperative)
+    run.storage = encode(snapshot.storage)
     run.missing = missing
-    run.diff = run_diff(run=run, totals=totals, lines=lines)
+    run.diff = run_diff(run=run, totals=run.totals, lines=lines)
     run.status = JobStatus.DONE
     run.progress = 100
     run.message = "Zakończono"

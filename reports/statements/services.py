@@ -9,6 +9,7 @@ numbers carry the version.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
@@ -24,11 +25,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member
+from okeportal.formatting import plnum
 from okeportal.jobs import job_limits, queue_unavailable_message, task_named, task_send
-from reports.engine import per_mwh
+from reports.engine import Tier, per_mwh
 from reports.engine.money import pct_of
-from reports.models import FEE_ORDER, ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
-from reports.settlement.selectors import run_rule
+from reports.models import ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
+from reports.settlement.snapshot import RunSnapshot, SnapshotCluster, line_exemptions, run_snapshot_read
 from reports.statements.corrections import correction_data, correction_number, statement_predecessor
 from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
 
@@ -265,61 +267,41 @@ def run_created(*, run: SettlementRun) -> dt.datetime:
     return run.finished_at or run.created_at
 
 
-def snapshot_cluster(*, run: SettlementRun) -> dict[str, str]:
-    """Cluster and coordinator as the run recorded them (older runs: the cluster row)."""
-    recorded = (run.snapshot or {}).get("cluster") or {}
-    cluster = run.cluster
-    return {
-        "name": recorded.get("name") or cluster.name,
-        "coordinator_name": recorded.get("coordinator_name") or cluster.coordinator_name,
-        "coordinator_address": recorded.get("coordinator_address") or cluster.coordinator_address,
-        "dso": recorded.get("dso") or recorded.get("dso_name") or cluster.dso.name,
-    }
+def snapshot_cluster(*, run: SettlementRun) -> SnapshotCluster:
+    """Cluster and coordinator as the run recorded them."""
+    return run_snapshot_read(run).cluster
 
 
-def snapshot_fee_rates(snapshot: dict[str, Any]) -> dict[str, Decimal]:
-    rates: dict[str, Decimal] = {}
-    # A fee that changed inside the period has several rows: the last one used wins.
-    ordered = sorted(snapshot.get("fees") or [], key=lambda f: (str(f.get("used_to") or f.get("valid_to") or "9999"), str(f.get("valid_from") or "")))
-    for fee in ordered:
-        value = fee.get("effective_rate", fee.get("rate"))
-        if fee.get("code") and value not in (None, ""):
-            rates[fee["code"]] = Decimal(str(value))
-    return rates
+def snapshot_fee_rates(snapshot: RunSnapshot) -> dict[str, Decimal]:
+    """Fee code → the rate (zł/MWh) in force at the period's end (a fee that changed inside it has several rows)."""
+    return {fee.code: fee.effective_rate for fee in snapshot.rules.fees_in_force()}
 
 
-def tariff_notes(snapshot: dict[str, Any]) -> list[str]:
+def tariff_notes(snapshot: RunSnapshot) -> list[str]:
     """Human-readable rates and rules the run used, for the footnote."""
     notes = []
-    for rate in snapshot.get("rates") or []:
-        scope = " / ".join(x for x in [str(rate.get("dso") or ""), str(rate.get("tariff_group") or "")] if x) or _("wszystkie PPE")
+    for rate in snapshot.rules.rates:
+        scope = " / ".join(x for x in [rate.dso or "", rate.tariff_group or ""] if x) or _("wszystkie PPE")
         notes.append(
             _("stawka zmienna sieciowa %(var)s zł/MWh i jakościowa %(qual)s zł/MWh (%(scope)s, od %(since)s)")
-            % {"var": _pl(rate.get("variable_rate")), "qual": _pl(rate.get("quality_rate")), "scope": scope,
-               "since": _date_pl(rate.get("valid_from"))}
+            % {"var": plnum(rate.variable_rate), "qual": plnum(rate.quality_rate), "scope": scope,
+               "since": _date_pl(rate.valid_from)}
         )
-    tiers = snapshot.get("tiers") or []
-    if tiers:
+    if snapshot.rules.tiers:
         notes.append(
             _("progi upustu: %(tiers)s")
-            % {"tiers": ", ".join(f"≥ {_pl(t.get('threshold_pct'), 0)} % → {_pl(t.get('discount_pct'), 0)} %" for t in tiers)}
+            % {"tiers": ", ".join(f"≥ {plnum(t.threshold_pct, 0)} % → {plnum(t.discount_pct, 0)} %" for t in snapshot.rules.tiers)}
         )
     return notes
 
 
-def _pl(value: Any, decimals: int = 2) -> str:
-    from okeportal.formatting import plnum
+def tier_context(tier: Tier | None) -> dict[str, Decimal] | None:
+    """A tier as the templates' ``tier_label`` filter takes it."""
+    return asdict(tier) if tier is not None else None
 
-    return plnum(value, decimals)
 
-
-def _date_pl(value: Any) -> str:
-    if not value:
-        return "—"
-    try:
-        return dt.date.fromisoformat(str(value)[:10]).strftime("%d.%m.%Y")
-    except ValueError:
-        return str(value)
+def _date_pl(value: dt.date) -> str:
+    return value.strftime("%d.%m.%Y")
 
 
 def _rate_decimals(rate: Decimal | None) -> int:
@@ -336,23 +318,18 @@ def _share_pct(part: Any, whole: Any) -> Decimal | None:
 def statement_data(*, statement: Statement) -> dict[str, Any]:
     line: SettlementLine = statement.line
     run: SettlementRun = statement.run
-    snapshot = run.snapshot or {}
-    totals = run.totals or {}
+    snapshot = run_snapshot_read(run)
     fee_rates = snapshot_fee_rates(snapshot)
     shared_wh = int(line.shared_wh)
-    exemptions = []
-    codes = [c for c in FEE_ORDER if c in line.exemptions] + [c for c in line.exemptions if c not in FEE_ORDER]
-    for code in codes:
-        amount = Decimal(str(line.exemptions[code]))
-        exemptions.append(
-            {"code": code, "label": FEE_LABELS.get(code, code), "amount": amount,
-             "rate": fee_rates.get(code), "rate_decimals": _rate_decimals(fee_rates.get(code)),
-             "per_mwh": per_mwh(amount=amount, wh=shared_wh)}
-        )
+    exemptions = [
+        {"code": code, "label": FEE_LABELS.get(code, code), "amount": amount,
+         "rate": fee_rates.get(code), "rate_decimals": _rate_decimals(fee_rates.get(code)),
+         "per_mwh": per_mwh(amount=amount, wh=shared_wh)}
+        for code, amount in line_exemptions(line).items()
+    ]
     saving_pct = (
         (line.total * 100 / line.cost_without_cluster).quantize(Decimal("0.1")) if line.cost_without_cluster else None
     )
-    rule = run_rule(snapshot=snapshot, on=run.period_end)
     identifiers = [
         (IDENTIFIER_LABELS.get(k, k.upper()), v) for k, v in (line.member_identifiers or {}).items() if v and k != "pesel"
     ]
@@ -363,7 +340,7 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "filename": statement_filename(run=run),
         "created": run_created(run=run),
         "issued_on": timezone.localdate(run_created(run=run)),
-        "cluster": snapshot_cluster(run=run),
+        "cluster": snapshot.cluster,
         "run": run,
         "period_start": run.period_start,
         "period_end": run.period_end,
@@ -377,11 +354,11 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "exemptions_per_mwh": per_mwh(amount=line.exemptions_total, wh=shared_wh),
         "total_per_mwh": per_mwh(amount=line.total, wh=shared_wh),
         "saving_pct": saving_pct,
-        "autoconsumption_pct": totals.get("autoconsumption_pct"),
-        "tier": totals.get("tier"),
+        "autoconsumption_pct": snapshot.totals.autoconsumption_pct,
+        "tier": tier_context(snapshot.totals.tier),
         "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=150),
         "tariff_notes": tariff_notes(snapshot),
-        "exemption_end": _date_pl(rule.get("exemption_end_date")),
+        "exemption_end": _date_pl(snapshot.rules.rule.exemption_end_date),
         "allocation": run.get_allocation_display(),
         "correction": correction_data(statement=statement),
     }

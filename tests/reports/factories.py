@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from importlib import import_module
 
 import factory
 
@@ -19,6 +20,7 @@ from reports.models import (
     SettlementRun,
 )
 from reports.settlement.selectors import fee_json, rate_json, rule_json, tier_json
+from reports.settlement.snapshot import encode, snapshot_to_json
 from tests.factories import ClusterFactory, MemberFactory, ppe_code
 
 MWH = 1_000_000
@@ -43,6 +45,9 @@ def seed_totals() -> dict:
         "members": 3,
         "ppes": 5,
         "hours": 8760,
+        "completeness_pct": "100.00",
+        "missing_hours": 0,
+        "override_completeness": False,
     }
 
 
@@ -80,15 +85,18 @@ def seed_cooperative() -> dict:
 
 def seed_storage() -> dict:
     return {
-        "registered": {"power_kw": "10.000", "capacity_kwh": "20.000"},
+        "registered": {"power_kw": "10.000", "capacity_kwh": "20.000", "units": 1},
+        "generating_kw": "1200.000",
         "price_spread": "180.00",
         "scenarios": [
             {"label": "Zarejestrowane magazyny", "power_kw": "10.000", "capacity_kwh": "20.000", "efficiency": "0.900",
              "autoconsumption_pct": "70.40", "tier": {"threshold_pct": "70.00", "discount_pct": "10.00"},
-             "total": "52742.10", "gain": "299.29", "shifted_wh": 6_570_000, "spread_value": "1182.60"},
+             "total": "52742.10", "gain": "299.29", "shared_wh": 1_406_570_000, "shifted_wh": 6_570_000,
+             "charged_wh": 7_300_000, "spread_value": "1182.60"},
             {"label": "Magazyn 500 kW / 1 000 kWh", "power_kw": "500.000", "capacity_kwh": "1000.000", "efficiency": "0.900",
              "autoconsumption_pct": "80.10", "tier": {"threshold_pct": "80.00", "discount_pct": "15.00"},
-             "total": "80215.44", "gain": "27772.63", "shifted_wh": 200 * MWH, "spread_value": "36000.00"},
+             "total": "80215.44", "gain": "27772.63", "shared_wh": 1600 * MWH, "shifted_wh": 200 * MWH,
+             "charged_wh": 223 * MWH, "spread_value": "36000.00"},
         ],
     }
 
@@ -101,7 +109,8 @@ def seed_snapshot() -> dict:
             {"code": "cogeneration", "mode": "rate", "rate": "6.18000", "obligation_pct": None, "price": None, "effective_rate": "6.18", "valid_from": "2024-01-01"},
         ],
         "tiers": [{"threshold_pct": f"{t}.00", "discount_pct": f"{d}.00", "valid_from": "2024-01-01"} for t, d in [(60, 5), (70, 10), (80, 15), (90, 20), (100, 25)]],
-        "rule": {"exemption_end_date": "2029-12-31", "cooperative_coefficient": "0.600", "completeness_gate_pct": "99.00"},
+        "rule": {"exemption_end_date": "2029-12-31", "cooperative_coefficient": "0.600", "completeness_gate_pct": "99.00",
+                 "storage_price_spread": "180.00", "valid_from": "2024-01-01"},
         "memberships": [],
         "members": [],
     }
@@ -110,6 +119,7 @@ def seed_snapshot() -> dict:
 class SettlementRunFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SettlementRun
+        skip_postgeneration_save = True
 
     cluster = factory.SubFactory(ClusterFactory)
     period_kind = SettlementRun.PeriodKind.YEAR
@@ -125,6 +135,16 @@ class SettlementRunFactory(factory.django.DjangoModelFactory):
     storage = factory.LazyFunction(seed_storage)
     snapshot = factory.LazyFunction(seed_snapshot)
     diff = factory.LazyFunction(dict)
+
+    @factory.post_generation
+    def contract(self, create, extracted, **kwargs):
+        """A finished run's ``snapshot`` (given in the short form above) as a run records it: the typed
+        snapshot contract, filled and with its scenarios computed as migration 0009 does for old runs."""
+        if create and self.status == JobStatus.DONE and "schema" not in (self.snapshot or {}):
+            snapshot = import_module("reports.migrations.0009_snapshot_schema").snapshot_upgrade(self)
+            self.snapshot = snapshot_to_json(snapshot)
+            self.cooperative = encode(snapshot.cooperative)
+            self.save(update_fields=["snapshot", "cooperative"])
 
     class Params:
         queued = factory.Trait(status=JobStatus.QUEUED, progress=0, totals={}, hourly_profile=[], monthly=[], cooperative={}, storage={}, snapshot={})

@@ -1,0 +1,499 @@
+"""The snapshot contract: what a finished settlement run recorded, typed.
+
+The settlement (``reports.settlement.runs``) builds a ``RunSnapshot`` once and
+stores ``snapshot_to_json(snapshot)`` in ``SettlementRun.snapshot``; statements and
+the cluster report read it back with ``run_snapshot_read`` / ``snapshot_from_json``
+and never parse a stored string themselves, nor recompute what the run computed.
+
+Types: money, rates and percentages are ``Decimal``; energy is ``int`` Wh; days
+are ``datetime.date``. The JSON encoding lives here only: a ``Decimal`` is its
+exact string (``"229.3000"``), a date its ISO form, a tuple a list, a dataclass an
+object with its field names. Decoding is strict: a missing, unknown or malformed
+field raises ``SnapshotError`` naming the field (``totals.tier.discount_pct``).
+Mappings come back in one canonical order (fee codes as ``FEE_ORDER``, other keys
+sorted), so a PostgreSQL ``jsonb`` column, which reorders keys, reads the same.
+
+Extending it: add a field to the dataclass that owns the subject (rules used →
+``SnapshotRules``, the cluster's standing → ``ClusterStatus``, energy and money
+figures → ``SnapshotTotals``), raise ``SCHEMA`` and add a data migration that
+brings stored snapshots to the new schema (``reports/migrations/0009_snapshot_schema.py``
+is the model). Readers then never need a fallback for older runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+from reports.engine import CooperativeScenario, Fee, PerMWh, StorageComparison, StorageScenario, Tier, TierScenario
+from reports.models import FEE_ORDER
+
+SCHEMA = 2  # 1: the untyped dict written before the contract (no "schema" key)
+
+__all__ = [
+    "SCHEMA",
+    "ClusterStatus",
+    "ConditionStatus",
+    "MonthEnergy",
+    "RunSnapshot",
+    "SnapshotCluster",
+    "SnapshotError",
+    "SnapshotFee",
+    "SnapshotMember",
+    "SnapshotMembership",
+    "SnapshotPPE",
+    "SnapshotRate",
+    "SnapshotRule",
+    "SnapshotRules",
+    "SnapshotScenarios",
+    "SnapshotSegment",
+    "SnapshotStorage",
+    "SnapshotTier",
+    "SnapshotTotals",
+    "StorageRegistered",
+    "decode",
+    "encode",
+    "line_exemptions",
+    "run_snapshot_read",
+    "snapshot_from_json",
+    "snapshot_to_json",
+]
+
+
+class SnapshotError(ValueError):
+    """A stored snapshot that does not follow the contract; the message names the field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"Zapis rozliczenia (snapshot) jest niepoprawny: pole „{field}”: {problem}.")
+
+
+# --- the cluster and its standing at run time ----------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotCluster:
+    name: str
+    slug: str
+    kind: str  # members.models.ClusterKind value
+    dso: str  # the DSO's name
+    coordinator_name: str
+    coordinator_address: str
+
+
+@dataclass(frozen=True)
+class ConditionStatus:
+    """One statutory condition as ``members.services.conditions`` evaluated it."""
+
+    code: str
+    name: str
+    ok: bool | None  # None: could not be evaluated (no data)
+    value: Decimal | None
+    threshold: Decimal
+    unit: str
+    comparison: str
+    estimated: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """The cluster's conditions and area on the period's last day, evaluated when the run was computed.
+
+    The place for the cluster's standing in the period: an eligibility verdict with
+    its reasons belongs here as a new field.
+    """
+
+    on: dt.date
+    area_ok: bool
+    area_mode: str
+    area_explanation: str
+    area_errors: tuple[str, ...]
+    conditions_ok: bool | None
+    conditions: tuple[ConditionStatus, ...]
+    warnings: tuple[str, ...]
+
+
+# --- the dated rows and settings the run used ----------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotRate:
+    id: int | None
+    dso: str | None
+    tariff_group: str | None
+    variable_rate: Decimal  # zł/MWh
+    quality_rate: Decimal  # zł/MWh
+    valid_from: dt.date
+    valid_to: dt.date | None
+    source_note: str
+    used_from: dt.date  # the days of the period it was used on
+    used_to: dt.date
+
+
+@dataclass(frozen=True)
+class SnapshotFee:
+    id: int | None
+    code: str
+    mode: str
+    rate: Decimal | None
+    effective_rate: Decimal  # zł/MWh
+    obligation_pct: Decimal | None
+    price: Decimal | None
+    applies_to_cluster: bool
+    applies_to_cooperative: bool
+    valid_from: dt.date
+    valid_to: dt.date | None
+    used_from: dt.date
+    used_to: dt.date
+
+
+@dataclass(frozen=True)
+class SnapshotTier:
+    id: int | None
+    threshold_pct: Decimal
+    discount_pct: Decimal
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+@dataclass(frozen=True)
+class SnapshotRule:
+    id: int | None
+    exemption_end_date: dt.date
+    cooperative_coefficient: Decimal
+    completeness_gate_pct: Decimal
+    storage_price_spread: Decimal
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+@dataclass(frozen=True)
+class SnapshotSegment:
+    start: dt.date
+    end: dt.date
+    exempt: bool
+    rate_ids: tuple[int, ...]
+    fee_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SnapshotRules:
+    """Rates, fees, tiers, the rule and the settings the run used.
+
+    Stored inline (its fields sit at the top of the snapshot JSON, where the
+    rate locks and the version diff read them). The place for further rules a run
+    applies, e.g. the autoconsumption level rule it used.
+    """
+
+    rates: tuple[SnapshotRate, ...]
+    fees: tuple[SnapshotFee, ...]
+    tiers: tuple[SnapshotTier, ...]
+    rule: SnapshotRule
+    segments: tuple[SnapshotSegment, ...]
+    allocation: str  # reports.models.AllocationMethod value
+    allocation_keys: dict[str, Decimal] | None  # member ref → share (static allocation only)
+    allocation_keys_valid_from: dt.date | None
+    price_spread: Decimal  # zł/MWh, the storage scenarios' price spread
+
+    def rate_in_force(self) -> SnapshotRate:
+        """The distribution rate the report's tables use: the general row (any DSO, any
+        group) if recorded, else any; of those the one in force at the period's end."""
+        if not self.rates:
+            raise SnapshotError("rates", "brak stawek dystrybucyjnych")
+        general = [r for r in self.rates if not r.dso and not r.tariff_group]
+        return max(general or self.rates, key=lambda r: (r.used_to, r.valid_from))
+
+    def fees_in_force(self) -> tuple[SnapshotFee, ...]:
+        """One row per fee code, the one in force at the period's end, in ``FEE_ORDER``."""
+        latest: dict[str, SnapshotFee] = {}
+        for fee in sorted(self.fees, key=lambda f: (f.used_to, f.valid_from)):
+            latest[fee.code] = fee
+        return tuple(latest[code] for code in _ordered_keys(latest))
+
+
+# --- members and PPEs as the run saw them --------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotMember:
+    ref: str
+    name: str
+    legal_form: str
+    address: str
+    nip: str
+    regon: str
+    krs: str
+    joined_on: dt.date
+    left_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class SnapshotMembership:
+    ppe: str  # PPE code
+    member: str  # member ref
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+@dataclass(frozen=True)
+class SnapshotPPE:
+    code: str
+    dso: str
+    tariff_group: str
+    voltage_level: str
+    renewable_share: Decimal  # share of the PPE's fed-in energy counted as renewable (0..1)
+
+
+# --- what the run computed -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotTotals:
+    """The cluster's figures for the period (also stored as ``SettlementRun.totals``).
+
+    The place for further energy figures, e.g. estimated PPE-hours.
+    """
+
+    drawn_wh: int
+    shared_wh: int
+    fed_in_wh: int
+    renewable_fed_in_wh: int
+    autoconsumption_pct: Decimal
+    tier: Tier | None  # the discount tier reached
+    discount: Decimal
+    exemptions: dict[str, Decimal]  # fee code → zł
+    exemptions_total: Decimal
+    total: Decimal
+    cost_without_cluster: Decimal
+    per_mwh: PerMWh  # per MWh of shared energy
+    members: int
+    ppes: int
+    hours: int
+    completeness_pct: Decimal
+    missing_hours: int
+    override_completeness: bool
+
+
+@dataclass(frozen=True)
+class StorageRegistered:
+    power_kw: Decimal
+    capacity_kwh: Decimal
+    units: int
+
+
+@dataclass(frozen=True)
+class SnapshotStorage:
+    """Registered and hypothetical storage dispatched on the period (also ``SettlementRun.storage``)."""
+
+    registered: StorageRegistered
+    generating_kw: Decimal
+    price_spread: Decimal
+    scenarios: tuple[StorageScenario, ...]
+
+
+@dataclass(frozen=True)
+class MonthEnergy:
+    month: str  # YYYY-MM
+    drawn_wh: int
+    shared_wh: int
+    fed_in_wh: int
+
+
+@dataclass(frozen=True)
+class SnapshotScenarios:
+    """The seed's Tables 1–3, 5–6, 8 and the storage comparison for the run's demand and rates,
+    computed by the run (``reports.settlement.results.run_scenarios``)."""
+
+    demand_wh: int
+    variable_rate: Decimal  # of ``SnapshotRules.rate_in_force``
+    quality_rate: Decimal
+    rate_note: str
+    fees: tuple[Fee, ...]  # ``SnapshotRules.fees_in_force`` as engine fees
+    tiers: tuple[TierScenario, ...]  # Tables 1–3
+    reached_threshold_pct: Decimal | None  # the tier row the run reached
+    cooperative: CooperativeScenario  # Tables 5, 6, 8
+    coverage_pct: Decimal | None  # the cooperative's required demand coverage (dated condition rule)
+    storage_level_pct: Decimal | None  # the cluster level the storage comparison uses
+    storage: StorageComparison | None
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    cluster: SnapshotCluster
+    status: ClusterStatus
+    rules: SnapshotRules = dataclasses.field(metadata={"inline": True})
+    members: tuple[SnapshotMember, ...]
+    memberships: tuple[SnapshotMembership, ...]
+    ppes: tuple[SnapshotPPE, ...]
+    totals: SnapshotTotals
+    cooperative: CooperativeScenario  # the cooperative settled hour by hour on the run's data
+    storage: SnapshotStorage
+    monthly: tuple[MonthEnergy, ...]  # the cluster, month by month
+    scenarios: SnapshotScenarios
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+
+def snapshot_to_json(snapshot: RunSnapshot) -> dict[str, Any]:
+    """The JSON stored in ``SettlementRun.snapshot`` (with ``schema``)."""
+    return {"schema": SCHEMA, **encode(snapshot)}
+
+
+def snapshot_from_json(data: Any) -> RunSnapshot:
+    """A stored snapshot, strictly: raises ``SnapshotError`` naming a missing or malformed field."""
+    if not isinstance(data, dict):
+        raise SnapshotError("snapshot", "oczekiwano obiektu JSON")
+    if "schema" not in data:
+        raise SnapshotError("schema", "brak wersji schematu (zapis sprzed migracji 0009)")
+    if data["schema"] != SCHEMA:
+        raise SnapshotError("schema", f"wersja {data['schema']!r}, obsługiwana {SCHEMA}")
+    return decode(RunSnapshot, {k: v for k, v in data.items() if k != "schema"}, "")
+
+
+def run_snapshot_read(run: Any) -> RunSnapshot:
+    """The typed snapshot of a finished ``SettlementRun``; the error names the run and the field."""
+    try:
+        return snapshot_from_json(run.snapshot)
+    except SnapshotError as exc:
+        raise SnapshotError(f"rozliczenie {run.pk}: {exc.field}", exc.problem) from exc
+
+
+def line_exemptions(line: Any) -> dict[str, Decimal]:
+    """A ``SettlementLine``'s exemptions (fee code → zł) in ``FEE_ORDER``."""
+    return decode(dict[str, Decimal], line.exemptions, f"linia {line.member_ref}: exemptions")
+
+
+def encode(value: Any) -> Any:
+    """Any snapshot value as JSON: Decimal → exact string, date → ISO, dataclass → object, tuple → list."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = encode(getattr(value, f.name))
+            if f.metadata.get("inline"):
+                out.update(item)
+            else:
+                out[f.name] = item
+        return out
+    if isinstance(value, tuple | list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    raise TypeError(f"{type(value).__name__} is not a snapshot value")
+
+
+def decode(kind: Any, value: Any, path: str) -> Any:
+    """``value`` (JSON) as ``kind`` (a snapshot type); ``path`` names the field in errors."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return decode(inner, value, path)
+    if value is None:
+        raise SnapshotError(path, "brak wartości")
+    if dataclasses.is_dataclass(kind):
+        return _decode_dataclass(kind, value, path)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise SnapshotError(path, "oczekiwano listy")
+        return tuple(decode(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise SnapshotError(path, "oczekiwano obiektu")
+        return {k: decode(args[1], value[k], f"{path}.{k}") for k in _ordered_keys(value)}
+    if kind not in _SCALARS:
+        raise TypeError(f"{kind!r} is not a snapshot type ({path})")
+    return _SCALARS[kind](value, path)
+
+
+def _decimal(value: Any, path: str) -> Decimal:
+    if not isinstance(value, str):
+        raise SnapshotError(path, f"oczekiwano liczby dziesiętnej zapisanej tekstem, jest {value!r}")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise SnapshotError(path, f"oczekiwano liczby dziesiętnej, jest {value!r}") from None
+    if not number.is_finite():
+        raise SnapshotError(path, f"oczekiwano liczby skończonej, jest {value!r}")
+    return number
+
+
+def _date(value: Any, path: str) -> dt.date:
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise SnapshotError(path, f"oczekiwano daty RRRR-MM-DD, jest {value!r}")
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise SnapshotError(path, f"oczekiwano true/false, jest {value!r}")
+    return value
+
+
+def _int(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SnapshotError(path, f"oczekiwano liczby całkowitej, jest {value!r}")
+    return value
+
+
+def _str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise SnapshotError(path, f"oczekiwano tekstu, jest {value!r}")
+    return value
+
+
+_SCALARS = {Decimal: _decimal, dt.date: _date, bool: _bool, int: _int, str: _str}
+
+
+@cache
+def _hints(kind: type) -> dict[str, Any]:
+    return typing.get_type_hints(kind)
+
+
+def _field_names(kind: type) -> set[str]:
+    names: set[str] = set()
+    for f in dataclasses.fields(kind):
+        names |= _field_names(_hints(kind)[f.name]) if f.metadata.get("inline") else {f.name}
+    return names
+
+
+def _decode_dataclass(kind: type, value: Any, path: str) -> Any:
+    if not isinstance(value, dict):
+        raise SnapshotError(path or kind.__name__, "oczekiwano obiektu")
+    prefix = f"{path}." if path else ""
+    if unknown := sorted(set(value) - _field_names(kind)):
+        raise SnapshotError(prefix + unknown[0], "nieznane pole")
+    hints = _hints(kind)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(kind):
+        if f.metadata.get("inline"):
+            own = _field_names(hints[f.name])
+            fields[f.name] = _decode_dataclass(hints[f.name], {k: v for k, v in value.items() if k in own}, path)
+        elif f.name not in value:
+            raise SnapshotError(prefix + f.name, "brak pola")
+        else:
+            fields[f.name] = decode(hints[f.name], value[f.name], prefix + f.name)
+    return kind(**fields)
+
+
+def _ordered_keys(mapping: dict[str, Any]) -> list[str]:
+    order = {str(code): i for i, code in enumerate(FEE_ORDER)}
+    return sorted(mapping, key=lambda k: (order.get(k, len(order)), k))
