@@ -243,3 +243,138 @@ def test_compiled_catalogue_matches_po():
         if got != want:
             stale.append(e["msgid"])
     assert not stale, f"django.mo is stale (run compilemessages): {stale[:5]}"
+
+
+# --- Polish plural forms --------------------------------------------------------
+
+PL_DIR = Path(settings.BASE_DIR) / "locale" / "pl" / "LC_MESSAGES"
+PL_PLURAL_FORMS = (
+    "Plural-Forms: nplurals=3; plural=(n==1 ? 0 : (n%10>=2 && n%10<=4) && (n%100<12 || n%100>14) ? 1 : 2);"
+)
+
+
+def test_polish_catalogue_has_three_forms_for_every_plural():
+    entries = _po_entries(PL_DIR / "django.po")
+    header, messages = entries[0], entries[1:]
+    assert "fuzzy" not in header["flags"]
+    assert PL_PLURAL_FORMS in header["msgstr"][0].replace("\n", "")
+    plurals = [e for e in messages if "msgid_plural" in e]
+    assert len(plurals) >= 15, "the portal's counted nouns go through ngettext"
+    for e in plurals:
+        assert sorted(e["msgstr"]) == [0, 1, 2], e["msgid"]
+        assert all(e["msgstr"].values()), f"empty Polish plural form: {e['msgid']}"
+        assert "fuzzy" not in e["flags"], e["msgid"]
+        source = sorted(PLACEHOLDER.findall(e["msgid"]))
+        for text in e["msgstr"].values():
+            assert sorted(PLACEHOLDER.findall(text)) == source, (e["msgid"], text)
+    # Every plural the English catalogue knows has its Polish forms.
+    english = {e["msgid"] for e in _po_entries(LOCALE_DIR / "django.po")[1:] if "msgid_plural" in e}
+    assert english == {e["msgid"] for e in plurals}
+
+
+def test_compiled_polish_catalogue_matches_po():
+    mo = PL_DIR / "django.mo"
+    assert mo.exists(), "run: manage.py compilemessages -l pl"
+    with mo.open("rb") as fh:
+        catalogue = gettext.GNUTranslations(fh)
+    stale = []
+    for e in _po_entries(PL_DIR / "django.po")[1:]:
+        if "msgid_plural" in e:
+            got = [catalogue.ngettext(e["msgid"], e["msgid_plural"], n) for n in (1, 2, 5)]
+            if got != [e["msgstr"][0], e["msgstr"][1], e["msgstr"][2]]:
+                stale.append(e["msgid"])
+    assert not stale, f"pl django.mo is stale (run compilemessages): {stale[:5]}"
+
+
+ERRORS = "{% load i18n %}{% blocktranslate count n=n %}{{ n }} błąd — nic nie zapisano{% plural %}{{ n }} błędów — nic nie zapisano{% endblocktranslate %}"
+
+
+@pytest.mark.parametrize(
+    ("n", "polish"),
+    [(1, "1 błąd"), (2, "2 błędy"), (4, "4 błędy"), (5, "5 błędów"), (12, "12 błędów"), (14, "14 błędów"),
+     (22, "22 błędy"), (24, "24 błędy"), (25, "25 błędów"), (112, "112 błędów"), (0, "0 błędów")],
+)
+def test_polish_plurals_have_three_forms(n, polish):
+    from django.template import Context, Template
+    from django.utils import translation
+    from django.utils.translation import ngettext
+
+    with translation.override("pl"):
+        assert Template(ERRORS).render(Context({"n": n})) == f"{polish} — nic nie zapisano"
+        assert ngettext("%(n)s błąd — nic nie zapisano", "%(n)s błędów — nic nie zapisano", n) % {"n": n} == (
+            f"{polish} — nic nie zapisano"
+        )
+
+
+def test_english_plurals_have_two_forms():
+    from django.template import Context, Template
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert Template(ERRORS).render(Context({"n": 1})) == "1 error — nothing was saved"
+        assert Template(ERRORS).render(Context({"n": 5})) == "5 errors — nothing was saved"
+        assert Template(ERRORS).render(Context({"n": 22})) == "22 errors — nothing was saved"
+
+
+def test_polish_hours_and_readings_agree_with_their_number():
+    from django.utils import translation
+    from django.utils.translation import ngettext
+
+    with translation.override("pl"):
+        hours = [ngettext("%(hours)s godzina", "%(hours)s godzin", n) % {"hours": n} for n in (1, 3, 744, 745, 8784)]
+        assert hours == ["1 godzina", "3 godziny", "744 godziny", "745 godzin", "8784 godziny"]
+        readings = ngettext("Zapisano %(n)d odczyt z %(p)d PPE.", "Zapisano %(n)d odczytów z %(p)d PPE.", 24)
+        assert readings % {"n": 24, "p": 1} == "Zapisano 24 odczyty z 1 PPE."
+
+
+# --- numbers and dates on pages ---------------------------------------------------
+
+
+def _ppe_with_storage(cluster, member_user):
+    import datetime as dt
+    from decimal import Decimal
+
+    from tests.factories import GeneratorFactory, MeteringPointFactory, PPEMembershipFactory, StorageUnitFactory
+
+    ppe = MeteringPointFactory(cluster=cluster, contracted_kw=Decimal("1250.50"))
+    PPEMembershipFactory(ppe=ppe, member=member_user.member, valid_from=dt.date(2024, 5, 15))
+    GeneratorFactory(ppe=ppe, capacity_kw=Decimal("1234.500"))
+    StorageUnitFactory(ppe=ppe, power_kw=Decimal("500.000"), capacity_kwh=Decimal("68734.000"))
+    return ppe
+
+
+NBSP = "\u00a0"
+
+
+def test_dashboard_numbers_in_polish(client, cluster, coordinator, alice):
+    _ppe_with_storage(cluster, alice)
+    client.force_login(coordinator)
+    html = client.get(reverse("members:dashboard", args=[cluster.slug])).content.decode()
+    assert "68,734 MWh" in html.replace(NBSP, " ")
+    assert "68.734 MWh" not in html
+
+
+def test_dashboard_numbers_in_english(client, cluster, coordinator, alice):
+    _ppe_with_storage(cluster, alice)
+    client.force_login(coordinator)
+    _english(client)
+    html = client.get(reverse("members:dashboard", args=[cluster.slug])).content.decode()
+    assert "68.734 MWh" in html.replace(NBSP, " ")
+    assert "68,734 MWh" not in html.replace(NBSP, " ")
+
+
+def test_ppe_page_numbers_and_dates_follow_the_language(client, cluster, coordinator, alice):
+    ppe = _ppe_with_storage(cluster, alice)
+    client.force_login(coordinator)
+    url = reverse("members:ppe-detail", args=[cluster.slug, ppe.pk])
+
+    polish = client.get(url).content.decode().replace(NBSP, " ")
+    assert "1 234,5 kW" in polish and "1 250,5 kW" in polish
+    assert "15.05.2024" in polish
+    assert "15-05-2024" not in polish and "2024-05-15" not in polish
+
+    _english(client)
+    english = client.get(url).content.decode().replace(NBSP, " ")
+    assert "1,234.5 kW" in english and "1,250.5 kW" in english
+    assert "2024-05-15" in english
+    assert "15.05.2024" not in english and "1 234,5" not in english
