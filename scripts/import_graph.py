@@ -6,7 +6,9 @@ Every ``import`` / ``from … import`` in the project's modules counts, includin
 ones inside functions (a lazy import hides a dependency, it does not remove it).
 Layers, lowest first; a module may import only its own layer or lower ones:
 
-    okeportal.jobs, okeportal.formatting   shared infrastructure (job lifecycle, number formats)
+    okeportal.jobs, okeportal.formatting,  shared infrastructure (job lifecycle, number formats,
+    okeportal.textfiles,                   uploaded text encodings, stored messages)
+    okeportal.messages
     members                                the registry (imports nothing from reports)
     reports.engine                         the pure engine (imports no Django)
     reports.models
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("members", "reports", "okeportal")
 
 LAYERS: list[tuple[str, ...]] = [
-    ("okeportal.jobs", "okeportal.formatting", "okeportal.formats"),
+    ("okeportal.jobs", "okeportal.formatting", "okeportal.formats", "okeportal.textfiles", "okeportal.messages"),
     ("members",),
     ("reports.engine",),
     ("reports.models",),
@@ -80,7 +82,7 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
 
 
 def layer_of(name: str) -> int:
-    if name.startswith(TOP) and not name.startswith(("okeportal.jobs", "okeportal.formatting", "okeportal.formats")):
+    if name.startswith(TOP) and not name.startswith(LAYERS[0]):
         return len(LAYERS)
     if name.startswith(MEMBERS_TOP):
         return len(LAYERS)

@@ -36,8 +36,9 @@ from okeportal.jobs import JobCancelledError, job_checkpoint, job_claim, job_enq
 from reports.metering import parsers
 from reports.metering.parsers import ParseResult, RowError, Series
 from reports.metering.parsers.common import MAX_ERRORS, max_file_days
+from reports.metering.selectors import membership_inside
 from reports.metering.signals import meter_data_changed_send
-from reports.metering.store import Block, MeterStoreError, meter_blocks_upsert, meter_store_lock, warsaw_offsets
+from reports.metering.store import Block, MeterStoreError, local_dates, meter_blocks_upsert, meter_store_lock
 from reports.models import JobStatus, ReadingImport
 
 logger = logging.getLogger(__name__)
@@ -227,11 +228,6 @@ def _resolve_ppes(run: _Run, parsed: ParseResult) -> list[RowError]:
     return errors
 
 
-def _local_dates(starts: np.ndarray) -> np.ndarray:
-    """Local (Europe/Warsaw) calendar date of each UTC start, as datetime64[D]."""
-    return ((starts + warsaw_offsets(starts)) // 86400).astype("datetime64[D]")
-
-
 def _check_period(run: _Run, series: Series, ppe: MeteringPoint, local: np.ndarray) -> list[RowError]:
     """The series' period, before any array is padded for it: at most ``max_file_days`` local days
     for the PPE over the whole file, and inside its membership ± ``MEMBERSHIP_MARGIN_DAYS``."""
@@ -275,11 +271,7 @@ def _check_period(run: _Run, series: Series, ppe: MeteringPoint, local: np.ndarr
 
 def _outside_membership(ppe: MeteringPoint, series: Series, memberships: list[PPEMembership],
                         local: np.ndarray) -> list[dict]:
-    inside = np.zeros(len(local), dtype=bool)
-    for m in memberships:
-        hi = np.datetime64(m.valid_to) if m.valid_to else np.datetime64("9999-12-31")
-        inside |= (local >= np.datetime64(m.valid_from)) & (local <= hi)
-    outside = np.flatnonzero(~inside)
+    outside = np.flatnonzero(~membership_inside(memberships, local))
     if not len(outside):
         return []
     runs = np.split(outside, np.flatnonzero(np.diff(outside) != 1) + 1)
@@ -337,7 +329,7 @@ def _store_chunk(run: _Run, parsed: ParseResult) -> None:
     checked = []
     for series in known:
         ppe = run.ppes[series.ppe_code]
-        local = _local_dates(series.starts)
+        local = local_dates(series.starts)
         period_errors = _check_period(run, series, ppe, local)
         errors += period_errors
         if not period_errors:

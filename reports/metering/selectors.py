@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from members.models import Cluster, Generator, MeteringPoint, PPEMembership, StorageUnit
 from members.services.datastamp import MeasuredEnergy, cluster_data_stamp
-from reports.metering.store import hourly_matrix, warsaw_offsets
+from reports.metering.store import hourly_matrix, local_dates
 from reports.models import ReadingImport
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -50,8 +50,20 @@ def local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime
 
 def hours_local_dates(hours: np.ndarray) -> np.ndarray:
     """Local (Europe/Warsaw) date of each UTC hour start (datetime64), as datetime64[D]."""
-    seconds = hours.astype("datetime64[s]").astype(np.int64)
-    return ((seconds + warsaw_offsets(seconds)) // 86400).astype("datetime64[D]")
+    return local_dates(hours.astype("datetime64[s]").astype(np.int64))
+
+
+def membership_inside(memberships: Iterable[PPEMembership], local: np.ndarray) -> np.ndarray:
+    """bool per local date of ``local`` (datetime64[D]): inside one of the PPE's ``memberships``
+    (``valid_from`` … ``valid_to`` inclusive, open-ended without ``valid_to``).
+
+    The one answer to "was this PPE a member in that hour": an hour belongs to its local day.
+    """
+    inside = np.zeros(local.shape, dtype=bool)
+    for m in memberships:
+        hi = np.datetime64(m.valid_to) if m.valid_to else np.datetime64("9999-12-31")
+        inside |= (local >= np.datetime64(m.valid_from)) & (local <= hi)
+    return inside
 
 
 def membership_mask(*, ppes: Sequence[MeteringPoint], hours: np.ndarray) -> np.ndarray:
@@ -59,9 +71,7 @@ def membership_mask(*, ppes: Sequence[MeteringPoint], hours: np.ndarray) -> np.n
     local = hours_local_dates(hours)
     mask = np.zeros((len(ppes), len(hours)), dtype=bool)
     for i, ppe in enumerate(ppes):
-        for m in ppe.memberships.all():
-            hi = np.datetime64(m.valid_to) if m.valid_to else np.datetime64("9999-12-31")
-            mask[i] |= (local >= np.datetime64(m.valid_from)) & (local <= hi)
+        mask[i] = membership_inside(ppe.memberships.all(), local)
     return mask
 
 

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from members.models import MeteringPoint
 from members.services.datastamp import conditions_invalidate
+from reports.engine.calendar import quarters_to_hours
 from reports.metering.parsers.common import max_file_days, max_wh_per_reading
 from reports.models import MeterDay, Quality
 
@@ -123,6 +124,12 @@ def warsaw_offsets(seconds: np.ndarray) -> np.ndarray:
     return out
 
 
+def local_dates(seconds: np.ndarray) -> np.ndarray:
+    """Local (Europe/Warsaw) calendar date of each UTC epoch second, as datetime64[D]."""
+    seconds = np.asarray(seconds, dtype=np.int64)
+    return ((seconds + warsaw_offsets(seconds)) // 86400).astype("datetime64[D]")
+
+
 def _as_utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("start_utc must be timezone-aware")
@@ -139,7 +146,7 @@ def _quarters_to_hours(values: np.ndarray, quality: np.ndarray) -> tuple[np.ndar
     hourly_q = np.where(
         present, np.where((q == Quality.ESTIMATED).any(axis=-1), Quality.ESTIMATED, Quality.MEASURED), Quality.MISSING
     ).astype(np.uint8)
-    return np.where(present, values.reshape(q.shape).sum(axis=-1), 0), hourly_q
+    return np.where(present, quarters_to_hours(values), 0), hourly_q
 
 
 def _to_hourly(day: _Day) -> _Day:

@@ -18,7 +18,8 @@ import numpy as np
 from django.db.models import Q
 
 from members.models import Member, MeteringPoint, PPEMembership
-from reports.metering.store import hourly_matrix, warsaw_offsets
+from reports.metering.selectors import membership_inside
+from reports.metering.store import hourly_matrix, local_dates
 
 WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
 MAX_EXPORT_DAYS = 366
@@ -95,13 +96,10 @@ def portal_hourly(*, member: Member, start: dt.date, end: dt.date) -> MemberHour
     _, end_utc = _day_bounds_utc(end)
     data = hourly_matrix(ppe_ids=ids, start_utc=start_utc, end_utc=end_utc)
     seconds = data.hours.astype("datetime64[s]").astype(np.int64)
-    local_days = ((seconds + warsaw_offsets(seconds)) // 86400).astype("datetime64[D]")
+    local_days = local_dates(seconds)  # all within [start, end]
     inside = np.zeros((len(ids), len(seconds)), dtype=bool)
-    row = {pk: i for i, pk in enumerate(ids)}
-    for m in memberships:
-        lo = np.datetime64(max(m.valid_from, start), "D")
-        hi = np.datetime64(min(m.valid_to or end, end), "D")
-        inside[row[m.ppe_id]] |= (local_days >= lo) & (local_days <= hi)
+    for i, pk in enumerate(ids):
+        inside[i] = membership_inside([m for m in memberships if m.ppe_id == pk], local_days)
     import_present = data.import_present if data.import_present is not None else data.present
     export_present = data.export_present if data.export_present is not None else data.present
     local = [dt.datetime.fromtimestamp(int(s), dt.UTC).astimezone(WARSAW) for s in seconds]

@@ -72,9 +72,6 @@ class Table:
     file: str
     columns: list[str]
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    # Rows reported as not splitting into the header's columns, their cells taken in order:
-    # only so that rows referring to them are not reported a second time.
-    broken: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -206,7 +203,6 @@ def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | Non
                     % {"n": len(columns) + len(extra), "m": len(columns)},
                 )
             )
-            table.broken.append((line, {c: v.strip() for c, v in zip(columns, cells, strict=False)}))
             continue
         cells = (cells + [""] * len(columns))[: len(columns)]
         table.rows.append((line, {c: v.strip() for c, v in zip(columns, cells, strict=True)}))

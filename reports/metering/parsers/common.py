@@ -11,6 +11,8 @@ import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from okeportal.textfiles import text_encoding
+
 ProgressFn = Callable[[float], None]
 MAX_ERRORS = 1000
 # No valid line of either format comes near this; a longer one is refused unread (a
@@ -219,7 +221,7 @@ def _blank_long_lines(data: bytes, first_line: int) -> tuple[bytes, list[RowErro
 
 
 class LineDecoder:
-    """Decodes blocks of lines with one encoding per file: UTF-8, else Windows-1250.
+    """Decodes blocks of lines with one encoding per file (``okeportal.textfiles``: UTF-8, else Windows-1250).
 
     The encoding is chosen at the first block that is not plain ASCII; a line that
     does not decode in it is reported (line and column) and read as empty.
@@ -231,12 +233,8 @@ class LineDecoder:
 
     def lines(self, block: Block, result: ParseResult) -> list[str]:
         data = block.data
-        if self.encoding is None and not data.isascii():
-            try:
-                data.decode("utf-8")
-                self.encoding = "utf-8"
-            except UnicodeDecodeError:
-                self.encoding = "cp1250"
+        if self.encoding is None:
+            self.encoding = text_encoding(data)
         try:
             return data.decode(self.encoding or "ascii").split("\n")
         except UnicodeDecodeError:

@@ -21,6 +21,7 @@ import numpy as np
 from django.utils.translation import gettext_noop
 
 from okeportal.messages import MsgStr, msg, msg_join, msg_str
+from okeportal.textfiles import text_encoding
 from reports.models import Quality
 
 from .checks import Assembler, too_big_message
@@ -111,10 +112,7 @@ def iter_generic(
         yield result
         return
     raw_header = (head if nl < 0 else head[:nl]).removeprefix(_BOM).removesuffix(b"\r")
-    try:
-        header_text = raw_header.decode("utf-8")
-    except UnicodeDecodeError:
-        header_text = raw_header.decode("cp1250", errors="replace")
+    header_text = raw_header.decode(text_encoding(raw_header) or "ascii", errors="replace")
     header = _Header(header_text.replace("\0", ""))
     if header.missing or header.repeated:
         message = msg(gettext_noop(
