@@ -29,7 +29,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Cluster, RegistryImport
-from members.services.area import PPECandidate, area_check
 from members.services.imports.checks import Checker, Plan
 from members.services.imports.save import plan_save
 from members.services.imports.sources import KNOWN_FILES, NamedFile, Problem, sources_read
@@ -78,38 +77,6 @@ class ImportReport:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "ignored": self.ignored}
 
 
-def _area_problems(*, cluster: Cluster, plan: Plan, file: str) -> list[Problem]:
-    """The area rule on the set the import would leave (art. 38a Prawa energetycznego)."""
-    from django.utils import timezone
-
-    today = timezone.localdate()
-    candidates: list[PPECandidate] = []
-    leaving: list[int] = []
-    lines: dict[str, int] = {}
-    for row in plan.ppes:
-        lines[row.key] = row.line
-        if row.valid_to is not None and row.valid_to < today:
-            if row.existing is not None:
-                leaving.append(row.existing.pk)
-            continue
-        v = row.values
-        candidates.append(
-            PPECandidate(
-                code=row.key,
-                gmina=v["gmina"],
-                dso=v["dso"],
-                voltage_level=v["voltage_level"],
-                ppe_id=row.existing.pk if row.existing is not None else None,
-            )
-        )
-    result = area_check(cluster=cluster, candidates=candidates, exclude_ppe_ids=leaving, on=today)
-    problems = []
-    for message in result.errors:
-        line = next((n for code, n in lines.items() if code in message), None)
-        problems.append(Problem(file, line, "gmina_terc", message))
-    return problems
-
-
 def _source_name(source: Path | str | NamedFile) -> str:
     if isinstance(source, (str, Path)):
         return Path(source).name
@@ -153,15 +120,14 @@ def registry_import_run(
             )
         )
     plan = Plan()
-    if read.complete and read.tables:
-        # When a file could not be read, the rows of the others are not checked
-        # (their references to it would only repeat the same error).
-        checker = Checker(cluster=cluster, tables=read.tables)
+    if read.tables:
+        # Format and rule problems in one round: every file that could be read is
+        # checked, the area rule included. When a file could not be read at all,
+        # a reference into it is not reported as unknown (its content is not known).
+        unreadable = () if read.complete else set(KNOWN_FILES) - set(read.tables)
+        checker = Checker(cluster=cluster, tables=read.tables, unreadable=unreadable)
         plan = checker.run()
         problems.extend(checker.problems)
-        if plan.ppes:
-            file = read.tables["metering_points"].file
-            problems.extend(_area_problems(cluster=cluster, plan=plan, file=file))
     step(60)
     check()
 

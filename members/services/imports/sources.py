@@ -27,6 +27,8 @@ from typing import IO, Protocol
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from okeportal.textfiles import text_encoding
+
 KNOWN_FILES = ("members", "metering_points", "generators", "storage_units")
 MB = 1024 * 1024
 # Longest physical CSV line read (a row of several 128 KB fields at most).
@@ -111,14 +113,13 @@ class _StopReadingError(Exception):
         self.problem = problem
 
 
-class _WrongEncodingError(Exception):
-    pass
+def _lines(raw: IO[bytes], *, file: str) -> Iterator[str]:
+    """Decoded physical lines; NUL bytes, over-long lines and undecodable bytes stop the file.
 
-
-def _lines(raw: IO[bytes], *, file: str, encoding: str) -> Iterator[str]:
-    """Decoded physical lines; NUL bytes, over-long lines and undecodable bytes stop the file."""
+    The first line that is not plain ASCII sets the file's encoding (``okeportal.textfiles``).
+    """
     number = 0
-    multibyte_seen = False
+    encoding: str | None = None
     while True:
         line = raw.readline(MAX_LINE_BYTES + 1)
         if not line:
@@ -130,11 +131,10 @@ def _lines(raw: IO[bytes], *, file: str, encoding: str) -> Iterator[str]:
             raise _StopReadingError(
                 Problem(file, number, "", _("wiersz zawiera bajt NUL (0x00): to nie jest tekstowy plik CSV (zapisz go jako „CSV UTF-8”)."))
             )
+        encoding = encoding or text_encoding(line)
         try:
-            text = line.decode(encoding)
+            text = line.decode(encoding or "ascii")
         except UnicodeDecodeError as exc:
-            if encoding == "utf-8" and not multibyte_seen:
-                raise _WrongEncodingError from None
             raise _StopReadingError(
                 Problem(
                     file,
@@ -146,13 +146,11 @@ def _lines(raw: IO[bytes], *, file: str, encoding: str) -> Iterator[str]:
             ) from None
         if number == 1 and text.startswith("\ufeff"):
             text = text[1:]
-        if encoding == "utf-8" and not multibyte_seen and not text.isascii():
-            multibyte_seen = True
         yield text
 
 
-def _csv_read(*, file: str, raw: IO[bytes], encoding: str, limits: Limits) -> tuple[Table | None, list[Problem]]:
-    lines = _lines(raw, file=file, encoding=encoding)
+def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | None, list[Problem]]:
+    lines = _lines(raw, file=file)
     first = next(lines, None)
     if first is None:
         return None, [Problem(file, None, "", _("Plik jest pusty (brak wiersza nagłówka)."))]
@@ -220,22 +218,17 @@ def csv_table(
 ) -> tuple[Table | None, list[Problem]]:
     """One CSV file, streamed line by line: UTF-8 (with or without BOM), else Windows-1250.
 
-    ``opener`` returns a fresh binary stream (called again when the file turns
-    out not to be UTF-8); ``data`` is a shortcut for bytes in memory.
+    ``opener`` returns a binary stream; ``data`` is a shortcut for bytes in memory.
     """
     limits = limits or limits_current()
     if opener is None:
         payload = data or b""
         opener = lambda: io.BytesIO(payload)  # noqa: E731
-    for encoding in ("utf-8", "cp1250"):
-        try:
-            with opener() as raw:
-                return _csv_read(file=file, raw=raw, encoding=encoding, limits=limits)
-        except _WrongEncodingError:
-            continue  # Excel on Polish Windows saves "CSV" in cp1250; accept it rather than garble names
-        except _StopReadingError as stop:
-            return None, [stop.problem]
-    raise AssertionError("cp1250 never asks for another encoding")  # pragma: no cover
+    try:
+        with opener() as raw:
+            return _csv_read(file=file, raw=raw, limits=limits)
+    except _StopReadingError as stop:
+        return None, [stop.problem]
 
 
 # --- Excel --------------------------------------------------------------------
