@@ -13,7 +13,8 @@
         var data = await response.json();
         if (bar) {
           bar.style.width = data.progress + "%";
-          bar.textContent = data.progress + " %";
+          // the page's own percent style: "45 %" (non-breaking space) in Polish, "45%" in English (okeportal.formatting.pct)
+          bar.textContent = data.progress + (document.documentElement.lang === "en" ? "%" : "\u00a0%");
           bar.parentElement.setAttribute("aria-valuenow", data.progress);
         }
         if (message) { message.textContent = data.message; }
