@@ -10,6 +10,7 @@ from django.utils import translation
 
 from members.models import Cluster, ClusterKind, ConditionCode
 from reports.engine import (
+    CooperativeScenario,
     Fee,
     SettlementResult,
     StorageSpec,
@@ -37,6 +38,8 @@ from .snapshot import (
     SnapshotTotals,
     StorageRegistered,
     decode,
+    encode,
+    snapshot_to_json,
 )
 
 # Default hypothetical storage: sized from the generating capacity (the statutory
@@ -241,6 +244,95 @@ def run_snapshot(
             coverage_pct=cooperative_coverage_threshold(on=run.period_end),
         ),
     )
+
+
+def _legacy_rules(old: dict, run) -> dict:
+    start, end = run.period_start.isoformat(), run.period_end.isoformat()
+
+    def used(row: dict) -> dict:
+        valid_to = row.get("valid_to")
+        return {
+            "used_from": row.get("used_from") or max(str(row.get("valid_from") or start), start),
+            "used_to": row.get("used_to") or (min(str(valid_to), end) if valid_to else end),
+        }
+
+    storage_spread = (run.storage or {}).get("price_spread")
+    rule = dict(old["rule"]) if isinstance(old.get("rule"), dict) else old.get("rule")
+    if isinstance(rule, dict):
+        rule.setdefault("id", None)
+        rule.setdefault("valid_to", None)
+        rule.setdefault("storage_price_spread", old.get("price_spread") or storage_spread)
+    return {
+        "rates": [
+            {"id": None, "valid_to": None, "source_note": ""} | r | used(r) for r in old.get("rates") or []
+        ],
+        "fees": [
+            {"id": None, "valid_to": None, "rate": None, "obligation_pct": None, "price": None, "mode": "rate",
+             "applies_to_cluster": f.get("code") != "capacity", "applies_to_cooperative": True} | f | used(f)
+            for f in old.get("fees") or []
+        ],
+        "tiers": [{"id": None, "valid_to": None} | t for t in old.get("tiers") or []],
+        "rule": rule,
+        "segments": old.get("segments") or [],
+        "allocation": run.allocation,
+        "allocation_keys": old.get("allocation_keys"),
+        "allocation_keys_valid_from": old.get("allocation_keys_valid_from"),
+        "price_spread": old.get("price_spread") or storage_spread,
+    }
+
+
+def run_snapshot_upgrade(run) -> RunSnapshot:
+    """A run recorded before the snapshot contract (schema 1: the untyped dict and the JSON
+    columns) as a ``RunSnapshot``; raises ``SnapshotError`` naming what it cannot read.
+
+    Migration 0009 converts stored runs with it, and runs assembled outside a settlement
+    (``bench_statements``, the tests' factories) are recorded through it. Values older
+    runs never recorded are filled as the readers before the contract did (``_legacy_rules``);
+    the status and the cooperative's coverage rule are evaluated now, the scenarios computed.
+    """
+    old = run.snapshot or {}
+    cluster = Cluster.objects.select_related("dso").get(pk=run.cluster_id)
+    recorded = old.get("cluster") or {}
+    totals = decode(SnapshotTotals, run.totals, "totals")
+    storage = decode(SnapshotStorage, run.storage, "storage")
+    rules = decode(SnapshotRules, _legacy_rules(old, run), "")
+    return RunSnapshot(
+        cluster=SnapshotCluster(
+            name=recorded.get("name") or cluster.name,
+            slug=recorded.get("slug") or cluster.slug,
+            kind=recorded.get("kind") or cluster.kind,
+            dso=recorded.get("dso") or cluster.dso.name,
+            coordinator_name=recorded.get("coordinator_name", cluster.coordinator_name),
+            coordinator_address=recorded.get("coordinator_address", cluster.coordinator_address),
+        ),
+        status=run_cluster_status(cluster=cluster, on=run.period_end),
+        rules=rules,
+        members=decode(tuple[SnapshotMember, ...], old.get("members") or [], "members"),
+        memberships=decode(tuple[SnapshotMembership, ...], old.get("memberships") or [], "memberships"),
+        ppes=decode(tuple[SnapshotPPE, ...], [
+            p | {"renewable_share": str(p["renewable_share"])} if isinstance(p, dict) and "renewable_share" in p else p
+            for p in old.get("ppes") or []
+        ], "ppes"),
+        totals=totals,
+        cooperative=decode(
+            CooperativeScenario, {"demand_wh": totals.drawn_wh, "unit_rate": "0.00"} | (run.cooperative or {}), "cooperative"
+        ),
+        storage=storage,
+        monthly=decode(tuple[MonthEnergy, ...], run.monthly or [], "monthly"),
+        scenarios=run_scenarios(
+            rules=rules, totals=totals, price_spread=storage.price_spread,
+            coverage_pct=cooperative_coverage_threshold(on=run.period_end),
+        ),
+    )
+
+
+def run_snapshot_upgrade_store(run) -> RunSnapshot:
+    """``run_snapshot_upgrade`` written to the run: its ``snapshot`` and, in the contract's encoding, ``cooperative``."""
+    snapshot = run_snapshot_upgrade(run)
+    run.snapshot = snapshot_to_json(snapshot)
+    run.cooperative = encode(snapshot.cooperative)
+    run.save(update_fields=["snapshot", "cooperative"])
+    return snapshot
 
 
 DIFF_FIELDS = ("drawn_wh", "shared_wh", "fed_in_wh", "discount", "exemptions_total", "total")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from importlib import import_module
 
 import factory
 
@@ -19,8 +18,8 @@ from reports.models import (
     SettlementRule,
     SettlementRun,
 )
+from reports.settlement.results import run_snapshot_upgrade_store
 from reports.settlement.selectors import fee_json, rate_json, rule_json, tier_json
-from reports.settlement.snapshot import encode, snapshot_to_json
 from tests.factories import ClusterFactory, MemberFactory, ppe_code
 
 MWH = 1_000_000
@@ -141,10 +140,7 @@ class SettlementRunFactory(factory.django.DjangoModelFactory):
         """A finished run's ``snapshot`` (given in the short form above) as a run records it: the typed
         snapshot contract, filled and with its scenarios computed as migration 0009 does for old runs."""
         if create and self.status == JobStatus.DONE and "schema" not in (self.snapshot or {}):
-            snapshot = import_module("reports.migrations.0009_snapshot_schema").snapshot_upgrade(self)
-            self.snapshot = snapshot_to_json(snapshot)
-            self.cooperative = encode(snapshot.cooperative)
-            self.save(update_fields=["snapshot", "cooperative"])
+            run_snapshot_upgrade_store(self)
 
     class Params:
         queued = factory.Trait(status=JobStatus.QUEUED, progress=0, totals={}, hourly_profile=[], monthly=[], cooperative={}, storage={}, snapshot={})

@@ -13,16 +13,25 @@ pytestmark = pytest.mark.django_db
 MWH = 1_000_000
 
 
+def _member(ref: str, name: str) -> dict:
+    return {"ref": ref, "name": name, "legal_form": "person", "address": "", "nip": "", "regon": "", "krs": "",
+            "joined_on": "2024-01-01", "left_on": None}
+
+
+def _ppe(code: str) -> dict:
+    return {"code": code, "dso": "TAURON Dystrybucja", "tariff_group": "C11", "voltage_level": "nn", "renewable_share": 0.0}
+
+
 def _pair(cluster):
     old_snapshot = seed_snapshot() | {
-        "members": [{"ref": "a", "name": "Ala"}, {"ref": "b", "name": "Bolek"}],
-        "ppes": [{"code": "PPE-1"}, {"code": "PPE-2"}],
+        "members": [_member("a", "Ala"), _member("b", "Bolek")],
+        "ppes": [_ppe("PPE-1"), _ppe("PPE-2")],
         "memberships": [{"ppe": "PPE-1", "member": "a", "valid_from": "2024-01-01", "valid_to": None},
                         {"ppe": "PPE-2", "member": "b", "valid_from": "2024-01-01", "valid_to": None}],
     }
     new_snapshot = seed_snapshot() | {
-        "members": [{"ref": "a", "name": "Ala"}, {"ref": "c", "name": "Celina"}],
-        "ppes": [{"code": "PPE-1"}, {"code": "PPE-3"}],
+        "members": [_member("a", "Ala"), _member("c", "Celina")],
+        "ppes": [_ppe("PPE-1"), _ppe("PPE-3")],
         "memberships": [{"ppe": "PPE-1", "member": "a", "valid_from": "2024-01-01", "valid_to": "2025-06-30"},
                         {"ppe": "PPE-3", "member": "c", "valid_from": "2024-01-01", "valid_to": None}],
     }

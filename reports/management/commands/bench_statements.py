@@ -38,6 +38,7 @@ from reports.models import (
     SettlementRun,
     Statement,
 )
+from reports.settlement.results import run_snapshot_upgrade_store
 
 MWH = 1_000_000
 
@@ -50,6 +51,28 @@ def _snapshot(on: dt.date) -> dict[str, Any]:
         "fees": [fee_json(f) for f in ExemptFee.objects.in_force(on)],
         "tiers": [tier_json(t) for t in DiscountTier.objects.in_force(on)],
         "rule": rule_json(SettlementRule.objects.in_force(on).order_by("-valid_from").first()),
+    }
+
+
+# The seed's 70 % example (domain.md), the figures a settlement records beside its lines.
+COOPERATIVE = {
+    "coefficient": "0.6", "settled_wh": 1200 * MWH, "discount_variable": "275160.00", "discount_quality": "29052.00",
+    "discount": "304212.00", "exemptions": {"cogeneration": "7416.00", "capacity": "60000.00"}, "exemptions_total": "67416.00",
+    "total": "371628.00", "per_mwh": {"discount": "152.11", "exemptions": "33.71", "total": "185.81"},
+}
+STORAGE = {"registered": {"power_kw": "0.000", "capacity_kwh": "0.000", "units": 0}, "generating_kw": "0.000",
+           "price_spread": "180.00", "scenarios": []}
+
+
+def _totals(*, members: int, ppes: int) -> dict[str, Any]:
+    return {
+        "drawn_wh": 2000 * MWH, "shared_wh": 1400 * MWH, "fed_in_wh": 1700 * MWH, "renewable_fed_in_wh": 1650 * MWH,
+        "autoconsumption_pct": "70.00", "tier": {"threshold_pct": "70.00", "discount_pct": "10.00"},
+        "discount": "35491.40", "exemptions": {"cogeneration": "8652.00"}, "exemptions_total": "8652.00",
+        "total": "44143.40", "cost_without_cluster": "531955.20",
+        "per_mwh": {"discount": "25.35", "exemptions": "6.18", "total": "31.53"},
+        "members": members, "ppes": ppes, "hours": 744, "completeness_pct": "100.00", "missing_hours": 0,
+        "override_completeness": False,
     }
 
 
@@ -75,8 +98,7 @@ def bench_setup(*, members: int, ppes_per_member: int) -> SettlementRun:
     run = SettlementRun.objects.create(
         cluster=cluster, period_kind=SettlementRun.PeriodKind.MONTH, period_start=start, period_end=end,
         status=JobStatus.DONE, progress=100, snapshot=_snapshot(end), finished_at=timezone.now(),
-        totals={"drawn_wh": 2000 * MWH, "shared_wh": 1400 * MWH, "autoconsumption_pct": "70.00",
-                "tier": {"threshold_pct": "70.00", "discount_pct": "10.00"}, "members": members, "ppes": members * ppes_per_member},
+        totals=_totals(members=members, ppes=members * ppes_per_member), cooperative=COOPERATIVE, storage=STORAGE,
     )
     lines = []
     for i, member in enumerate(cluster.members.all()):
@@ -97,6 +119,7 @@ def bench_setup(*, members: int, ppes_per_member: int) -> SettlementRun:
             )
         )
     SettlementLine.objects.bulk_create(lines)
+    run_snapshot_upgrade_store(run)  # recorded in the snapshot contract, as a settlement records it
     statements_prepare(run=run)
     return run
 
