@@ -20,6 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from members.polish import search_text_join
 from okeportal.jobs import JobStatus
+from okeportal.messages import msg_text
 
 
 class ClusterKind(models.TextChoices):
@@ -454,6 +455,13 @@ class FullLoadHours(models.Model):
         return f"{self.get_source_display()}: {self.hours} h"
 
 
+def registry_error_view(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored registry import error (file, row, column, message) with its message in the active language."""
+    message = msg_text(stored if "msg" in stored else None, str(stored.get("message") or ""))
+    return {"file": stored.get("file") or "", "row": stored.get("row"), "column": stored.get("column") or "",
+            "message": message}
+
+
 class RegistryImport(models.Model):
     """An uploaded registry file set, imported in the background (okeportal.jobs lifecycle)."""
 
@@ -465,8 +473,12 @@ class RegistryImport(models.Model):
     file_name = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
+    # ``message_data``: the outcome as a code with parameters (okeportal.messages), shown in the
+    # reader's language; ``message`` keeps its Polish text (admin) and older rows' only text.
     message = models.CharField(max_length=300, blank=True)
-    # The first OKE_REGISTRY_MAX_ERRORS errors; error_count is the total.
+    message_data = models.JSONField(null=True, blank=True)
+    # The first OKE_REGISTRY_MAX_ERRORS errors; error_count is the total. Each is
+    # ``{"file", "row", "column", "msg", "params"}`` (older rows: ``"message"`` text).
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
@@ -488,6 +500,16 @@ class RegistryImport(models.Model):
     @property
     def errors_hidden(self) -> int:
         return max(self.error_count - len(self.errors), 0)
+
+    @property
+    def message_text(self) -> str:
+        """The outcome in the active language (older rows: their stored text)."""
+        return msg_text(self.message_data, self.message)
+
+    @property
+    def error_rows(self) -> list[dict[str, Any]]:
+        """The stored errors with ``message`` rendered in the active language."""
+        return [registry_error_view(e) for e in self.errors or [] if isinstance(e, dict)]
 
 
 class RegistryAction(models.Model):

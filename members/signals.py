@@ -5,7 +5,8 @@ date on (``end`` None = open-ended). Sent by the registry services after the cha
 saved (inside the same transaction); the settlement side marks the runs of that period
 outdated (``reports.receivers``). Keyword arguments: ``cluster_id: int``,
 ``start: date | None`` (None = from the beginning), ``end: date | None``, ``code: str``
-(one of ``reports.models.RunOutdatedReason.Code``), ``detail: str`` (what changed, for people).
+(one of ``reports.models.RunOutdatedReason.Code``), ``detail: Msg | str`` (what changed, for
+people: an ``okeportal.messages`` code with parameters, shown in each reader's language).
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import datetime as dt
 
 from django.dispatch import Signal
 
+from okeportal.messages import Msg
+
 registry_changed = Signal()
 
 
-def registry_changed_send(*, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: str) -> None:
+def registry_changed_send(
+    *, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: Msg | str
+) -> None:
     registry_changed.send(sender=None, cluster_id=cluster_id, start=start, end=end, code=code, detail=detail)
 
 

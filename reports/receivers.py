@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from okeportal.messages import Msg
 from reports.settlement.outdated import settlements_mark_outdated
 
 
 def on_registry_changed(
-    sender: Any, *, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: str, **kwargs: Any
+    sender: Any, *, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: Msg | str, **kwargs: Any
 ) -> None:
     settlements_mark_outdated(cluster_id=cluster_id, start=start, end=end, code=code, detail=detail)
 
 
 def on_meter_data_changed(
-    sender: Any, *, cluster_id: int, start: dt.date, end: dt.date, detail: str, **kwargs: Any
+    sender: Any, *, cluster_id: int, start: dt.date, end: dt.date, detail: Msg | str, **kwargs: Any
 ) -> None:
     settlements_mark_outdated(cluster_id=cluster_id, start=start, end=end, code="meter_data", detail=detail)
 

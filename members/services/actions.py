@@ -28,12 +28,14 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from members.models import Member, MeteringPoint, PPEMembership, RegistryAction
 from members.services.datastamp import conditions_invalidate
 from members.services.memberships import ppe_code_one_cluster_validate
 from members.services.registry import member_leave, ppe_current_membership, ppe_remove, ppe_transfer
 from members.signals import registry_change_preview_ask, registry_changed_send, registry_published_since_ask
+from okeportal.messages import msg
 
 Kind = RegistryAction.Kind
 State = dict[str, dict[str, Any]]
@@ -42,6 +44,13 @@ State = dict[str, dict[str, Any]]
 KIND_CODES = {Kind.LEAVE: "leaving", Kind.TRANSFER: "transfer", Kind.REMOVE: "membership", Kind.MEMBERSHIP_DATES: "membership"}
 MEMBERSHIP_FIELDS = ("ppe", "member", "valid_from", "valid_to")
 _DATE_FIELDS = frozenset({"valid_from", "valid_to", "left_on"})
+
+
+def _day_or_open(value: dt.date | str | None) -> dt.date | str:
+    """A membership end for a stored message: the day (shown in the reader's format), or "…" when open."""
+    if value is None:
+        return "…"
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _fmt(value: dt.date | str | None) -> str:
@@ -304,9 +313,9 @@ def ppe_membership_dates_change(*, membership: PPEMembership, valid_from: dt.dat
     conditions_invalidate(cluster_ids=[ppe.cluster_id])
     registry_changed_send(
         cluster_id=ppe.cluster_id, start=start, end=end, code="membership",
-        detail=_("PPE %(code)s: przynależność %(old_from)s – %(old_to)s → %(new_from)s – %(new_to)s")
-        % {"code": ppe.code, "old_from": _fmt(old["valid_from"]), "old_to": _fmt(old["valid_to"]),
-           "new_from": _fmt(valid_from), "new_to": _fmt(valid_to)},
+        detail=msg(gettext_noop("PPE %(code)s: przynależność %(old_from)s – %(old_to)s → %(new_from)s – %(new_to)s"),
+                   code=ppe.code, old_from=_day_or_open(old["valid_from"]), old_to=_day_or_open(old["valid_to"]),
+                   new_from=valid_from, new_to=_day_or_open(valid_to)),
     )
     return membership
 
@@ -531,6 +540,6 @@ def registry_action_undo(*, action: RegistryAction, user: AbstractBaseUser | Non
     if changed:
         registry_changed_send(
             cluster_id=action.cluster_id, start=start, end=end, code=KIND_CODES[Kind(action.kind)],
-            detail=_("cofnięto: %(summary)s") % {"summary": action.summary},
+            detail=msg(gettext_noop("cofnięto: %(summary)s"), summary=action.summary),
         )
     return reversal

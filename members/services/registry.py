@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from members.models import (
     Cluster,
@@ -41,6 +42,7 @@ from members.services.validators import (
     regon_validate,
 )
 from members.signals import registry_changed_send
+from okeportal.messages import msg
 
 MEMBER_FIELDS = (
     "ref", "name", "legal_form", "nip", "regon", "krs", "pesel", "street", "postal_code",
@@ -135,7 +137,7 @@ def member_leave(*, member: Member, on: dt.date) -> Member:
     conditions_invalidate(cluster_ids=[member.cluster_id])
     registry_changed_send(
         cluster_id=member.cluster_id, start=on + dt.timedelta(days=1), end=None, code="leaving",
-        detail=_("%(member)s wystąpił z klastra; ostatni dzień %(on)s") % {"member": member.name, "on": on.strftime("%d.%m.%Y")},
+        detail=msg(gettext_noop("%(member)s wystąpił z klastra; ostatni dzień %(on)s"), member=member.name, on=on),
     )
     return member
 
@@ -189,7 +191,8 @@ def ppe_create(*, cluster: Cluster, member: Member, data: Mapping[str, Any], val
     PPEMembership.objects.create(ppe=ppe, member=member, valid_from=valid_from, valid_to=member.left_on)
     registry_changed_send(
         cluster_id=cluster.pk, start=valid_from, end=member.left_on, code="joining",
-        detail=_("PPE %(code)s członka %(member)s od %(start)s") % {"code": ppe.code, "member": member.name, "start": valid_from.strftime("%d.%m.%Y")},
+        detail=msg(gettext_noop("PPE %(code)s członka %(member)s od %(start)s"), code=ppe.code, member=member.name,
+                   start=valid_from),
     )
     return ppe
 
@@ -223,8 +226,8 @@ def ppe_update(*, ppe: MeteringPoint, data: Mapping[str, Any], valid_from: dt.da
             registry_changed_send(
                 cluster_id=ppe.cluster_id, start=min(valid_from, membership.valid_from), end=max(valid_from, membership.valid_from),
                 code="membership",
-                detail=_("PPE %(code)s: początek przynależności %(old)s → %(new)s")
-                % {"code": ppe.code, "old": membership.valid_from.strftime("%d.%m.%Y"), "new": valid_from.strftime("%d.%m.%Y")},
+                detail=msg(gettext_noop("PPE %(code)s: początek przynależności %(old)s → %(new)s"), code=ppe.code,
+                           old=membership.valid_from, new=valid_from),
             )
             membership.valid_from = valid_from
             membership.save(update_fields=["valid_from"])
@@ -232,7 +235,7 @@ def ppe_update(*, ppe: MeteringPoint, data: Mapping[str, Any], valid_from: dt.da
         # PPE data are not dated: the change applies to every period the PPE was settled in.
         registry_changed_send(
             cluster_id=ppe.cluster_id, start=None, end=None, code="ppe",
-            detail=_("PPE %(code)s: zmienione pola %(fields)s") % {"code": ppe.code, "fields": ", ".join(changed)},
+            detail=msg(gettext_noop("PPE %(code)s: zmienione pola %(fields)s"), code=ppe.code, fields=", ".join(changed)),
         )
     return ppe
 
@@ -264,7 +267,8 @@ def ppe_transfer(*, ppe: MeteringPoint, to_member: Member, on: dt.date) -> PPEMe
     conditions_invalidate(cluster_ids=[ppe.cluster_id])
     registry_changed_send(
         cluster_id=ppe.cluster_id, start=on, end=None, code="transfer",
-        detail=_("PPE %(code)s przeniesiony do %(member)s od %(on)s") % {"code": ppe.code, "member": to_member.name, "on": on.strftime("%d.%m.%Y")},
+        detail=msg(gettext_noop("PPE %(code)s przeniesiony do %(member)s od %(on)s"), code=ppe.code,
+                   member=to_member.name, on=on),
     )
     return membership
 
@@ -292,7 +296,7 @@ def ppe_remove(*, ppe: MeteringPoint, on: dt.date) -> PPEMembership:
     conditions_invalidate(cluster_ids=[ppe.cluster_id])
     registry_changed_send(
         cluster_id=ppe.cluster_id, start=on + dt.timedelta(days=1), end=old_end, code="membership",
-        detail=_("PPE %(code)s usunięty z klastra; ostatni dzień %(on)s") % {"code": ppe.code, "on": on.strftime("%d.%m.%Y")},
+        detail=msg(gettext_noop("PPE %(code)s usunięty z klastra; ostatni dzień %(on)s"), code=ppe.code, on=on),
     )
     return current
 
@@ -311,7 +315,7 @@ def _installation_save(obj: Generator | StorageUnit, data: Mapping[str, Any], na
         # Installations are not dated: renewable attribution and capacity figures of every period use them.
         registry_changed_send(
             cluster_id=obj.ppe.cluster_id, start=None, end=None, code="installation",
-            detail=_("PPE %(code)s: %(name)s") % {"code": obj.ppe.code, "name": obj.name},
+            detail=msg(gettext_noop("PPE %(code)s: %(name)s"), code=obj.ppe.code, name=obj.name),
         )
 
 
@@ -400,7 +404,7 @@ def ppe_installations_save(
         if row.obj is not None and row.delete:
             registry_changed_send(
                 cluster_id=ppe.cluster_id, start=None, end=None, code="installation",
-                detail=_("PPE %(code)s: usunięto %(name)s") % {"code": ppe.code, "name": row.obj.name},
+                detail=msg(gettext_noop("PPE %(code)s: usunięto %(name)s"), code=ppe.code, name=row.obj.name),
             )
     for row in generators:
         if row.obj is not None and row.delete:

@@ -229,6 +229,6 @@ def registry_import_errors_export(request: HttpRequest, cluster: Cluster, pk: in
     export_format = export_format_or_404(fmt)
     entry = get_object_or_404(RegistryImport.objects.only("id", "errors"), cluster=cluster, pk=pk)
     return table_response(
-        table=registry_error_table(rows=[e for e in entry.errors or [] if isinstance(e, dict)]), fmt=export_format,
+        table=registry_error_table(rows=entry.error_rows), fmt=export_format,  # messages in the reader's language
         filename=export_filename(cluster_slug=cluster.slug, what=f"bledy-importu-rejestru-{entry.pk}", fmt=export_format),
     )

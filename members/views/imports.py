@@ -82,13 +82,13 @@ def registry_import_detail(request: HttpRequest, cluster: Cluster, pk: int) -> H
 @cluster_staff_required
 def registry_import_progress(request: HttpRequest, cluster: Cluster, pk: int) -> JsonResponse:
     row = get_object_or_404(
-        RegistryImport.objects.only("status", "progress", "message", "cluster_id"), cluster=cluster, pk=pk
+        RegistryImport.objects.only("status", "progress", "message", "message_data", "cluster_id"), cluster=cluster, pk=pk
     )
     return JsonResponse({
         "status": row.status,
         "status_display": row.get_status_display(),
         "progress": row.progress,
-        "message": row.message,
+        "message": row.message_text,
         "done": row.status in jobs.FINISHED,
     })
 

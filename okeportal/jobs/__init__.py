@@ -22,6 +22,11 @@ Lifecycle::
 Every state change is a conditional ``UPDATE`` on the expected status, so two
 workers, two beat schedulers or a user racing the reaper never both win.
 
+Reasons and notes (failed, cancelled, requeued, time limit) are ``okeportal.messages.Msg``
+codes: a model with a ``message_data`` (and ``<error_field>_data``) JSON field keeps the
+code with its parameters there, rendered in each reader's language; the text column
+keeps the Polish copy for the admin and for the lifecycle's own comparisons.
+
 Modules: ``kinds`` (status, registration), ``sending`` (the broker, refusals),
 ``worker`` (claim, fail, checkpoints, the task base), ``actions`` (staff cancel
 and retry), ``housekeeping`` (the reaper and upload retention, run by beat).
@@ -30,7 +35,7 @@ and retry), ``housekeeping`` (the reaper and upload retention, run by beat).
 from __future__ import annotations
 
 from .actions import job_cancel, job_retry
-from .housekeeping import file_removed_message, jobs_files_expire, jobs_reap, requeued_message
+from .housekeeping import file_removed_message, jobs_files_expire, jobs_reap, requeued_message, requeued_msg
 from .kinds import (
     ACTIVE,
     DEFAULT_LIMITS,
@@ -44,6 +49,7 @@ from .kinds import (
     job_kinds,
     job_limits,
     queue_unavailable_message,
+    queue_unavailable_msg,
     register,
     register_sweep,
 )
@@ -85,9 +91,11 @@ __all__ = [
     "jobs_files_expire",
     "jobs_reap",
     "queue_unavailable_message",
+    "queue_unavailable_msg",
     "register",
     "register_sweep",
     "requeued_message",
+    "requeued_msg",
     "task_named",
     "task_send",
     "time_limit_message",

@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from okeportal.messages import msg
 
 from .kinds import ACTIVE, RETRYABLE, JobStatus, _reason_fields, _rows, job_kind
 from .sending import job_enqueue
@@ -21,7 +24,7 @@ def job_cancel(*, job: models.Model, user: Any = None) -> bool:
     """
     entry = job_kind(job=job)
     who = getattr(user, "get_username", lambda: "")()
-    reason = _("Anulowano przez %(user)s.") % {"user": who} if who else _("Anulowano.")
+    reason = msg(gettext_noop("Anulowano przez %(user)s."), user=who) if who else msg(gettext_noop("Anulowano."))
     changed = _rows(entry, job.pk).filter(status__in=ACTIVE).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now(), **_reason_fields(entry, reason)
     )
@@ -62,10 +65,12 @@ def job_retry(*, job: models.Model, user: Any = None) -> models.Model:
     with transaction.atomic():
         fields: dict[str, Any] = {
             "status": JobStatus.QUEUED, "progress": 0, "queued_at": timezone.now(), "started_at": None,
-            "finished_at": None, **_reason_fields(entry, _("W kolejce (ponowienie)")),
+            "finished_at": None, **_reason_fields(entry, msg(gettext_noop("W kolejce (ponowienie)"))),
         }
         if entry.error_field:
             fields[entry.error_field] = ""
+            if entry.has_field(f"{entry.error_field}_data"):
+                fields[f"{entry.error_field}_data"] = None
         changed = _rows(entry, job.pk).filter(status__in=RETRYABLE).update(**fields)
         if changed != 1:
             raise ValidationError(_("Zadanie %(job)s zostało już ponowione.") % {"job": job})

@@ -9,7 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext_noop
+
+from okeportal.messages import Msg, msg, msg_polish
 
 from .kinds import _SWEEPS, FINISHED, JobKind, JobStatus, _reason_fields, job_kinds
 from .sending import job_enqueue
@@ -17,8 +19,13 @@ from .sending import job_enqueue
 logger = logging.getLogger("okeportal.jobs")
 
 
+def requeued_msg() -> Msg:
+    return msg(gettext_noop("Ponownie wysłano do kolejki (zadanie nie zostało podjęte)."))
+
+
 def requeued_message() -> str:
-    return _("Ponownie wysłano do kolejki (zadanie nie zostało podjęte).")
+    """The requeued note in the active language."""
+    return requeued_msg().render()
 
 
 def jobs_reap(*, now: dt.datetime | None = None) -> dict[str, int]:
@@ -53,10 +60,10 @@ def _reap_kind(entry: JobKind, *, now: dt.datetime, counts: dict[str, int]) -> N
     queued_timeout = int(getattr(settings, "OKE_JOB_QUEUED_TIMEOUT", 600))
     hard = entry.limits[1]
     stale = now - dt.timedelta(seconds=hard + margin)
-    stuck_reason = _(
+    stuck_reason = msg(gettext_noop(
         "Przerwano: zadanie nie zakończyło się w limicie czasu (%(seconds)d s); proces roboczy "
         "został prawdopodobnie zatrzymany. Można je ponowić."
-    ) % {"seconds": hard}
+    ), seconds=hard)
     for pk in manager.filter(status=JobStatus.RUNNING, started_at__lt=stale).values_list("pk", flat=True):
         if manager.filter(pk=pk, status=JobStatus.RUNNING, started_at__lt=stale).update(
             status=JobStatus.FAILED, finished_at=now, **_reason_fields(entry, stuck_reason)
@@ -64,27 +71,31 @@ def _reap_kind(entry: JobKind, *, now: dt.datetime, counts: dict[str, int]) -> N
             counts["failed_running"] += 1
             logger.warning("reaper failed stuck %s %s", entry.kind, pk)
     waited = now - dt.timedelta(seconds=queued_timeout)
-    again = requeued_message()[: entry.max_length("message")]
+    # The text column holds the Polish copy of every stored message: compared in Polish.
+    again = msg_polish(requeued_msg())[: entry.max_length("message")]
+    again_fields = {name: value for name, value in _reason_fields(entry, requeued_msg()).items()
+                    if name in ("message", "message_data")}
     lost = manager.filter(status=JobStatus.QUEUED, queued_at__lt=waited)
     for pk, message in lost.values_list("pk", "message"):
         if message == again:
-            reason = _(
+            reason = msg(gettext_noop(
                 "Zadanie nie zostało podjęte przez proces roboczy w ciągu %(seconds)d s mimo ponownego "
                 "wysłania; sprawdź, czy proces roboczy działa, i ponów je."
-            ) % {"seconds": queued_timeout}
+            ), seconds=queued_timeout)
             counts["failed_queued"] += manager.filter(pk=pk, status=JobStatus.QUEUED, message=again).update(
                 status=JobStatus.FAILED, finished_at=now, **_reason_fields(entry, reason)
             )
             continue
         if manager.filter(pk=pk, status=JobStatus.QUEUED, queued_at__lt=waited).exclude(message=again).update(
-            message=again, queued_at=now
+            queued_at=now, **again_fields
         ) == 1:
             counts["requeued"] += 1
             job_enqueue(job=manager.get(pk=pk))
 
 
 def file_removed_message() -> str:
-    return _("plik usunięty po okresie przechowywania")
+    """Shown (in the active language) for a job whose upload the retention sweep removed."""
+    return gettext(gettext_noop("plik usunięty po okresie przechowywania"))
 
 
 def jobs_files_expire(*, now: dt.datetime | None = None) -> int:

@@ -9,8 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
+
+from okeportal.messages import Msg, msg, msg_data, msg_polish
 
 
 class JobStatus(models.TextChoices):
@@ -27,9 +28,14 @@ RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED)
 DEFAULT_LIMITS = (1800, 1900)  # soft, hard seconds for a kind the settings do not name
 
 
+def queue_unavailable_msg() -> Msg:
+    """What the job records when the broker refuses a message (shown in the reader's language)."""
+    return msg(gettext_noop("Kolejka zadań jest niedostępna, spróbuj ponownie za chwilę."))
+
+
 def queue_unavailable_message() -> str:
-    """What a user sees (and the job records) when the broker refuses a message."""
-    return _("Kolejka zadań jest niedostępna, spróbuj ponownie za chwilę.")
+    """What a user sees when the broker refuses a message, in the active language."""
+    return queue_unavailable_msg().render()
 
 
 class JobCancelledError(Exception):
@@ -69,6 +75,9 @@ class JobKind:
 
     def max_length(self, field: str) -> int:
         return self.model._meta.get_field(field).max_length or 10_000
+
+    def has_field(self, field: str) -> bool:
+        return any(f.name == field for f in self.model._meta.get_fields())
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -125,8 +134,17 @@ def _rows(entry: JobKind, pk: int) -> models.QuerySet:
     return entry.model._default_manager.filter(pk=pk)
 
 
-def _reason_fields(entry: JobKind, reason: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {"message": reason[: entry.max_length("message")]}
+def _reason_fields(entry: JobKind, reason: Msg | list[Msg] | str) -> dict[str, Any]:
+    """The row's message (and error) fields for a reason: the code with its parameters in
+    ``<field>_data`` (rendered for each reader), the Polish text in the text column (admin, search).
+    A list of messages is shown as one text; a plain string is stored as text only."""
+    data = msg_data(reason)
+    text = msg_polish(reason)
+    fields: dict[str, Any] = {"message": text[: entry.max_length("message")]}
+    if entry.has_field("message_data"):
+        fields["message_data"] = data
     if entry.error_field:
-        fields[entry.error_field] = reason
+        fields[entry.error_field] = text
+        if entry.has_field(f"{entry.error_field}_data"):
+            fields[f"{entry.error_field}_data"] = data
     return fields

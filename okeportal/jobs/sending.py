@@ -9,7 +9,9 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .kinds import JobStatus, _reason_fields, _rows, job_kind, queue_unavailable_message
+from okeportal.messages import msg_polish
+
+from .kinds import JobStatus, _reason_fields, _rows, job_kind, queue_unavailable_msg
 
 logger = logging.getLogger("okeportal.jobs")
 
@@ -35,7 +37,7 @@ def job_enqueue(*, job: models.Model, task: Any = None, args: Sequence[Any] | No
     """Send the job's task once the surrounding transaction commits.
 
     When the broker refuses the message (Redis down) the job is FAILED with
-    ``queue_unavailable_message()`` and can be retried: no ``queued`` row waits
+    ``queue_unavailable_msg()`` and can be retried: no ``queued`` row waits
     for a message that was never sent, and the request does not hang (short
     broker timeouts in settings). Inside a transaction the send happens on
     commit and the outcome is on the row (``job_send_failed``); outside one it
@@ -49,7 +51,7 @@ def job_enqueue(*, job: models.Model, task: Any = None, args: Sequence[Any] | No
 
     def refused() -> None:
         _rows(entry, pk).filter(status=JobStatus.QUEUED).update(
-            status=JobStatus.FAILED, finished_at=timezone.now(), **_reason_fields(entry, queue_unavailable_message())
+            status=JobStatus.FAILED, finished_at=timezone.now(), **_reason_fields(entry, queue_unavailable_msg())
         )
 
     def send() -> bool:
@@ -82,4 +84,5 @@ def job_send_failed(*, job: models.Model) -> bool:
     """True when the job's message never reached the broker (after ``job_enqueue``)."""
     entry = job_kind(job=job)
     row = _rows(entry, job.pk).values("status", "message").first()
-    return bool(row) and row["status"] == JobStatus.FAILED and row["message"] == queue_unavailable_message()[: entry.max_length("message")]
+    refused = msg_polish(queue_unavailable_msg())[: entry.max_length("message")]  # the text column is Polish
+    return bool(row) and row["status"] == JobStatus.FAILED and row["message"] == refused

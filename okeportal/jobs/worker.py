@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from okeportal.messages import Msg, msg
 
 from .kinds import (
     _KINDS,
@@ -19,15 +21,21 @@ from .kinds import (
 )
 
 
-def job_claim(*, job_model: type[models.Model], pk: int, message: str = "") -> bool:
+def job_claim(*, job_model: type[models.Model], pk: int, message: Msg | str = "") -> bool:
     """QUEUED → RUNNING for exactly one caller (rows == 1); a repeated delivery gets False."""
     entry = job_kind(job=job_model)
+    fields = _note_fields(entry, message) if message else {}
     return _rows(entry, pk).filter(status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), progress=1, **({"message": message} if message else {})
+        status=JobStatus.RUNNING, started_at=timezone.now(), progress=1, **fields
     ) == 1
 
 
-def job_fail(*, job_model: type[models.Model], pk: int, reason: str) -> bool:
+def _note_fields(entry, message: Msg | str) -> dict:
+    fields = _reason_fields(entry, message)
+    return {name: fields[name] for name in ("message", "message_data") if name in fields}
+
+
+def job_fail(*, job_model: type[models.Model], pk: int, reason: Msg | str) -> bool:
     """Mark an active job FAILED with the reason; a finished or cancelled job is left alone."""
     entry = job_kind(job=job_model)
     return _rows(entry, pk).filter(status__in=ACTIVE).update(
@@ -40,8 +48,8 @@ def job_is_cancelled(*, job: models.Model) -> bool:
     return _rows(entry, job.pk).filter(status=JobStatus.CANCELLED).exists()
 
 
-def time_limit_message(seconds: int) -> str:
-    return _("Przerwano: przekroczono limit czasu (%(seconds)d s).") % {"seconds": seconds}
+def time_limit_message(seconds: int) -> Msg:
+    return msg(gettext_noop("Przerwano: przekroczono limit czasu (%(seconds)d s)."), seconds=int(seconds))
 
 
 def job_checkpoint(*, job: models.Model) -> None:
@@ -60,7 +68,7 @@ def job_checkpoint(*, job: models.Model) -> None:
         raise JobTimeLimitError(soft)
 
 
-def job_failure_reason(*, kind: str, exc: BaseException, default: str | None = None) -> str:
+def job_failure_reason(*, kind: str, exc: BaseException, default: Msg | str | None = None) -> Msg | str:
     """The reason recorded for an exception that ended a task (time limits named with their seconds)."""
     from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
@@ -71,7 +79,7 @@ def job_failure_reason(*, kind: str, exc: BaseException, default: str | None = N
         return time_limit_message(hard)
     if default is not None:
         return default
-    return _("Błąd wewnętrzny: %(err)s") % {"err": f"{type(exc).__name__}: {exc}"}
+    return msg(gettext_noop("Błąd wewnętrzny: %(err)s"), err=f"{type(exc).__name__}: {exc}")
 
 
 def job_task_base() -> type:

@@ -3,8 +3,10 @@
 The file is read as a stream in chunks (``parse_stream``) inside one
 transaction that holds the meter-store lock, so memory stays bounded and the
 save is still all-or-nothing: any error in any chunk rolls back every chunk
-already written. Problems are kept as ``{line, field, message}`` in
-``ReadingImport.errors`` (the first ``MAX_ERRORS``, with the total count).
+already written. Problems are kept as ``{line, msg, params}`` in
+``ReadingImport.errors`` (the first ``MAX_ERRORS``, with the total count): codes
+with parameters (``okeportal.messages``), shown in the reader's language, like
+the outcome in ``ReadingImport.message_data``.
 PPE codes resolve within the import's cluster only; each PPE's period is
 checked before anything is allocated for it. Re-importing intervals replaces
 them, direction by direction (``meter_blocks_upsert``). Formats:
@@ -28,14 +30,15 @@ from django.conf import settings
 from django.core.files.base import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from members.models import Cluster, MeteringPoint, PPEMembership
 from members.services.datastamp import conditions_invalidate
 from okeportal.jobs import JobCancelledError, job_checkpoint, job_claim, job_enqueue, job_fail, job_failure_reason
+from okeportal.messages import Msg, msg, msg_join, msg_plural, msg_polish, noop
 from reports.metering import parsers
 from reports.metering.parsers import ParseResult, RowError, Series
-from reports.metering.parsers.common import MAX_ERRORS, max_file_days
+from reports.metering.parsers.common import DATA_FIELD, FILE_FIELD, MAX_ERRORS, max_file_days
 from reports.metering.selectors import membership_inside
 from reports.metering.signals import meter_data_changed_send
 from reports.metering.store import Block, MeterStoreError, local_dates, meter_blocks_upsert, meter_store_lock
@@ -122,18 +125,18 @@ def reading_import_process(*, import_id: int, on_progress: Callable[[int], None]
     except Exception as exc:
         if not isinstance(exc, JobCancelledError):
             logger.exception("reading import %s failed", import_id)
-        reason = job_failure_reason(kind="reading_import", exc=exc)
-        job_fail(job_model=ReadingImport, pk=import_id, reason=reason[:300])
+        job_fail(job_model=ReadingImport, pk=import_id, reason=job_failure_reason(kind="reading_import", exc=exc))
         return ReadingImport.objects.get(id=import_id)
     finally:
         progress.close()
 
 
-def _finish(reading_import: ReadingImport, *, status: str, message: str, **fields) -> ReadingImport:
+def _finish(reading_import: ReadingImport, *, status: str, message: Msg, **fields) -> ReadingImport:
     for name, value in fields.items():
         setattr(reading_import, name, value)
     reading_import.status = status
-    reading_import.message = message[:300]
+    reading_import.message = msg_polish(message)[:300]
+    reading_import.message_data = message.as_json()
     reading_import.finished_at = timezone.now()
     if status == JobStatus.DONE:
         reading_import.progress = 100
@@ -179,9 +182,10 @@ class _Run:
 
 def _fail(reading_import: ReadingImport, run: _Run) -> ReadingImport:
     count = max(run.error_count, len(run.errors))
-    message = _("Plik odrzucony: %(n)d błędów, nic nie zapisano.") % {"n": count}
+    message = msg_plural(noop.ngettext("Plik odrzucony: %(n)d błąd, nic nie zapisano.",
+                                       "Plik odrzucony: %(n)d błędów, nic nie zapisano."), n=count)
     if count > MAX_ERRORS:
-        message += " " + _("Pokazano pierwsze %(n)d.") % {"n": MAX_ERRORS}
+        message = msg_join(message, msg(gettext_noop("Pokazano pierwsze %(n)d."), n=MAX_ERRORS))
     return _finish(
         reading_import, status=JobStatus.FAILED, message=message, errors=[e.as_dict() for e in run.errors[:MAX_ERRORS]],
         summary={"rows": run.rows, "error_count": count},
@@ -203,15 +207,16 @@ def _resolve_ppes(run: _Run, parsed: ParseResult) -> list[RowError]:
             codes = _PPE_IN_NAME.findall(reading_import.original_name)
             ppe = MeteringPoint.objects.filter(cluster=cluster, code__in=codes).order_by("code").first() if codes else None
             if ppe is None:
-                errors.append(RowError(None, "PPE", _(
+                errors.append(RowError(None, "PPE", msg(gettext_noop(
                     "Plik eLicznik nie zawiera kodu PPE: wybierz PPE w formularzu (opcja --ppe) albo umieść kod PPE "
                     "w nazwie pliku."
-                ) if not codes else _("PPE %(code)s z nazwy pliku nie jest zarejestrowany w klastrze %(cluster)s.") % {
-                    "code": codes[0], "cluster": cluster.name}))
+                )) if not codes else msg(gettext_noop(
+                    "PPE %(code)s z nazwy pliku nie jest zarejestrowany w klastrze %(cluster)s."
+                ), code=codes[0], cluster=cluster.name)))
                 return errors
         elif ppe.cluster_id != cluster.id:
-            return [RowError(None, "PPE", _("PPE %(code)s nie jest zarejestrowany w klastrze %(cluster)s.") % {
-                "code": ppe.code, "cluster": cluster.name})]
+            return [RowError(None, "PPE", msg(gettext_noop("PPE %(code)s nie jest zarejestrowany w klastrze %(cluster)s."),
+                                             code=ppe.code, cluster=cluster.name))]
         for series in parsed.series:
             series.ppe_code = ppe.code
         run.ppes[ppe.code] = ppe
@@ -222,9 +227,9 @@ def _resolve_ppes(run: _Run, parsed: ParseResult) -> list[RowError]:
         run.unknown |= wanted - run.ppes.keys()
     for series in parsed.series:
         if series.ppe_code not in run.ppes:
-            errors.append(RowError(int(series.lines.min()), "ppe_code", _(
-                "Nieznany PPE %(code)s — nie ma go w rejestrze klastra %(cluster)s.") % {
-                "code": series.ppe_code, "cluster": cluster.name}))
+            errors.append(RowError(int(series.lines.min()), "ppe_code", msg(gettext_noop(
+                "Nieznany PPE %(code)s — nie ma go w rejestrze klastra %(cluster)s."),
+                code=series.ppe_code, cluster=cluster.name)))
     return errors
 
 
@@ -242,18 +247,17 @@ def _check_period(run: _Run, series: Series, ppe: MeteringPoint, local: np.ndarr
     limit = max_file_days()
     errors = []
     if hi - lo + 1 > limit:
-        errors.append(RowError(first_line, run.time_field, _(
+        errors.append(RowError(first_line, run.time_field, msg(gettext_noop(
             "Dane PPE %(code)s obejmują %(n)d dni (%(first)s – %(last)s); jeden plik może obejmować najwyżej %(max)d "
-            "dni dla jednego PPE — podziel plik.") % {
-            "code": code, "n": hi - lo + 1, "first": np.datetime64(lo, "D"), "last": np.datetime64(hi, "D"),
-            "max": limit}))
+            "dni dla jednego PPE — podziel plik."),
+            code=code, n=hi - lo + 1, first=np.datetime64(lo, "D"), last=np.datetime64(hi, "D"), max=limit)))
         return errors
     memberships = run.memberships.get(ppe.id, [])
     margin = np.timedelta64(MEMBERSHIP_MARGIN_DAYS, "D")
     if not memberships:
-        errors.append(RowError(first_line, "ppe_code" if run.time_field == "start" else "PPE", _(
+        errors.append(RowError(first_line, "ppe_code" if run.time_field == "start" else "PPE", msg(gettext_noop(
             "PPE %(code)s nie ma okresu przynależności do członka klastra — dodaj ją w rejestrze przed importem "
-            "danych.") % {"code": code}))
+            "danych."), code=code)))
         return errors
     allowed_lo = min(np.datetime64(m.valid_from) for m in memberships) - margin
     open_ended = any(m.valid_to is None for m in memberships)
@@ -261,11 +265,11 @@ def _check_period(run: _Run, series: Series, ppe: MeteringPoint, local: np.ndarr
     bad = local < allowed_lo if allowed_hi is None else (local < allowed_lo) | (local > allowed_hi)
     if bad.any():
         i = int(np.argmax(bad))
-        errors.append(RowError(int(series.lines[i]), run.time_field, _(
+        errors.append(RowError(int(series.lines[i]), run.time_field, msg(gettext_noop(
             "Odczyt PPE %(code)s z dnia %(day)s jest poza okresem przynależności PPE do klastra (%(lo)s – %(hi)s, "
-            "z marginesem %(margin)d dni).") % {
-            "code": code, "day": local[i], "lo": allowed_lo, "hi": allowed_hi if allowed_hi is not None else "…",
-            "margin": MEMBERSHIP_MARGIN_DAYS}))
+            "z marginesem %(margin)d dni)."),
+            code=code, day=local[i], lo=allowed_lo, hi=allowed_hi if allowed_hi is not None else "…",
+            margin=MEMBERSHIP_MARGIN_DAYS)))
     return errors
 
 
@@ -354,7 +358,7 @@ def _store_chunk(run: _Run, parsed: ParseResult) -> None:
     try:
         run.days_written += meter_blocks_upsert(blocks=blocks)
     except MeterStoreError as exc:
-        run.add([RowError(None, _("dane"), str(exc))])
+        run.add([RowError(None, DATA_FIELD, str(exc))])  # the store's own text (Polish)
 
 
 def reading_import_run(*, reading_import: ReadingImport, progress: Callable[[float], None] | None = None) -> ReadingImport:
@@ -392,7 +396,7 @@ def reading_import_run(*, reading_import: ReadingImport, progress: Callable[[flo
             if run.error_count:
                 raise _RollbackError
             if not run.readings:
-                run.add([RowError(None, _("plik"), _("Plik nie zawiera żadnych odczytów."))])
+                run.add([RowError(None, FILE_FIELD, msg(gettext_noop("Plik nie zawiera żadnych odczytów.")))])
                 raise _RollbackError
             report(100)
             done = _done(reading_import, run, seconds=time.perf_counter() - began)
@@ -411,10 +415,8 @@ def _outdate_settlements(reading_import: ReadingImport, run: _Run) -> None:
     warsaw = ZoneInfo(settings.TIME_ZONE)
     first = dt.datetime.fromtimestamp(run.first, UTC).astimezone(warsaw).date()
     last = dt.datetime.fromtimestamp(run.last - 1, UTC).astimezone(warsaw).date()
-    detail = _("plik %(name)s: %(p)d PPE, %(first)s – %(last)s") % {
-        "name": reading_import.original_name, "p": len(run.spans),
-        "first": first.strftime("%d.%m.%Y"), "last": last.strftime("%d.%m.%Y"),
-    }
+    detail = msg(gettext_noop("plik %(name)s: %(p)d PPE, %(first)s – %(last)s"),
+                 name=reading_import.original_name, p=len(run.spans), first=first, last=last)
     meter_data_changed_send(cluster_id=reading_import.cluster_id, start=first, end=last, detail=detail)
 
 
@@ -435,13 +437,17 @@ def _done(reading_import: ReadingImport, run: _Run, *, seconds: float) -> Readin
         "seconds": round(seconds, 2),
         "readings_per_second": int(run.readings / seconds) if seconds else None,
     }
-    message = _("Zapisano %(n)d odczytów z %(p)d PPE.") % {"n": run.readings, "p": len(run.spans)}
+    message = msg_plural(noop.ngettext("Zapisano %(n)d odczyt z %(p)d PPE.", "Zapisano %(n)d odczytów z %(p)d PPE."),
+                         n=run.readings, p=len(run.spans))
     if run.outside_intervals:
-        message += " " + _("%(n)d okresów poza przynależnością PPE do klastra (nie liczą się w rozliczeniu).") % {
-            "n": run.outside_intervals}
+        message = msg_join(message, msg_plural(noop.ngettext(
+            "%(n)d okres poza przynależnością PPE do klastra (nie liczy się w rozliczeniu).",
+            "%(n)d okresów poza przynależnością PPE do klastra (nie liczą się w rozliczeniu)."),
+            n=run.outside_intervals))
     finished = timezone.now()
     updated = ReadingImport.objects.filter(id=reading_import.id, status=JobStatus.RUNNING).update(
-        status=JobStatus.DONE, message=message[:300], errors=[], outside_membership=run.outside, summary=summary,
+        status=JobStatus.DONE, message=msg_polish(message)[:300], message_data=message.as_json(), errors=[],
+        outside_membership=run.outside, summary=summary,
         progress=100, finished_at=finished,
     )
     if updated != 1:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from okeportal.messages import msg_text
+
 
 class RunOutdatedReason(models.Model):
     """One change, made after the run was computed, to something the run used for its period.
@@ -27,7 +29,8 @@ class RunOutdatedReason(models.Model):
     run = models.ForeignKey("reports.SettlementRun", on_delete=models.CASCADE, related_name="outdated_reasons")
     created_at = models.DateTimeField(auto_now_add=True)
     code = models.CharField(max_length=20, choices=Code.choices)
-    detail = models.CharField(max_length=300, blank=True)
+    detail = models.CharField(max_length=300, blank=True)  # the Polish text (admin); older rows: the only text
+    detail_data = models.JSONField(null=True, blank=True)  # okeportal.messages code + parameters
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -35,4 +38,9 @@ class RunOutdatedReason(models.Model):
         verbose_name_plural = _("powody nieaktualności rozliczeń")
 
     def __str__(self) -> str:
-        return f"{self.get_code_display()}: {self.detail}"
+        return f"{self.get_code_display()}: {self.detail_text}"
+
+    @property
+    def detail_text(self) -> str:
+        """What changed, in the active language."""
+        return msg_text(self.detail_data, self.detail)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Cluster, MeteringPoint
 from okeportal.jobs import JobStatus
+from okeportal.messages import RowErrorView, msg_text, row_error_view
 
 __all__ = ["JobStatus", "MeterDay", "Quality", "ReadingImport"]  # JobStatus re-exported: it lives in okeportal.jobs
 
@@ -64,7 +65,11 @@ class ReadingImport(models.Model):
     )
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
+    # ``message_data``: the outcome as a code with parameters (okeportal.messages), shown in the
+    # reader's language; ``message`` keeps its Polish text (admin, search) and older rows' text.
     message = models.CharField(max_length=300, blank=True)
+    message_data = models.JSONField(null=True, blank=True)
+    # Line errors: ``{"line", "msg", "params": {..., "field_label"}}`` (older rows: ``{"line", "field", "message"}``).
     errors = models.JSONField(default=list, blank=True)
     outside_membership = models.JSONField(default=list, blank=True)
     summary = models.JSONField(default=dict, blank=True)
@@ -82,3 +87,13 @@ class ReadingImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def message_text(self) -> str:
+        """The outcome in the active language (older rows: their stored text)."""
+        return msg_text(self.message_data, self.message)
+
+    @property
+    def error_rows(self) -> list[RowErrorView]:
+        """The stored line errors rendered in the active language: ``line``, ``field``, ``message``."""
+        return [row_error_view(error) for error in self.errors or []]

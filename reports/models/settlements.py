@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Cluster, Member
 from okeportal.jobs import JobStatus
+from okeportal.messages import msg_text
 
 # Keys entered before they were dated apply from the first year a cluster could exist (art. 38a, 2010).
 KEYS_EARLIEST = datetime.date(2010, 1, 1)
@@ -60,10 +61,14 @@ class SettlementRun(models.Model):
     version = models.PositiveIntegerField(_("wersja"), default=1)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
+    # ``*_data``: the message as a code with parameters (okeportal.messages), shown in the reader's
+    # language; the text columns keep the Polish copy (admin, search) and older rows' only text.
     message = models.CharField(max_length=500, blank=True)
+    message_data = models.JSONField(null=True, blank=True)
     allocation = models.CharField(max_length=10, choices=AllocationMethod.choices, default=AllocationMethod.PRO_RATA)
     override_completeness = models.BooleanField(_("pomiń wymóg kompletności danych"), default=False)
     error = models.TextField(blank=True)
+    error_data = models.JSONField(null=True, blank=True)
     missing = models.JSONField(default=list, blank=True, help_text=_("PPE i godziny bez danych"))
     # Everything the result depended on, copied at computation time (pretix's build_invoice).
     snapshot = models.JSONField(default=dict, blank=True)
@@ -102,6 +107,14 @@ class SettlementRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster} {self.period_start}–{self.period_end} v{self.version}"
+
+    @property
+    def message_text(self) -> str:
+        return msg_text(self.message_data, self.message)
+
+    @property
+    def error_text(self) -> str:
+        return msg_text(self.error_data, self.error)
 
 
 class SettlementLine(models.Model):
@@ -162,6 +175,7 @@ class Statement(models.Model):
     file = models.FileField(upload_to=statement_upload_to, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    error_data = models.JSONField(null=True, blank=True)  # okeportal.messages code; ``error`` keeps the Polish text
     # Statements have no "running" state: PENDING with rendered_at empty is waiting for a worker
     # (since queued_at), PENDING with rendered_at set is being rendered (okeportal.jobs reaper: statements_reap).
     queued_at = models.DateTimeField(default=timezone.now)
@@ -175,6 +189,10 @@ class Statement(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def error_text(self) -> str:
+        return msg_text(self.error_data, self.error)
 
 
 class StatementDownload(models.Model):
@@ -199,6 +217,7 @@ class ClusterReport(models.Model):
     file = models.FileField(upload_to=report_upload_to, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    error_data = models.JSONField(null=True, blank=True)  # okeportal.messages code; ``error`` keeps the Polish text
     queued_at = models.DateTimeField(default=timezone.now)
     rendered_at = models.DateTimeField(null=True, blank=True)
 
@@ -208,3 +227,7 @@ class ClusterReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} ({self.get_status_display()})"
+
+    @property
+    def error_text(self) -> str:
+        return msg_text(self.error_data, self.error)

@@ -13,15 +13,23 @@ import datetime as dt
 from django.db import models
 from django.db.models import Exists, OuterRef
 
+from okeportal.messages import Msg, msg_data, msg_polish
 from reports.models import JobStatus, RunOutdatedReason, SettlementRun
 
 
 def settlements_mark_outdated(
-    *, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: str
+    *, cluster_id: int, start: dt.date | None, end: dt.date | None, code: str, detail: Msg | str
 ) -> list[SettlementRun]:
-    """Record the change on every finished run of the cluster whose period meets [start, end]; returns those runs."""
+    """Record the change on every finished run of the cluster whose period meets [start, end]; returns those runs.
+
+    ``detail`` (what changed) is kept as a code with parameters, shown in each reader's
+    language (``RunOutdatedReason.detail_text``), and as its Polish text (``detail``, for the admin).
+    """
     runs = list(settlement_runs_reaching(cluster_id=cluster_id, start=start, end=end))
-    RunOutdatedReason.objects.bulk_create(RunOutdatedReason(run=run, code=code, detail=detail[:300]) for run in runs)
+    text, data = msg_polish(detail)[:300], msg_data(detail)
+    RunOutdatedReason.objects.bulk_create(
+        RunOutdatedReason(run=run, code=code, detail=text, detail_data=data) for run in runs
+    )
     return runs
 
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from members.models import Cluster
 from okeportal.jobs import (
@@ -23,6 +24,7 @@ from okeportal.jobs import (
     job_failure_reason,
     time_limit_message,
 )
+from okeportal.messages import Msg, msg, msg_data, msg_polish, msgs_from_error
 from reports.engine import STATIC, settle
 from reports.models import AllocationMethod, JobStatus, SettlementLine, SettlementRun
 from reports.settlement.tariffs import rate_uses_record
@@ -82,6 +84,7 @@ def settlement_request(
                 provisional=period_end >= timezone.localdate(),
                 created_by=user if getattr(user, "is_authenticated", False) else None,
                 message="W kolejce",
+                message_data=msg(gettext_noop("W kolejce")).as_json(),
             )
     except IntegrityError as exc:
         # The partial unique constraint (one active run per period) caught a concurrent request.
@@ -111,20 +114,22 @@ def settlement_execute(*, run_id: int) -> SettlementRun:
     except JobTimeLimitError as exc:
         settlement_fail(run_id=run_id, reason=time_limit_message(int(exc.args[0])))
     except ValidationError as exc:
-        settlement_fail(run_id=run_id, reason=" ".join(exc.messages))
+        settlement_fail(run_id=run_id, reason=msgs_from_error(exc))
     except Exception as exc:
         logger.exception("settlement run %s failed", run_id)
-        settlement_fail(run_id=run_id, reason=job_failure_reason(kind="settlement", exc=exc, default=f"Błąd obliczeń: {exc}"))
+        settlement_fail(run_id=run_id, reason=job_failure_reason(
+            kind="settlement", exc=exc, default=msg(gettext_noop("Błąd obliczeń: %(err)s"), err=str(exc))))
     return SettlementRun.objects.get(pk=run_id)
 
 
-def _progress(run: SettlementRun, pct: int, message: str) -> None:
+def _progress(run: SettlementRun, pct: int, message: Msg) -> None:
     """Between steps: stop if the run was cancelled or is past its soft time limit, else report progress."""
     delay = float(getattr(settings, "OKE_TEST_SETTLEMENT_STEP_DELAY", 0) or 0)
     if delay and settings.DEBUG:  # test-only: lets a test kill the worker mid-run
         time.sleep(delay)
     job_checkpoint(job=run)
-    SettlementRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(progress=pct, message=message)
+    SettlementRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(
+        progress=pct, message=msg_polish(message), message_data=message.as_json())
 
 
 def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = None) -> SettlementRun:
@@ -136,14 +141,14 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     transaction, so either stops cleanly. Incomplete data below the gate is not
     an exception: the run is marked FAILED with ``missing``.
     """
-    _progress(run, 5, "Wczytywanie danych pomiarowych")
+    _progress(run, 5, msg(gettext_noop("Wczytywanie danych pomiarowych")))
     g = settlement_gather(cluster=run.cluster, start=run.period_start, end=run.period_end)
     if not g.ppes:
-        raise ValidationError("W tym okresie klaster nie ma członków z przypisanymi PPE.")
+        raise ValidationError(gettext_noop("W tym okresie klaster nie ma członków z przypisanymi PPE."))
     keys = allocation_keys(cluster=run.cluster, members=g.members, on=run.period_start) if run.allocation == STATIC else None
     missing_keys = keys is not None and not keys.any()
     tiers = engine_tiers(g)
-    _progress(run, 20, "Dopasowanie godzinowe")
+    _progress(run, 20, msg(gettext_noop("Dopasowanie godzinowe")))
     # The meter data are read once, in PPE chunks, while the engine consumes them;
     # the completeness gate is counted on the same chunks and applied before anything is published.
     counter = CompletenessCounter(
@@ -165,20 +170,21 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     done = counter.result()
     gate = g.plan.rule.completeness_gate_pct
     if done.pct < gate and not run.override_completeness:
-        message = (
-            f"Niekompletne dane pomiarowe: {done.pct} % godzin członkowskich PPE ma odczyty, wymagane {gate} %. "
-            f"Brakuje {done.missing_hours} godzin w {len(done.missing)} PPE — zaimportuj brakujące dane "
-            f"albo uruchom rozliczenie z pominięciem wymogu kompletności."
-        )
+        message = msg(gettext_noop(
+            "Niekompletne dane pomiarowe: %(pct)s %% godzin członkowskich PPE ma odczyty, wymagane %(gate)s %%. "
+            "Brakuje %(hours)s godzin w %(ppes)s PPE — zaimportuj brakujące dane "
+            "albo uruchom rozliczenie z pominięciem wymogu kompletności."
+        ), pct=done.pct, gate=gate, hours=done.missing_hours, ppes=len(done.missing))
+        text = msg_polish(message)
         SettlementRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(
-            status=JobStatus.FAILED, error=message, message=message[:500], missing=done.missing,
-            finished_at=timezone.now(),
+            status=JobStatus.FAILED, error=text, error_data=message.as_json(), message=text[:500],
+            message_data=message.as_json(), missing=done.missing, finished_at=timezone.now(),
         )
         run.refresh_from_db()
         return run
     if result is None:
-        raise ValidationError("Podział według kluczy wymaga kluczy podziału członków (AllocationKey).")
-    _progress(run, 80, "Symulacja magazynów")
+        raise ValidationError(gettext_noop("Podział według kluczy wymaga kluczy podziału członków (AllocationKey)."))
+    _progress(run, 80, msg(gettext_noop("Symulacja magazynów")))
     # The spread is dated rule data (SettlementRule); a caller may pass a scenario value instead.
     if price_spread is None:
         price_spread = g.plan.rule.storage_price_spread
@@ -192,7 +198,7 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     snapshot = run_snapshot(
         run=run, gathered=g, result=result, totals=totals, storage=storage, status=status, price_spread=price_spread
     )
-    _progress(run, 90, "Zapisywanie wyniku")
+    _progress(run, 90, msg(gettext_noop("Zapisywanie wyniku")))
     return _publish(run=run, g=g, result=result, snapshot=snapshot, missing=done.missing)
 
 
@@ -244,15 +250,22 @@ def _publish(*, run, g, result, snapshot, missing) -> SettlementRun:
     run.status = JobStatus.DONE
     run.progress = 100
     run.message = "Zakończono"
+    run.message_data = msg(gettext_noop("Zakończono")).as_json()
     run.error = ""
+    run.error_data = None
     run.finished_at = timezone.now()
     run.save()
     rate_uses_record(run=run)  # the rows it used are locked from now on (reports.settlement.tariffs)
     return run
 
 
-def settlement_fail(*, run_id: int, reason: str) -> None:
-    """Mark a run FAILED with the reason (never a run that already finished)."""
+def settlement_fail(*, run_id: int, reason: Msg | list[Msg] | str) -> None:
+    """Mark a run FAILED with the reason (never a run that already finished).
+
+    The reason is kept as codes (``error_data`` / ``message_data``, shown in the reader's
+    language) and as its Polish text (``error`` / ``message``)."""
+    data, text = msg_data(reason), msg_polish(reason)
     SettlementRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
-        status=JobStatus.FAILED, error=reason, message=reason[:500], finished_at=timezone.now()
+        status=JobStatus.FAILED, error=text, error_data=data, message=text[:500], message_data=data,
+        finished_at=timezone.now(),
     )

@@ -16,7 +16,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from okeportal.messages import msg, msg_polish
 from reports.models import (
     DiscountTier,
     DistributionRate,
@@ -117,8 +119,10 @@ def tariff_row_new_value(*, row: DatedRow, valid_from: dt.date, values: dict[str
     successor.full_clean()
     successor.save()
     affected = [r for r in tariff_row_runs(row=row) if r.period_end >= valid_from]
-    detail = _("%(row)s: nowa wartość od %(start)s") % {"row": row, "start": valid_from.strftime("%d.%m.%Y")}
+    detail = msg(gettext_noop("%(row)s: nowa wartość od %(start)s"), row=str(row), start=valid_from)
     RunOutdatedReason.objects.bulk_create(
-        RunOutdatedReason(run=run, code=RunOutdatedReason.Code.RATE, detail=detail[:300]) for run in affected
+        RunOutdatedReason(run=run, code=RunOutdatedReason.Code.RATE, detail=msg_polish(detail)[:300],
+                          detail_data=detail.as_json())
+        for run in affected
     )
     return successor, affected

@@ -51,7 +51,7 @@ def correction_number(*, predecessor: Statement) -> str:
 
 def _reasons(predecessor: Statement) -> list[str]:
     rows = RunOutdatedReason.objects.filter(run=predecessor.run).order_by("created_at", "pk")
-    reasons = [f"{r.get_code_display()}: {r.detail}" if r.detail else str(r.get_code_display()) for r in rows]
+    reasons = [f"{r.get_code_display()}: {r.detail_text}" if r.detail_text else str(r.get_code_display()) for r in rows]
     return reasons or [_("ponowne przeliczenie okresu (wersja %(v)s)") % {"v": predecessor.run.version + 1}]
 
 

@@ -23,10 +23,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from members.models import Member
 from okeportal.formatting import plnum
-from okeportal.jobs import job_limits, queue_unavailable_message, task_named, task_send
+from okeportal.jobs import job_limits, queue_unavailable_msg, task_named, task_send
+from okeportal.messages import Msg, msg, msg_data, msg_polish
 from reports.engine import Tier, per_mwh
 from reports.engine.money import pct_of
 from reports.models import ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
@@ -149,12 +151,13 @@ def statements_generate(*, run: SettlementRun, user: Any = None) -> int:
     statements_prepare(run=run)
     now = timezone.now()
     pending = run.statements.exclude(status=Statement.Status.PUBLISHED)
-    count = pending.update(status=Statement.Status.PENDING, rendered_at=None, error="", queued_at=now)
-    ClusterReport.objects.filter(run=run).update(status=Statement.Status.PENDING, rendered_at=None, error="", queued_at=now)
+    count = pending.update(status=Statement.Status.PENDING, rendered_at=None, error="", error_data=None, queued_at=now)
+    ClusterReport.objects.filter(run=run).update(
+        status=Statement.Status.PENDING, rendered_at=None, error="", error_data=None, queued_at=now)
     run_id = run.pk
     transaction.on_commit(
         lambda: task_send(task=task_named(STATEMENTS_RENDER_TASK), args=[run_id],
-                          on_refused=lambda: statements_fail_pending(run_id=run_id, reason=queue_unavailable_message()))
+                          on_refused=lambda: statements_fail_pending(run_id=run_id, reason=queue_unavailable_msg()))
     )
     return count
 
@@ -162,7 +165,7 @@ def statements_generate(*, run: SettlementRun, user: Any = None) -> int:
 # --- state: the batch as a job (cancel, the reaper, a refused send) ----------------
 
 
-def statements_fail_pending(*, run_id: int, reason: str, rendering: bool | None = None) -> int:
+def statements_fail_pending(*, run_id: int, reason: Msg | str, rendering: bool | None = None) -> int:
     """Mark the run's PENDING statements and report FAILED with the reason (a later "Generuj" renders them again).
 
     ``rendering`` limits it to rows being rendered (True) or still waiting (False).
@@ -172,14 +175,15 @@ def statements_fail_pending(*, run_id: int, reason: str, rendering: bool | None 
         qs = model.objects.filter(run_id=run_id, status=Statement.Status.PENDING)
         if rendering is not None:
             qs = qs.filter(rendered_at__isnull=not rendering)
-        rows += qs.update(status=Statement.Status.FAILED, error=reason)
+        rows += qs.update(status=Statement.Status.FAILED, error=msg_polish(reason), error_data=msg_data(reason))
     return rows
 
 
 def statements_send_failed(*, run: SettlementRun) -> bool:
     """True when the last "Generuj" of the run never reached the broker."""
-    return run.statements.filter(status=Statement.Status.FAILED, error=queue_unavailable_message()).exists() or (
-        ClusterReport.objects.filter(run=run, status=Statement.Status.FAILED, error=queue_unavailable_message()).exists()
+    refused = msg_polish(queue_unavailable_msg())  # the text column keeps the Polish copy
+    return run.statements.filter(status=Statement.Status.FAILED, error=refused).exists() or (
+        ClusterReport.objects.filter(run=run, status=Statement.Status.FAILED, error=refused).exists()
     )
 
 
@@ -190,7 +194,7 @@ def statements_cancel(*, run: SettlementRun, user: Any = None) -> int:
     (``pdf_store`` is conditional). Raises ``ValidationError`` when nothing is pending.
     """
     who = getattr(user, "get_username", lambda: "")()
-    reason = _("Anulowano przez %(user)s.") % {"user": who} if who else _("Anulowano.")
+    reason = msg(gettext_noop("Anulowano przez %(user)s."), user=who) if who else msg(gettext_noop("Anulowano."))
     count = statements_fail_pending(run_id=run.pk, reason=reason)
     if not count:
         raise ValidationError(_("Nic do anulowania: żadne zestawienie tego rozliczenia nie jest w przygotowaniu."))
@@ -209,18 +213,18 @@ def statements_reap(*, now: dt.datetime) -> int:
     hard = job_limits(kind="statements")[1]
     margin = int(getattr(settings, "OKE_JOB_REAPER_MARGIN", 60))
     queued_timeout = int(getattr(settings, "OKE_JOB_QUEUED_TIMEOUT", 600))
-    stuck = _("Przerwano renderowanie: brak wyniku w limicie czasu (%(seconds)d s); proces roboczy został "
-              "prawdopodobnie zatrzymany. Wygeneruj zestawienia ponownie.") % {"seconds": hard}
-    lost = _("Zestawienie nie zostało podjęte przez proces roboczy w ciągu %(seconds)d s; "
-             "wygeneruj zestawienia ponownie.") % {"seconds": queued_timeout}
+    stuck = msg(gettext_noop("Przerwano renderowanie: brak wyniku w limicie czasu (%(seconds)d s); proces roboczy "
+                             "został prawdopodobnie zatrzymany. Wygeneruj zestawienia ponownie."), seconds=hard)
+    lost = msg(gettext_noop("Zestawienie nie zostało podjęte przez proces roboczy w ciągu %(seconds)d s; "
+                            "wygeneruj zestawienia ponownie."), seconds=queued_timeout)
     rows = 0
     for model in (Statement, ClusterReport):
         pending = model.objects.filter(status=Statement.Status.PENDING)
         rows += pending.filter(rendered_at__lt=now - dt.timedelta(seconds=hard + margin)).update(
-            status=Statement.Status.FAILED, error=stuck
+            status=Statement.Status.FAILED, error=msg_polish(stuck), error_data=stuck.as_json()
         )
         rows += pending.filter(rendered_at__isnull=True, queued_at__lt=now - dt.timedelta(seconds=queued_timeout)).update(
-            status=Statement.Status.FAILED, error=lost
+            status=Statement.Status.FAILED, error=msg_polish(lost), error_data=lost.as_json()
         )
     return rows
 
@@ -237,10 +241,12 @@ def pdf_store(record: Statement | ClusterReport, pdf: RenderedPDF, storage_name:
     record.sha256 = pdf.sha256
     record.status = Statement.Status.READY
     record.error = ""
+    record.error_data = None
     record.rendered_at = timezone.now()
     # Conditional: a batch cancelled (or reaped) while this PDF rendered stays FAILED, and the file goes.
     stored = type(record).objects.filter(pk=record.pk).exclude(status=Statement.Status.FAILED).update(
-        file=record.file.name, sha256=record.sha256, status=record.status, error="", rendered_at=record.rendered_at
+        file=record.file.name, sha256=record.sha256, status=record.status, error="", error_data=None,
+        rendered_at=record.rendered_at
     )
     if not stored:
         record.file.delete(save=False)

@@ -159,7 +159,8 @@ def completeness_table(*, rows: Iterable[PPEDayCompleteness]) -> Table:
     ])
 
 
-def reading_error_table(*, rows: Iterable[dict[str, Any]]) -> Table:
+def reading_error_table(*, rows: Iterable[Any]) -> Table:
+    """Rows: ``ReadingImport.error_rows`` (line, field and message in the active language)."""
     return Table(title=_("Błędy importu"), rows=rows, columns=[
         Column(_("Wiersz"), lambda e: e.get("line"), Kind.INT),
         Column(_("Pole"), lambda e: e.get("field")),
@@ -224,7 +225,7 @@ def completeness_export(request: HttpRequest, cluster: Cluster, fmt: str) -> Htt
 def import_errors_export(request: HttpRequest, cluster: Cluster, pk: int, fmt: str) -> HttpResponseBase:
     export_format = export_format_or_404(fmt)
     reading_import = get_object_or_404(ReadingImport.objects.only("id", "errors"), cluster=cluster, pk=pk)
-    rows = [e for e in reading_import.errors or [] if isinstance(e, dict)]
+    rows = reading_import.error_rows  # rendered in the reader's language
     return table_response(
         table=reading_error_table(rows=rows), fmt=export_format,
         filename=export_filename(cluster_slug=cluster.slug, what=f"bledy-importu-{reading_import.pk}", fmt=export_format),

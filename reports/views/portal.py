@@ -147,16 +147,14 @@ def _data_page(request: HttpRequest, member: Member, *, day: dt.date, form: form
         "member": member, "chart": chart, "form": form, "portal_nav": "data",
         "previous_day": day - dt.timedelta(days=1), "next_day": day + dt.timedelta(days=1) if day < today else None,
         "chart_data": {"labels": chart["labels"], "drawn": chart["drawn_kwh"], "fed": chart["fed_kwh"],
-                       "shared": chart["shared_kwh"],
-                       "names": {"drawn": _("Energia pobrana"), "fed": _("Energia oddana do sieci"),
-                                 "shared": _("Energia współdzielona")}},
+                       "names": {"drawn": _("Energia pobrana"), "fed": _("Energia oddana do sieci")}},
     }, status=status)
 
 
 @consent_required
 @require_GET
 def data_day(request: HttpRequest) -> HttpResponse:
-    """One day of the member's own hourly draw, feed-in and shared energy, with previous/next day links."""
+    """One day of the member's own hourly draw and feed-in, with previous/next day links."""
     member = _member_or_404(request)
     today = timezone.localdate()
     default = portal_last_data_day(member=member, before=today) or today - dt.timedelta(days=1)

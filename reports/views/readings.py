@@ -109,7 +109,7 @@ def import_progress(request: HttpRequest, cluster: Cluster, pk: int) -> JsonResp
         "status": reading_import.status,
         "status_display": reading_import.get_status_display(),
         "progress": reading_import.progress,
-        "message": reading_import.message,
+        "message": reading_import.message_text,
         "done": reading_import.status not in ACTIVE,
     })
 

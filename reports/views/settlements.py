@@ -175,11 +175,12 @@ def settlement_unarchive_view(request: HttpRequest, cluster: Cluster, run_id: in
 @require_GET
 def settlement_progress(request: HttpRequest, cluster: Cluster, run_id: int) -> JsonResponse:
     run = get_object_or_404(
-        SettlementRun.objects.only("id", "status", "progress", "message", "error"), cluster=cluster, id=run_id
+        SettlementRun.objects.only("id", "status", "progress", "message", "message_data", "error", "error_data"),
+        cluster=cluster, id=run_id,
     )
     return JsonResponse({
         "id": run.id, "status": run.status, "status_display": run.get_status_display(), "progress": run.progress,
-        "message": run.message, "error": run.error, "done": run.status not in ACTIVE,
+        "message": run.message_text, "error": run.error_text, "done": run.status not in ACTIVE,
         "url": reverse("reports:settlement-detail", args=[cluster.slug, run.id]),
     })
 
@@ -319,7 +320,7 @@ def _diff_causes(run: SettlementRun, previous: SettlementRun) -> list[dict[str, 
                      "old": _cause_value(c["key"], c["old"]), "new": _cause_value(c["key"], c["new"])})
     for reason in causes["outdated"]:
         rows.append({"kind": _("zmiany po obliczeniu wersji %(v)s") % {"v": previous.version},
-                     "label": reason.get_code_display(), "items": [reason.detail] if reason.detail else [],
+                     "label": reason.get_code_display(), "items": [reason.detail_text] if reason.detail_text else [],
                      "when": reason.created_at})
     return rows
 

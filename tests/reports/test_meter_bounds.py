@@ -97,7 +97,7 @@ def test_a_two_line_file_spanning_years_is_refused_naming_the_line(run_import, c
     _member_ppe(cluster, valid_from=dt.date(2000, 1, 1))
     result = run_import(HEADER + f"{A},2020-01-01T00:00:00+01:00,1.0,0\n{A},2099-12-31T23:00:00+01:00,1.0,0\n")
     assert result.status == JobStatus.FAILED and MeterDay.objects.count() == 0
-    assert [(e["line"], e["field"]) for e in result.errors][:1] in ([(2, "start")], [(3, "start")])
+    assert [(e["line"], e["field"]) for e in result.error_rows][:1] in ([(2, "start")], [(3, "start")])
 
 
 def test_it_refuses_readings_more_than_a_month_outside_the_membership(run_import, cluster):
@@ -105,7 +105,7 @@ def test_it_refuses_readings_more_than_a_month_outside_the_membership(run_import
     early = dt.date(2026, 3, 1) - dt.timedelta(days=MEMBERSHIP_MARGIN_DAYS + 1)
     result = run_import(HEADER + f"{A},2026-03-05T00:00:00+01:00,1.0,0\n{A},{early}T00:00:00+01:00,1.0,0\n")
     assert result.status == JobStatus.FAILED and MeterDay.objects.count() == 0
-    [(line, field, message)] = [(e["line"], e["field"], e["message"]) for e in result.errors]
+    [(line, field, message)] = [(e["line"], e["field"], e["message"]) for e in result.error_rows]
     assert (line, field) == (3, "start") and "poza okresem przynależności" in message and A in message
     late = dt.date(2026, 3, 31) + dt.timedelta(days=MEMBERSHIP_MARGIN_DAYS + 1)
     result = run_import(HEADER + f"{A},{late}T00:00:00+01:00,1.0,0\n")
@@ -124,7 +124,7 @@ def test_it_refuses_data_of_a_ppe_that_never_belonged_to_a_member(run_import, cl
     MeteringPointFactory(cluster=cluster, code=A)
     result = run_import(HEADER + f"{A},2026-03-05T00:00:00+01:00,1.0,0\n")
     assert result.status == JobStatus.FAILED and [e["line"] for e in result.errors] == [2]
-    assert "przynależności" in result.errors[0]["message"]
+    assert "przynależności" in result.error_rows[0]["message"]
 
 
 def test_it_refuses_a_file_longer_than_the_period_limit_for_one_ppe(run_import, cluster):
@@ -132,7 +132,7 @@ def test_it_refuses_a_file_longer_than_the_period_limit_for_one_ppe(run_import, 
     last = dt.date(2024, 1, 1) + dt.timedelta(days=max_file_days())
     result = run_import(HEADER + f"{A},2024-01-01T00:00:00+01:00,1.0,0\n{A},{last}T00:00:00+01:00,1.0,0\n")
     assert result.status == JobStatus.FAILED and MeterDay.objects.count() == 0
-    assert result.errors[0]["field"] == "start" and result.errors[0]["line"] in (2, 3)
+    assert result.error_rows[0]["field"] == "start" and result.errors[0]["line"] in (2, 3)
 
 
 def test_an_import_resolves_codes_in_its_own_cluster_only(run_import, cluster, other_cluster):
@@ -146,7 +146,7 @@ def test_an_import_resolves_codes_in_its_own_cluster_only(run_import, cluster, o
     assert result.status == JobStatus.DONE, result.errors
     assert list(MeterDay.objects.values_list("ppe_id", flat=True)) == [mine.id]
     failed = run_import(HEADER + f"{only_theirs},2026-01-05T00:00:00+01:00,1.5,0\n")
-    [(line, field, message)] = [(e["line"], e["field"], e["message"]) for e in failed.errors]
+    [(line, field, message)] = [(e["line"], e["field"], e["message"]) for e in failed.error_rows]
     assert (line, field) == (2, "ppe_code") and "Nieznany PPE" in message
     assert other_cluster.name not in message and "innego klastra" not in message
     assert MeterDay.objects.count() == 1

@@ -52,7 +52,7 @@ def utc(*args: int) -> dt.datetime:
 
 
 def messages(result: ReadingImport) -> list[tuple]:
-    return [(e["line"], e["field"], e["message"]) for e in result.errors]
+    return [(e["line"], e["field"], e["message"]) for e in result.error_rows]
 
 
 def test_it_imports_a_generic_hourly_file_for_two_ppes(run_import, ppe_a, ppe_b):
@@ -253,7 +253,7 @@ def test_it_keeps_earlier_data_when_a_later_file_fails(run_import, ppe_a, ppe_b)
 def test_it_runs_the_command_and_exits_non_zero_listing_errors(cluster, ppe_a, capsys, tmp_path):
     call_command("import_readings", cluster.slug, str(DATA / "tauron_wide.csv"), "--format", "tauron", "--ppe", A)
     out = capsys.readouterr().out
-    assert "100 %" in out and "Zapisano 24 odczytów" in out
+    assert "100 %" in out and "Zapisano 24 odczyty" in out
     bad = tmp_path / "bad.csv"
     bad.write_text(f"ppe_code,start,import_kwh,export_kwh\n{A},2026-01-01T00:00:00,1,0\n{A},x,-1,0\n")
     with pytest.raises(CommandError) as failure:

@@ -44,7 +44,7 @@ def test_it_uploads_a_file_and_shows_the_finished_import(client, coordinator, cl
     assert response["Location"] == reverse("reports:import-detail", args=[cluster.slug, imp.pk])
     assert imp.status == JobStatus.DONE and imp.created_by == coordinator and imp.ppe == ppe
     page = client.get(response["Location"])
-    assert "import-summary" in page.content.decode() and "Zapisano 24 odczytów" in page.content.decode()
+    assert "import-summary" in page.content.decode() and "Zapisano 24 odczyty" in page.content.decode()
     assert "import-running" not in page.content.decode()
     progress = client.get(reverse("reports:import-progress", args=[cluster.slug, imp.pk])).json()
     assert progress == {"status": "done", "status_display": "zakończono", "progress": 100,

@@ -146,7 +146,7 @@ def test_it_stops_below_the_completeness_gate_and_lists_the_gaps(cluster, sevent
         run = settlement_request(cluster=cluster, period_start=START, period_end=END)
     run.refresh_from_db()
     assert run.status == JobStatus.FAILED
-    assert "Niekompletne dane" in run.error and "99.00" in run.error
+    assert "Niekompletne dane" in run.error and "99,00" in run.error
     assert run.missing == [
         {
             "ppe": ppe.code, "member": "gmina", "hours": 24,

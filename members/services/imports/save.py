@@ -7,12 +7,13 @@ from collections import Counter
 from typing import Any
 
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext_noop
 
 from members.models import Cluster, Generator, Member, MeteringPoint, PPEMembership, StorageUnit
 from members.services.datastamp import conditions_invalidate
 from members.services.imports.checks import Plan, PPERow
 from members.signals import registry_changed_send
+from okeportal.messages import msg
 
 # What a settlement uses from the registry (member names and addresses do not change figures).
 SETTLED_KINDS = ("metering_points", "memberships", "generators", "storage_units")
@@ -74,8 +75,8 @@ def plan_save(*, cluster: Cluster, plan: Plan) -> dict[str, Counter]:
         # Imported rows carry no change date of their own: every finished settlement may be affected.
         registry_changed_send(
             cluster_id=cluster.pk, start=None, end=None, code="registry_import",
-            detail=gettext("nowe lub zmienione: PPE %(ppe)d, przynależności %(m)d, instalacje %(i)d")
-            % {"ppe": changed["metering_points"], "m": changed["memberships"],
-               "i": changed["generators"] + changed["storage_units"]},
+            detail=msg(gettext_noop("nowe lub zmienione: PPE %(ppe)d, przynależności %(m)d, instalacje %(i)d"),
+                       ppe=changed["metering_points"], m=changed["memberships"],
+                       i=changed["generators"] + changed["storage_units"]),
         )
     return counts

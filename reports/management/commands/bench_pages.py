@@ -213,7 +213,7 @@ class Command(BaseCommand):
             settlement_run_task(run.pk)
             run.refresh_from_db()
             if run.status != JobStatus.DONE:
-                raise CommandError(f"settlement failed: {run.error}")
+                raise CommandError(f"settlement failed: {run.error_text}")
         statements_prepare(run=run)
         # The build writes in bulk (no history rows): drop any cached status.
         conditions_invalidate(cluster_ids=[cluster.pk])

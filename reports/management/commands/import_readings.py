@@ -51,13 +51,13 @@ class Command(BaseCommand):
 
         result = reading_import_process(import_id=reading_import.id, on_progress=echo)
         if result.status != JobStatus.DONE:
-            lines = [f"Import #{result.id}: {result.message}"]
-            for error in result.errors:
-                where = f"wiersz {error['line']}" if error.get("line") else "plik"
-                lines.append(f"  {where}, {error['field']}: {error['message']}")
+            lines = [f"Import #{result.id}: {result.message_text}"]
+            for error in result.error_rows:
+                where = f"wiersz {error.line}" if error.line else "plik"
+                lines.append(f"  {where}, {error.field}: {error.message}")
             raise CommandError("\n".join(lines))
         s = result.summary
-        self.stdout.write(self.style.SUCCESS(f"Import #{result.id}: {result.message}"))
+        self.stdout.write(self.style.SUCCESS(f"Import #{result.id}: {result.message_text}"))
         self.stdout.write(
             f"  okres {s['from']} – {s['to']}, pobór {s['import_kwh']} kWh, oddanie {s['export_kwh']} kWh, "
             f"{s['days_written']} dni-PPE, {s['seconds']} s ({s['readings_per_second']} odczytów/s)"

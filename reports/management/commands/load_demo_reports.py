@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 settlement_run_task(run.pk)  # in this process: the task's own claim and failure handling
                 run.refresh_from_db()
             if run.status != JobStatus.DONE:
-                raise CommandError(f"Rozliczenie {first:%Y-%m} nie powiodło się: {run.error or run.message}")
+                raise CommandError(f"Rozliczenie {first:%Y-%m} nie powiodło się: {run.error_text or run.message_text}")
             if index >= len(months) - publish_last and run.statements_published_at is None:
                 statements_prepare(run=run)
                 for statement in statements_for_run(run=run):

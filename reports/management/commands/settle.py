@@ -81,7 +81,7 @@ class Command(BaseCommand):
             detail = ""
             if run.missing:
                 detail = "\n" + "\n".join(f"  {m['ppe']} ({m['member']}): {m['hours']} h, {m['first']} – {m['last']}" for m in run.missing)
-            raise CommandError(f"Rozliczenie v{run.version} nieudane: {run.error}{detail}")
+            raise CommandError(f"Rozliczenie v{run.version} nieudane: {run.error_text}{detail}")
         report = run_report(run)
         if opts["as_json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))

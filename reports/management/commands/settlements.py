@@ -35,7 +35,8 @@ class Command(BaseCommand):
                 "status": run.status,
                 "outdated": bool(run.outdated_reasons.all()),
                 "reasons": [
-                    {"code": r.code, "label": str(r.get_code_display()), "detail": r.detail, "at": r.created_at.isoformat()}
+                    {"code": r.code, "label": str(r.get_code_display()), "detail": r.detail_text,
+                     "at": r.created_at.isoformat()}
                     for r in run.outdated_reasons.all()
                 ],
             }

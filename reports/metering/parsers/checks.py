@@ -14,7 +14,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from okeportal.messages import MsgStr, msg, msg_str
 
 from .common import (
     MAX_ERRORS,
@@ -34,11 +36,11 @@ _NO_LINE = np.iinfo(np.int32).max
 _COLUMNS = ("ppe", "starts", "imp", "exp", "qual", "line")
 
 
-def too_big_message(value: str, resolution_min: int) -> str:
+def too_big_message(value: str, resolution_min: int) -> MsgStr:
     limit = max_wh_per_reading(resolution_min) / 1000
-    return _("Wartość %(v)s kWh przekracza dopuszczalne %(max)s kWh dla jednego odczytu %(res)s-minutowego.") % {
-        "v": value, "max": f"{limit:g}", "res": resolution_min,
-    }
+    return msg_str(gettext_noop(
+        "Wartość %(v)s kWh przekracza dopuszczalne %(max)s kWh dla jednego odczytu %(res)s-minutowego."
+    ), v=value, max=f"{limit:g}", res=resolution_min)
 
 
 _HOURS = np.uint64(0x1111111111111111)  # bit 4h of a day word: the whole-hour quarter of hour h
@@ -141,11 +143,10 @@ class Assembler:
                 self.failed[pid] = True
                 keep[idx[f:]] = False
                 lo, hi = (int(self.lo[pid]), int(self.hi[pid])) if f == 0 else (int(low[f - 1]), int(high[f - 1]))
-                self._error(result, RowError(int(line[idx[f]]), self.fields[0], _(
+                self._error(result, RowError(int(line[idx[f]]), self.fields[0], msg(gettext_noop(
                     "Odczyt od %(t)s: dane PPE %(ppe)s w tym pliku obejmowałyby ponad %(n)d dni (dotąd od %(a)s do "
                     "%(b)s). Jeden plik może obejmować najwyżej %(n)d dni danych jednego PPE — podziel go."
-                ) % {"t": iso_utc(s[f]), "ppe": self._code(pid), "n": self.window, "a": iso_utc(lo),
-                     "b": iso_utc(hi)}))
+                ), t=iso_utc(s[f]), ppe=self._code(pid), n=self.window, a=iso_utc(lo), b=iso_utc(hi))))
             if f:
                 self.lo[pid], self.hi[pid] = low[f - 1], high[f - 1]
         return keep
@@ -173,11 +174,11 @@ class Assembler:
         for i in np.flatnonzero(earlier & ~dup[k]):
             dup[k[i]] = True
         for i in np.flatnonzero(dup)[:MAX_ERRORS]:
-            where = (_("występuje już w wierszu %(first)d.") % {"first": first_of[int(i)]} if int(i) in first_of
-                     else _("występuje już we wcześniejszej części pliku."))
-            self._error(result, RowError(int(line[i]), self.fields[0], _(
+            where = (msg(gettext_noop("występuje już w wierszu %(first)d."), first=first_of[int(i)])
+                     if int(i) in first_of else msg(gettext_noop("występuje już we wcześniejszej części pliku.")))
+            self._error(result, RowError(int(line[i]), self.fields[0], msg(gettext_noop(
                 "Powtórzony okres: PPE %(ppe)s od %(t)s %(where)s"
-            ) % {"ppe": self._code(int(ppe[i])), "t": iso_utc(starts[i]), "where": where}))
+            ), ppe=self._code(int(ppe[i])), t=iso_utc(starts[i]), where=where)))
         return dup
 
     def _remember(self, rows: dict[str, np.ndarray]) -> None:
@@ -233,17 +234,17 @@ class Assembler:
         values = {"t": iso_utc(start), "day": iso_utc(start - start % 86400)[:10], "ppe": self._code(pid),
                   "other": other}
         if stray_quarter:
-            message = _(
+            message = msg(gettext_noop(
                 "Odczyt od %(t)s jest 15-minutowy, a dzień %(day)s (UTC) PPE %(ppe)s ma już dane godzinowe (np. wiersz "
                 "%(other)d). Jeden dzień jednego PPE ma jedną rozdzielczość — nie mieszaj odczytów godzinowych "
                 "i 15-minutowych w tym samym dniu."
-            ) % values
+            ), **values)
         else:
-            message = _(
+            message = msg(gettext_noop(
                 "Odczyt od %(t)s i odczyt godzinę później bez kwadransów pomiędzy wyglądają na dane godzinowe, a dzień "
                 "%(day)s (UTC) PPE %(ppe)s ma już dane 15-minutowe (np. wiersz %(other)d). Jeden dzień jednego PPE ma "
                 "jedną rozdzielczość — nie mieszaj odczytów godzinowych i 15-minutowych w tym samym dniu."
-            ) % values
+            ), **values)
         self._error(result, RowError(int(rows["line"][at]), self.fields[0], message))
 
     def _emit(self, result: ParseResult, rows: dict[str, np.ndarray], res: np.ndarray) -> None:

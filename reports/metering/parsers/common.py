@@ -9,8 +9,9 @@ from typing import BinaryIO
 
 import numpy as np
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from okeportal.messages import Msg, MsgStr, as_msg, msg, msg_str
 from okeportal.textfiles import text_encoding
 
 ProgressFn = Callable[[float], None]
@@ -25,16 +26,47 @@ YEAR_MIN, YEAR_MAX = 2000, 2100
 BLOCK_BYTES = 1 << 20
 
 
+# Fields named by a word rather than a column of the file (source texts, translated when shown).
+LINE_FIELD = gettext_noop("wiersz")
+FILE_FIELD = gettext_noop("plik")
+HEADER_FIELD = gettext_noop("nagłówek")
+DATA_FIELD = gettext_noop("dane")
+
+
 @dataclass(frozen=True)
 class RowError:
-    """One problem in an input file: the line (1-based, None = the whole file), the field and the rule."""
+    """One problem in an input file: the line (1-based, None = the whole file), the field and the rule.
+
+    ``field`` is a column of the file or a ``gettext_noop`` word (``LINE_FIELD``…); ``rule``
+    is the message as a code with parameters (``okeportal.messages``), so the stored error
+    is shown in the reader's language. ``message`` is its text in the active language.
+    """
 
     line: int | None
     field: str
-    message: str
+    rule: Msg
+
+    def __post_init__(self) -> None:
+        # a ``MsgStr`` (a cell check's message) gives its code; plain text (an exception's) is kept as it is
+        object.__setattr__(self, "rule", as_msg(self.rule))
+
+    @property
+    def message(self) -> str:
+        return self.rule.render()
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def params(self) -> dict:
+        return self.rule.params
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "field": self.field, "message": self.message}
+        """As stored on ``ReadingImport.errors``: ``{"line", "msg", "params"}``, the field as ``field_label``."""
+        stored = self.rule.as_json()
+        stored["params"] = {**stored["params"], "field_label": self.field}
+        return {"line": self.line, **stored}
 
 
 @dataclass
@@ -106,14 +138,15 @@ def iso_utc(seconds: int) -> str:
     return dt.datetime.fromtimestamp(int(seconds), dt.UTC).isoformat()
 
 
-def year_message(value: str) -> str:
-    return _("„%(v)s”: rok spoza dozwolonego zakresu %(lo)d–%(hi)d.") % {"v": value, "lo": YEAR_MIN, "hi": YEAR_MAX}
+def year_message(value: str) -> MsgStr:
+    return msg_str(gettext_noop("„%(v)s”: rok spoza dozwolonego zakresu %(lo)d–%(hi)d."), v=value, lo=YEAR_MIN,
+                   hi=YEAR_MAX)
 
 
 def long_line_error(line: int) -> RowError:
-    return RowError(line, _("wiersz"), _(
+    return RowError(line, LINE_FIELD, msg(gettext_noop(
         "Wiersz jest dłuższy niż %(n)d bajtów — to nie jest wiersz danych pomiarowych (brak znaku końca wiersza?)."
-    ) % {"n": MAX_LINE_BYTES})
+    ), n=MAX_LINE_BYTES))
 
 
 def stream_size(stream: BinaryIO) -> int | None:
@@ -243,10 +276,10 @@ class LineDecoder:
                 try:
                     lines.append(raw.decode(self.encoding or "ascii"))
                 except UnicodeDecodeError as exc:
-                    result.add(RowError(block.first_line + i, _("wiersz"), _(
+                    result.add(RowError(block.first_line + i, LINE_FIELD, msg(gettext_noop(
                         "Niepoprawne bajty w kolumnie %(col)d (bajt 0x%(byte)02X): plik nie jest zapisany w UTF-8 "
                         "ani w Windows-1250."
-                    ) % {"col": raw[: exc.start].count(self.sep) + 1, "byte": raw[exc.start]}))
+                    ), col=raw[: exc.start].count(self.sep) + 1, byte=raw[exc.start])))
                     lines.append("")
             return lines
 
