@@ -8,14 +8,13 @@ staff only, 404 across clusters (``cluster_staff_required``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -35,6 +34,7 @@ from members.services.exports import (
     table_csv_chunks,
     table_xlsx_file,
 )
+from okeportal.downloads import ChunkFile
 
 # Rows fetched from the database at a time while an export streams.
 EXPORT_CHUNK = 2_000
@@ -49,17 +49,14 @@ def export_format_or_404(fmt: str) -> ExportFormat:
 
 def table_response(*, table: Table, fmt: ExportFormat, filename: str) -> HttpResponseBase:
     """The table as a download: CSV streamed line by line, XLSX from a temporary file."""
+    body: IO[bytes] | ChunkFile
     if fmt == ExportFormat.CSV:
-        chunks = _in_language(translation.get_language(), table_csv_chunks(table=table))
-        response: HttpResponseBase = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
-        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+        body = ChunkFile(_in_language(translation.get_language(), table_csv_chunks(table=table)))
     else:
         # Dates day-first in Polish, ISO otherwise (the cell is a date either way).
         date_format = "dd.mm.yyyy" if (translation.get_language() or "pl").startswith("pl") else "yyyy-mm-dd"
-        response = FileResponse(
-            table_xlsx_file(table=table, date_format=date_format), as_attachment=True, filename=filename,
-            content_type=CONTENT_TYPES[fmt],
-        )
+        body = table_xlsx_file(table=table, date_format=date_format)
+    response = FileResponse(body, as_attachment=True, filename=filename, content_type=CONTENT_TYPES[fmt])
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

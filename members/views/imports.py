@@ -9,9 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -128,7 +127,7 @@ def _example_names() -> list[str]:
 
 
 @cluster_staff_required
-def registry_examples(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+def registry_examples(request: HttpRequest, cluster: Cluster) -> FileResponse:
     """The example registry files (docs/examples/registry) as one zip."""
     names = _example_names()
     if not names:
@@ -137,6 +136,5 @@ def registry_examples(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in names:
             archive.write(examples_dir() / name, arcname=name)
-    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename="rejestr-przyklad.zip")
-    return response
+    buffer.seek(0)
+    return FileResponse(buffer, as_attachment=True, filename="rejestr-przyklad.zip", content_type="application/zip")

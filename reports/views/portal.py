@@ -18,11 +18,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -31,6 +32,7 @@ from members.models import Member, PPEMembership
 from members.permissions import member_for_user
 from members.services.consents import consent_texts_missing, consents_accept, member_for_user_with_consents
 from members.services.exports import Column, Table, table_csv_chunks
+from okeportal.downloads import ChunkFile
 from reports.portal.services import (
     MAX_EXPORT_DAYS,
     portal_day_chart,
@@ -147,14 +149,16 @@ def _data_page(request: HttpRequest, member: Member, *, day: dt.date, form: form
         "member": member, "chart": chart, "form": form, "portal_nav": "data",
         "previous_day": day - dt.timedelta(days=1), "next_day": day + dt.timedelta(days=1) if day < today else None,
         "chart_data": {"labels": chart["labels"], "drawn": chart["drawn_kwh"], "fed": chart["fed_kwh"],
-                       "names": {"drawn": _("Energia pobrana"), "fed": _("Energia oddana do sieci")}},
+                       "shared": chart["shared_kwh"],
+                       "names": {"drawn": _("Energia pobrana"), "fed": _("Energia oddana do sieci"),
+                                 "shared": _("Energia współdzielona")}},
     }, status=status)
 
 
 @consent_required
 @require_GET
 def data_day(request: HttpRequest) -> HttpResponse:
-    """One day of the member's own hourly draw and feed-in, with previous/next day links."""
+    """One day of the member's own hourly draw, feed-in and shared energy, with previous/next day links."""
     member = _member_or_404(request)
     today = timezone.localdate()
     default = portal_last_data_day(member=member, before=today) or today - dt.timedelta(days=1)
@@ -181,7 +185,7 @@ class HourlyExportForm(forms.Form):
 
 @consent_required
 @require_GET
-def data_csv(request: HttpRequest) -> HttpResponse:
+def data_csv(request: HttpRequest) -> HttpResponseBase:
     """The member's own hourly data as CSV (``;``, decimal comma, local time): its right of access."""
     member = _member_or_404(request)
     form = HourlyExportForm(request.GET)
@@ -192,12 +196,10 @@ def data_csv(request: HttpRequest) -> HttpResponse:
     header = next(rows)
     # The same CSV writer as every coordinator export (UTF-8 BOM, ';', CRLF); the cells come formatted.
     table = Table(title="", columns=[Column(h, itemgetter(i)) for i, h in enumerate(header)], rows=rows)
-    response = StreamingHttpResponse(table_csv_chunks(table=table))
-    response["Content-Type"] = "text/csv; charset=utf-8"
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=f"dane-godzinowe-{member.ref}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+    return FileResponse(
+        ChunkFile(table_csv_chunks(table=table)), as_attachment=True, content_type="text/csv; charset=utf-8",
+        filename=f"dane-godzinowe-{member.ref}-{start:%Y%m%d}-{end:%Y%m%d}.csv",
     )
-    return response
 
 
 @consent_required

@@ -422,7 +422,7 @@ def test_it_serves_the_example_files_as_a_zip(client, coordinator, cluster):
     client.force_login(coordinator)
     response = client.get(url("registry-examples", cluster))
     assert response["Content-Type"] == "application/zip"
-    assert "members.csv" in zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert "members.csv" in zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
 
 
 # --- admin ----------------------------------------------------------------------------
