@@ -165,3 +165,18 @@ def test_the_upload_page_imports_a_single_csv(client, coordinator, cluster, djan
     assert not MeteringPoint.objects.filter(cluster=cluster).exists()
     page = client.get(reverse("members:registry-import-detail", kwargs={"cluster_slug": cluster.slug, "pk": entry.pk}))
     assert page.status_code == 200
+
+
+def test_a_single_csv_not_named_after_its_table_is_recognised_by_its_header(
+    client, coordinator, cluster, django_capture_on_commit_callbacks
+) -> None:
+    client.force_login(coordinator)
+    content = (EXAMPLE / "members.csv").read_bytes()
+    entry = _upload(client, cluster, "czlonkowie (1).csv", content, django_capture_on_commit_callbacks)
+    assert entry.status == JobStatus.DONE, entry.errors
+    assert entry.summary["created"]["members"] == 3
+
+    entry = _upload(client, cluster, "rejestr.csv", b"nazwa;adres\nA;B\n", django_capture_on_commit_callbacks)
+    assert entry.status == JobStatus.FAILED
+    [error] = entry.errors
+    assert error["file"] == "rejestr.csv" and "members.csv" in error["message"]

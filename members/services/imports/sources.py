@@ -453,6 +453,35 @@ def zip_tables(*, file: str, data: IO[bytes] | Path, limits: Limits | None = Non
     return out
 
 
+# Columns that only one table has: a single CSV not named after its table ("rejestr.csv",
+# "members (1).csv" from a browser's downloads) is recognised by its header.
+TABLE_SIGNATURES = {
+    "members": frozenset({"ref", "legal_form"}),
+    "metering_points": frozenset({"code", "member_ref"}),
+    "generators": frozenset({"ppe_code", "source"}),
+    "storage_units": frozenset({"ppe_code", "capacity_kwh"}),
+}
+
+
+def table_by_header(columns: list[str]) -> str | None:
+    """The one table whose distinguishing columns the header has, else None."""
+    kinds = [kind for kind, signature in TABLE_SIGNATURES.items() if signature <= set(columns)]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def _csv_by_header(*, name: str, opener: Callable[[], IO[bytes]], limits: Limits) -> Sources:
+    table, problems = csv_table(file=name, opener=opener, limits=limits)
+    kind = table_by_header(table.columns) if table is not None else None
+    if kind is None and not problems:
+        problems = [
+            Problem(name, None, "", _("Nieznana nazwa pliku; dozwolone: %(f)s.") % {"f": ", ".join(f"{s}.csv" for s in KNOWN_FILES)})
+        ]
+    out = Sources(problems=problems, complete=kind is not None)
+    if kind is not None and table is not None:
+        out.tables[kind] = table
+    return out
+
+
 def sources_read(source: Path | str | NamedFile, *, name: str | None = None, limits: Limits | None = None) -> Sources:
     """Read a folder, .zip, .xlsx or .csv given as a path or an uploaded file object.
 
@@ -490,7 +519,10 @@ def sources_read(source: Path | str | NamedFile, *, name: str | None = None, lim
             return xlsx_tables(file=name, data=stream, limits=limits)
     if suffix == ".csv":
         out = Sources()
-        _add_csv(out, display=name, stem=PurePosixPath(name).stem.lower(), opener=opener, limits=limits, seen={})
+        stem = PurePosixPath(name).stem.lower()
+        if stem not in KNOWN_FILES:
+            return _csv_by_header(name=name, opener=opener, limits=limits)
+        _add_csv(out, display=name, stem=stem, opener=opener, limits=limits, seen={})
         if not out.tables and not out.problems:
             out.problems.append(
                 Problem(name, None, "", _("Nieznana nazwa pliku; dozwolone: %(f)s.") % {"f": ", ".join(f"{s}.csv" for s in KNOWN_FILES)})
