@@ -327,7 +327,7 @@ class RegistryUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Plik rejestru"),
         help_text=_("Arkusz .xlsx, archiwum .zip z plikami CSV (członkowie, PPE, instalacje) albo jeden plik CSV "
-                    "nazwany jak jego tabela, np. members.csv."),
+                    "jednej z tabel, rozpoznawany po nazwie (np. members.csv) albo po nagłówku."),
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,.xlsx,.csv"}),
     )
 
