@@ -1,8 +1,10 @@
 """Member-facing reads: year-to-date totals and the member's own hourly meter data.
 
-Everything here takes the member (``member_for_user``) and reads nothing of
+Everything here takes the member (``member_for_user``) and shows nothing of
 another member: hourly data covers only the member's PPEs, and only the hours
-(local dates) within its memberships.
+(local dates) within its memberships. The member's shared energy per hour
+(``portal_day_shared``) is computed from the whole cluster's hourly totals, as
+the settlement computes it, but only the member's own share leaves this module.
 """
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ import numpy as np
 from django.db.models import Q
 
 from members.models import Member, MeteringPoint, PPEMembership
-from reports.metering.selectors import membership_inside
+from reports.engine import HourlyInput, energy_flows, hours_for_days
+from reports.engine.allocation import keys_allocate
+from reports.engine.hourly import EnergyFlows, int_split
+from reports.metering.selectors import membership_inside, ppe_export_required
 from reports.metering.store import hourly_matrix, local_dates
+from reports.models import AllocationMethod, SettlementRun
+from reports.settlement.gather import allocation_keys, membership_matrix, period_memberships, renewable_shares
+from reports.statements.services import statements_for_member
 
 WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
 MAX_EXPORT_DAYS = 366
@@ -111,21 +119,142 @@ def portal_hourly(*, member: Member, start: dt.date, end: dt.date) -> MemberHour
     )
 
 
+@dataclass(frozen=True)
+class DayShared:
+    """The member's shared energy in each hour of one local day (integer Wh), and where it comes from.
+
+    ``run`` is the member's published settlement covering the day (newest
+    version) when there is one: the values use its allocation method and, for
+    static keys, the keys it used, so they are the settlement's own figures for
+    that day. Without one the day is computed the same way, pro rata to the
+    draw, as a preliminary figure.
+    """
+
+    wh: list[int]
+    run: SettlementRun | None
+    allocation: str
+
+    @property
+    def total_wh(self) -> int:
+        return sum(self.wh)
+
+
+def _published_run(*, member: Member, day: dt.date) -> SettlementRun | None:
+    statement = (
+        statements_for_member(member=member)
+        .filter(run__period_start__lte=day, run__period_end__gte=day)
+        .order_by("-run__version", "-run__pk")
+        .first()
+    )
+    return statement.run if statement is not None else None
+
+
+def _ppe_hourly_shared(
+    *, flows: EnergyFlows, drawn: np.ndarray, member_of: np.ndarray, n_members: int, keys: np.ndarray | None
+) -> np.ndarray:
+    """Each member PPE's shared energy per hour (float Wh), as the engine splits ``shared_h``:
+    pro rata, every PPE gets ``shared_h / drawn_h`` of its draw; by static keys, each member
+    gets ``keys_allocate``'s share, split among its PPEs by their draw."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if keys is None:
+            ratio = np.where(flows.drawn_h > 0, flows.shared_h / flows.drawn_h, 0.0)
+            return drawn * ratio
+        n_hours = drawn.shape[1]
+        inside = member_of >= 0
+        cell = member_of.astype(np.int64) * n_hours + np.arange(n_hours, dtype=np.int64)[None, :]
+        member_drawn = np.bincount(cell[inside], weights=drawn[inside], minlength=n_members * n_hours).reshape(
+            n_members, n_hours
+        )
+        alloc = keys_allocate(shared_h=flows.shared_h, member_drawn=member_drawn, keys=keys)
+        factor = np.where(member_drawn > 0, alloc / member_drawn, 0.0)
+        return drawn * factor[np.clip(member_of, 0, None), np.arange(n_hours)[None, :]]
+
+
+def portal_day_shared(*, member: Member, day: dt.date) -> DayShared:
+    """The member's shared energy per hour of ``day``, computed by the settlement's engine.
+
+    The cluster's member PPEs of that day, their meter data, renewable shares and
+    memberships are gathered as a settlement gathers them, and ``energy_flows``
+    gives each hour's ``shared_h = min(renewable fed-in, drawn)`` and each PPE's
+    shared energy of the day. Whole Wh follow the settlement's rounding: each
+    PPE's day figure is the settlement's largest-remainder split of the cluster's
+    shared energy (for a one-day settlement exactly its figures), and its hours
+    are split to add up to it.
+    """
+    run = _published_run(member=member, day=day)
+    allocation = run.allocation if run is not None else AllocationMethod.PRO_RATA
+    hours = hours_for_days(start=day, end=day)
+    empty = DayShared(wh=[0] * len(hours), run=run, allocation=allocation)
+    memberships = period_memberships(cluster=member.cluster, start=day, end=day)
+    ppes = list(
+        MeteringPoint.objects.filter(pk__in={m.ppe_id for m in memberships}).prefetch_related("generators").order_by("code")
+    )
+    members = sorted({m.member for m in memberships}, key=lambda m: m.ref)
+    if member not in members:
+        return empty
+    member_row = {m.pk: i for i, m in enumerate(members)}
+    membership = membership_matrix(
+        memberships=memberships, ppe_row={p.pk: i for i, p in enumerate(ppes)}, member_row=member_row, days=[day]
+    )
+    keys = None
+    if allocation == AllocationMethod.STATIC and run is not None:
+        keys = allocation_keys(cluster=member.cluster, members=members, on=run.period_start)
+        if not keys.any():
+            return empty  # a static settlement always had keys; nothing to split by otherwise
+    shares, _ = renewable_shares(ppes)
+    first = dt.datetime.fromtimestamp(int(hours[0].astype(np.int64)), dt.UTC)
+    data = hourly_matrix(
+        ppe_ids=[p.pk for p in ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(hours)),
+        export_required=ppe_export_required(ppes=ppes),
+    )
+    flows = energy_flows(
+        data=HourlyInput(hours_utc=hours, import_wh=data.import_wh, export_wh=data.export_wh, renewable_share=shares,
+                         membership=membership, n_members=len(members)),
+        allocation=allocation, keys=keys,
+    )
+    member_of = np.repeat(membership[:, :1], len(hours), axis=1)
+    drawn = np.where(member_of >= 0, data.import_wh, 0).astype(np.float64)
+    hourly = _ppe_hourly_shared(flows=flows, drawn=drawn, member_of=member_of, n_members=len(members), keys=keys)
+    # The settlement's cells: every member PPE of the day, split to the cluster's rounded total.
+    rows = np.nonzero(membership[:, 0] >= 0)[0]
+    cells = int_split(flows.daily_shared[rows, 0], int(np.rint(flows.shared_h.sum())))
+    total = np.zeros(len(hours), dtype=np.int64)
+    for row, cell in zip(rows.tolist(), cells.tolist(), strict=True):
+        if membership[row, 0] == member_row[member.pk]:
+            total += int_split(hourly[row], cell)
+    return DayShared(wh=[int(v) for v in total], run=run, allocation=allocation)
+
+
 def portal_day_chart(*, member: Member, day: dt.date) -> dict[str, Any]:
-    """One local day of the member's PPEs summed per hour, in kWh, for the chart (23, 24 or 25 hours)."""
+    """One local day of the member's PPEs summed per hour, in kWh, for the chart (23, 24 or 25 hours).
+
+    Drawn and fed-in energy are the meter data; shared energy is ``portal_day_shared``
+    (shown for the hours with drawn energy on record).
+    """
     data = portal_hourly(member=member, start=day, end=day)
     drawn = data.import_wh.sum(axis=0) if data.ppes else np.zeros(len(data.local), dtype=np.int64)
     fed = data.export_wh.sum(axis=0) if data.ppes else np.zeros(len(data.local), dtype=np.int64)
     any_drawn = data.import_present.any(axis=0) if data.ppes else np.zeros(len(data.local), dtype=bool)
     any_fed = data.export_present.any(axis=0) if data.ppes else np.zeros(len(data.local), dtype=bool)
+    has_data = bool(any_drawn.any() or any_fed.any())
+    shared = portal_day_shared(member=member, day=day) if has_data else None
+    shared_wh = shared.wh if shared is not None else [0] * len(data.local)
+    labels = [h.strftime("%H:%M") for h in data.local]
+    drawn_kwh = [round(int(v) / 1000, 3) if p else None for v, p in zip(drawn, any_drawn, strict=True)]
+    fed_kwh = [round(int(v) / 1000, 3) if p else None for v, p in zip(fed, any_fed, strict=True)]
+    shared_kwh = [round(v / 1000, 3) if p else None for v, p in zip(shared_wh, any_drawn, strict=True)]
     return {
         "day": day,
-        "labels": [h.strftime("%H:%M") for h in data.local],
-        "drawn_kwh": [round(int(v) / 1000, 3) if p else None for v, p in zip(drawn, any_drawn, strict=True)],
-        "fed_kwh": [round(int(v) / 1000, 3) if p else None for v, p in zip(fed, any_fed, strict=True)],
+        "labels": labels,
+        "drawn_kwh": drawn_kwh,
+        "fed_kwh": fed_kwh,
+        "shared_kwh": shared_kwh,
+        "rows": list(zip(labels, drawn_kwh, fed_kwh, shared_kwh, strict=True)),
         "drawn_wh": int(drawn.sum()),
         "fed_wh": int(fed.sum()),
-        "has_data": bool(any_drawn.any() or any_fed.any()),
+        "shared_wh": sum(shared_wh),
+        "shared": shared,
+        "has_data": has_data,
         "ppe_count": len(data.ppes),
     }
 
