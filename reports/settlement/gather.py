@@ -4,9 +4,8 @@ data, rates and storage, turned into the engine's arrays."""
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -34,8 +33,6 @@ class Gathered:
     storage: list[StorageUnit]
     plan: TariffPlan
     hours: np.ndarray  # datetime64[s], the period's UTC hours
-    # seconds spent waiting for meter data while the engine consumed the stream
-    read_s: float = field(default=0.0)
     # bool per PPE: fed-in energy needed for a complete hour (generator or storage); None = every PPE
     export_required: np.ndarray | None = None
 
@@ -50,12 +47,7 @@ class Gathered:
             ppe_ids=[p.pk for p in self.ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(self.hours)),
             export_required=self.export_required,
         )
-        while True:
-            t0 = time.perf_counter()
-            part = next(chunks, None)
-            self.read_s += time.perf_counter() - t0
-            if part is None:
-                return
+        for part in chunks:
             if on_chunk is not None:
                 on_chunk(part)
             yield part
@@ -124,11 +116,17 @@ def settlement_gather(*, cluster: Cluster, start: dt.date, end: dt.date) -> Gath
                     export_required=ppe_export_required(ppes=ppes))
 
 
-def engine_input(g: Gathered, *, on_chunk: Callable[[HourlyData], None] | None = None) -> HourlyStream:
-    """The engine's input with the meter data streamed from the database (read once, by the engine)."""
+def engine_input(
+    g: Gathered, *, on_chunk: Callable[[HourlyData], None] | None = None, meter: Iterable[HourlyData] | None = None
+) -> HourlyStream:
+    """The engine's input with the meter data streamed from the database (read once, by the engine).
+
+    ``meter`` replaces ``g.meter_chunks(on_chunk=on_chunk)`` as the stream (bench_settlement times its reads).
+    """
+    parts = g.meter_chunks(on_chunk=on_chunk) if meter is None else meter
     return HourlyStream(
         hours_utc=g.hours,
-        chunks=((part.import_wh, part.export_wh) for part in g.meter_chunks(on_chunk=on_chunk)),
+        chunks=((part.import_wh, part.export_wh) for part in parts),
         renewable_share=g.renewable_share,
         membership=g.membership,
         n_members=len(g.members),
