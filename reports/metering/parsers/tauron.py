@@ -32,12 +32,16 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from okeportal.messages import Msg, msg, msg_str
 from reports.models import Quality
 
 from .checks import too_big_message
 from .common import (
+    FILE_FIELD,
+    HEADER_FIELD,
+    LINE_FIELD,
     YEAR_MAX,
     YEAR_MIN,
     LineDecoder,
@@ -81,17 +85,16 @@ def _label(cell: str) -> tuple[dt.date, int] | str:
         moment = (moment + dt.timedelta(seconds=30)).replace(second=0, microsecond=0)
         y, mo, d, h, mi, s = moment.year, moment.month, moment.day, moment.hour, moment.minute, 0
     else:
-        return _("„%(v)s” nie jest datą z godziną (oczekiwano np. 2026-04-30 1:00 albo 07.06.2026 01:00).") % {
-            "v": text[:40]
-        }
+        return msg_str(gettext_noop(
+            "„%(v)s” nie jest datą z godziną (oczekiwano np. 2026-04-30 1:00 albo 07.06.2026 01:00)."), v=text[:40])
     if not YEAR_MIN <= int(y) <= YEAR_MAX:
         return year_message(text[:40])
     try:
         day = dt.date(int(y), int(mo), int(d))
     except ValueError:
-        return _("„%(v)s”: nie ma takiego dnia.") % {"v": text}
+        return msg_str(gettext_noop("„%(v)s”: nie ma takiego dnia."), v=text)
     if int(mi) or int(s or 0) or not 0 <= int(h) <= 24:
-        return _("„%(v)s”: oczekiwano pełnej godziny 0:00–24:00 (dane godzinowe).") % {"v": text}
+        return msg_str(gettext_noop("„%(v)s”: oczekiwano pełnej godziny 0:00–24:00 (dane godzinowe)."), v=text)
     return day, int(h)
 
 
@@ -103,16 +106,16 @@ def _interval_start(day: dt.date, hour: int, occurrence: int, count: int) -> int
     second = start_wall.replace(tzinfo=WARSAW, fold=1)
     label = f"{hour}:00 {day:%d.%m.%Y}"
     if first.astimezone(UTC).astimezone(WARSAW).replace(tzinfo=None) != start_wall:
-        return _(
+        return msg_str(gettext_noop(
             "Godzina %(label)s obejmuje %(a)s–%(b)s czasu lokalnego, którego tego dnia nie ma (zmiana czasu na "
             "letni); ten dzień ma 23 godziny: 1:00, 2:00, 4:00 … 24:00."
-        ) % {"label": label, "a": f"{start_wall:%H:%M}", "b": f"{end_wall:%H:%M}"}
+        ), label=label, a=f"{start_wall:%H:%M}", b=f"{end_wall:%H:%M}")
     if first.utcoffset() != second.utcoffset():  # the October hour that happens twice
         if count != 2:
-            return _(
+            return msg_str(gettext_noop(
                 "Godzina %(label)s występuje %(n)d raz(y), a w dniu zmiany czasu na zimowy powinna wystąpić dwa razy "
                 "(najpierw CEST, potem CET) — nie da się ustalić, której godziny dotyczy."
-            ) % {"label": label, "n": count}
+            ), label=label, n=count)
         chosen = first if occurrence == 1 else second
     else:
         chosen = first
@@ -187,15 +190,15 @@ def _parse(stream: BinaryIO, result: ParseResult, *, on_progress: ProgressFn | N
         if on_progress is not None and size:
             on_progress(min(done / size, 1.0) * 0.5)
     if layout is None:
-        result.add(RowError(1, _("nagłówek"), _(
+        result.add(RowError(1, HEADER_FIELD, msg(gettext_noop(
             "Nie znaleziono nagłówka eLicznik (pierwsza kolumna „Data”, kolumny rozdzielone średnikiem)."
-        )))
+        ))))
         return
     if layout.columns is None:
-        result.add(RowError(layout.at + 1, _("nagłówek"), _(
+        result.add(RowError(layout.at + 1, HEADER_FIELD, msg(gettext_noop(
             "Nieznany układ pliku eLicznik: oczekiwano kolumn „Data; Wartość kWh; Rodzaj”, „Data i godzina; "
             "Wartosc[kWh/kvar]; Rodzaj energii” albo „Data, godzina; Pobór energii [kWh]; Oddanie [kWh]”."
-        )))
+        ))))
         return
     result.rows = state.rows
     _assemble(layout, rows, result)
@@ -225,7 +228,7 @@ def _row(
     state.rows += 1
     shape = _shape_message(layout, text, cells)
     if shape is not None:
-        result.add(RowError(lineno, _("wiersz"), shape))
+        result.add(RowError(lineno, LINE_FIELD, shape))
         return None
     label = _label(cells[0])
     if isinstance(label, str):
@@ -248,13 +251,13 @@ def _row(
 def _shape_message(layout: _Layout, text: str, cells: list[str]) -> str | None:
     """Why a line cannot be read as a row of this layout (a NUL byte, too few fields), or None."""
     if "\0" in text:
-        return _("Wiersz zawiera bajt NUL (0x00) — to nie jest plik tekstowy CSV.")
+        return msg_str(gettext_noop("Wiersz zawiera bajt NUL (0x00) — to nie jest plik tekstowy CSV."))
     assert layout.columns is not None
     needed = max(layout.kind_col or 0, *layout.columns.values()) + 1
     if len(cells) < needed:
-        return _(
+        return msg_str(gettext_noop(
             "Wiersz ma %(n)d pól, a ten układ pliku eLicznik wymaga co najmniej %(k)d (kolumny rozdziela średnik)."
-        ) % {"n": len(cells), "k": needed}
+        ), n=len(cells), k=needed)
     return None
 
 
@@ -268,8 +271,8 @@ def _wanted_kinds(layout: _Layout, lineno: int, cells: list[str], result: ParseR
     if kind_text in SKIPPED_KINDS:
         return None
     if kind_text not in KINDS:
-        result.add(RowError(lineno, _("Rodzaj"), _(
-            "Nieznany rodzaj energii „%(v)s” (oczekiwano: pobór, oddanie).") % {"v": cells[kind_col].strip()[:40]}))
+        result.add(RowError(lineno, gettext_noop("Rodzaj"), msg(gettext_noop(
+            "Nieznany rodzaj energii „%(v)s” (oczekiwano: pobór, oddanie)."), v=cells[kind_col].strip()[:40])))
         return None
     return [KINDS[kind_text]]
 
@@ -299,9 +302,9 @@ def _wh(cell: str, *, max_kwh: Decimal) -> int | str:
         if not kwh.is_finite():
             raise InvalidOperation
     except (ArithmeticError, ValueError):  # Overflow for 1e999999999999999999
-        return _("„%(v)s” nie jest liczbą (np. 0,095).") % {"v": cell[:40]}
+        return msg_str(gettext_noop("„%(v)s” nie jest liczbą (np. 0,095)."), v=cell[:40])
     if kwh < 0:
-        return _("Energia nie może być ujemna (%(v)s kWh).") % {"v": cell[:40]}
+        return msg_str(gettext_noop("Energia nie może być ujemna (%(v)s kWh)."), v=cell[:40])
     if kwh > max_kwh:  # compared before any arithmetic: 1e1000000 must not overflow
         return too_big_message(cell[:40], 60)
     # bounded above; a tiny exponent (1e-999999) rounds to 0 Wh
@@ -317,11 +320,11 @@ def _within_period(
     if hi - lo >= state.window:
         if not state.out_of_period:
             state.out_of_period = True
-            result.add(RowError(lineno, layout.date_name, _(
+            result.add(RowError(lineno, layout.date_name, msg(gettext_noop(
                 "„%(v)s”: plik obejmowałby ponad %(n)d dni (dotąd od %(a)s do %(b)s). Jeden plik może obejmować "
                 "najwyżej %(n)d dni danych — podziel go."
-            ) % {"v": label_cell.strip()[:40], "n": state.window, "a": dt.date.fromordinal(state.lo or ordinal),
-                 "b": dt.date.fromordinal(state.hi or ordinal)}))
+            ), v=label_cell.strip()[:40], n=state.window, a=dt.date.fromordinal(state.lo or ordinal),
+               b=dt.date.fromordinal(state.hi or ordinal))))
         return False
     state.lo, state.hi = lo, hi
     return True
@@ -341,9 +344,13 @@ def _count_occurrences(
     return True
 
 
-def _duplicate(hour: int, day: dt.date, kind: str, first: int) -> str:
-    return _("Powtórzona godzina %(h)d:00 %(d)s (%(k)s) — ten okres jest już w wierszu %(first)d.") % {
-        "h": hour, "d": f"{day:%d.%m.%Y}", "k": _("pobór") if kind == "import" else _("oddanie"), "first": first}
+def _duplicate(hour: int, day: dt.date, kind: str, first: int) -> Msg:
+    return msg(gettext_noop("Powtórzona godzina %(h)d:00 %(d)s (%(k)s) — ten okres jest już w wierszu %(first)d."),
+               h=hour, d=day, k=_kind_word(kind), first=first)
+
+
+def _kind_word(kind: str) -> Msg:
+    return msg(gettext_noop("pobór")) if kind == "import" else msg(gettext_noop("oddanie"))
 
 
 def _assemble(layout: _Layout, rows: list[tuple[int, dt.date, int, dict[str, int]]], result: ParseResult) -> None:
@@ -374,7 +381,7 @@ def _assemble(layout: _Layout, rows: list[tuple[int, dt.date, int, dict[str, int
     if result.error_count:
         return
     if not by_start:
-        result.add(RowError(None, _("plik"), _("Plik nie zawiera odczytów poboru ani oddania.")))
+        result.add(RowError(None, FILE_FIELD, msg(gettext_noop("Plik nie zawiera odczytów poboru ani oddania."))))
         return
     kinds_present = {k for v in by_start.values() for k in v}
     if kinds_present == {"import", "export"}:
@@ -382,9 +389,9 @@ def _assemble(layout: _Layout, rows: list[tuple[int, dt.date, int, dict[str, int
             for kind in ("import", "export"):
                 if kind not in values:
                     moment = dt.datetime.fromtimestamp(start, WARSAW)
-                    result.add(RowError(line_of[start], date_name, _(
+                    result.add(RowError(line_of[start], date_name, msg(gettext_noop(
                         "Brak wartości „%(k)s” dla godziny od %(t)s (plik zawiera oba rodzaje energii)."
-                    ) % {"k": _("pobór") if kind == "import" else _("oddanie"), "t": f"{moment:%d.%m.%Y %H:%M}"}))
+                    ), k=_kind_word(kind), t=moment)))
         if result.error_count:
             return
     starts = np.array(sorted(by_start), dtype=np.int64)
