@@ -18,7 +18,8 @@ Two ways in, one core (``registry_import_run``):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -27,6 +28,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from members.models import Cluster, RegistryImport
 from members.services.imports.checks import Checker, Plan
@@ -35,6 +37,7 @@ from members.services.imports.sources import KNOWN_FILES, NamedFile, Problem, so
 from members.services.memberships import is_one_cluster_violation
 from okeportal import jobs
 from okeportal.jobs import JobStatus
+from okeportal.messages import Msg, as_msg, msg, msg_polish, msg_str
 
 KINDS = ("members", "metering_points", "memberships", "generators", "storage_units")
 
@@ -116,7 +119,7 @@ def registry_import_run(
                 display,
                 None,
                 "",
-                _("Nie znaleziono żadnego z plików: %(f)s.") % {"f": ", ".join(f"{k}.csv" for k in KNOWN_FILES)},
+                msg_str(gettext_noop("Nie znaleziono żadnego z plików: %(f)s."), f=", ".join(f"{k}.csv" for k in KNOWN_FILES)),
             )
         )
     plan = Plan()
@@ -148,10 +151,10 @@ def registry_import_run(
                 raise
             # Another cluster registered one of the codes between the check and the save.
             report = ImportReport(ok=False, ignored=read.ignored, errors=[
-                RegistryImportError(display, None, "code", _(
+                RegistryImportError(display, None, "code", msg_str(gettext_noop(
                     "Jeden z PPE z pliku został w międzyczasie zarejestrowany w innym klastrze w tym samym okresie; "
                     "PPE może należeć tylko do jednego klastra naraz. Zaimportuj plik ponownie, aby zobaczyć który."
-                ))
+                )))
             ])
     if not report.ok and finish is not None:
         finish(report)
@@ -160,11 +163,16 @@ def registry_import_run(
 
 
 def _errors_stored(errors: Sequence[RegistryImportError]) -> list[dict[str, Any]]:
-    """The first ``OKE_REGISTRY_MAX_ERRORS`` errors as stored on ``RegistryImport.errors``."""
-    return [{**asdict(e), "text": str(e)} for e in errors[: settings.OKE_REGISTRY_MAX_ERRORS]]
+    """The first ``OKE_REGISTRY_MAX_ERRORS`` errors as stored on ``RegistryImport.errors``: file, row,
+    column and the message as a code with parameters (shown in the reader's language)."""
+    return [
+        {"file": e.file, "row": e.row, "column": e.column, **as_msg(e.message).as_json()}
+        for e in errors[: settings.OKE_REGISTRY_MAX_ERRORS]
+    ]
 
 
 def _outcome_fields(report: ImportReport) -> dict[str, Any]:
+    outcome = registry_import_outcome_msg(ok=report.ok, error_count=report.error_count)
     return {
         "status": JobStatus.DONE if report.ok else JobStatus.FAILED,
         "errors": _errors_stored(report.errors),
@@ -172,14 +180,16 @@ def _outcome_fields(report: ImportReport) -> dict[str, Any]:
         "summary": report.summary(),
         "progress": 100,
         "finished_at": timezone.now(),
-        "message": registry_import_outcome_message(ok=report.ok, error_count=report.error_count),
+        "message": msg_polish(outcome)[:300],
+        "message_data": outcome.as_json(),
     }
 
 
-def registry_import_outcome_message(*, ok: bool, error_count: int) -> str:
+def registry_import_outcome_msg(*, ok: bool, error_count: int) -> Msg:
     if ok:
-        return _("Zaimportowano rejestr.")
-    return _("Odrzucono (błędy: %(n)s); niczego nie zapisano.") % {"n": f"{error_count:,}".replace(",", "\u00a0")}
+        return msg(gettext_noop("Zaimportowano rejestr."))
+    # a Decimal: the count is shown with the reader's thousands separator
+    return msg(gettext_noop("Odrzucono (błędy: %(n)s); niczego nie zapisano."), n=Decimal(error_count))
 
 
 def registry_import(
@@ -209,12 +219,14 @@ def registry_import_create(*, cluster: Cluster, file: File | NamedFile, name: st
     the row is FAILED with ``okeportal.jobs.queue_unavailable_message()`` (check
     ``jobs.job_send_failed``) and can be retried; nothing is left ``queued``.
     """
+    queued = msg(gettext_noop("W kolejce"))
     with transaction.atomic():
         entry = RegistryImport(
             cluster=cluster,
             file_name=PurePosixPath(name).name[:255],
             created_by=user if getattr(user, "is_authenticated", False) else None,
-            message=_("W kolejce"),
+            message=msg_polish(queued),
+            message_data=queued.as_json(),
         )
         entry.file.save(PurePosixPath(name).name, file if isinstance(file, File) else File(file), save=False)
         entry.save()
@@ -224,7 +236,7 @@ def registry_import_create(*, cluster: Cluster, file: File | NamedFile, name: st
 
 def registry_import_claim(*, import_id: int) -> bool:
     """QUEUED → RUNNING for exactly one worker."""
-    return jobs.job_claim(job_model=RegistryImport, pk=import_id, message=_("Sprawdzanie plików"))
+    return jobs.job_claim(job_model=RegistryImport, pk=import_id, message=msg(gettext_noop("Sprawdzanie plików")))
 
 
 def _set_progress(import_id: int, percent: int) -> None:
@@ -244,7 +256,7 @@ def registry_import_process(*, import_id: int) -> RegistryImport | None:
     if not entry.file or not entry.file.storage.exists(entry.file.name):
         jobs.job_fail(
             job_model=RegistryImport, pk=import_id,
-            reason=_("Plik %(name)s nie jest już przechowywany; prześlij go ponownie.") % {"name": entry.file_name},
+            reason=msg(gettext_noop("Plik %(name)s nie jest już przechowywany; prześlij go ponownie."), name=entry.file_name),
         )
         return _reload(import_id)
 

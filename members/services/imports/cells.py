@@ -6,11 +6,17 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from okeportal.messages import MsgStr, msg_str
 
 
 class CellError(ValueError):
-    pass
+    """A cell that cannot be read; its message is a ``MsgStr`` (the text and its code)."""
+
+    def __str__(self) -> str:
+        message = self.args[0] if self.args else ""
+        return message if isinstance(message, MsgStr) else str(message)
 
 
 _DATE_PL = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
@@ -26,7 +32,7 @@ def parse_date(value: str) -> dt.date:
         return dt.date.fromisoformat(value[:10] if len(value) > 10 and value[10] in "T " else value)
     except ValueError:
         raise CellError(
-            _("„%(v)s” nie jest prawidłową datą (format RRRR-MM-DD, np. 2024-01-31, albo DD.MM.RRRR).") % {"v": value}
+            msg_str(gettext_noop("„%(v)s” nie jest prawidłową datą (format RRRR-MM-DD, np. 2024-01-31, albo DD.MM.RRRR)."), v=value)
         ) from None
 
 
@@ -36,23 +42,23 @@ def parse_decimal(value: str, *, places: int, digits: int, minimum: Decimal = De
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise CellError(_("„%(v)s” nie jest liczbą (np. 12,5 albo 12.5).") % {"v": value}) from None
+        raise CellError(msg_str(gettext_noop("„%(v)s” nie jest liczbą (np. 12,5 albo 12.5)."), v=value)) from None
     if not number.is_finite():
-        raise CellError(_("„%(v)s” nie jest liczbą.") % {"v": value})
+        raise CellError(msg_str(gettext_noop("„%(v)s” nie jest liczbą."), v=value))
     if number.is_zero():
         number = Decimal(0)  # "-0" and "0E+1000000" are plain zero
     elif number.adjusted() >= digits - places:
         # Before any arithmetic: exponents past the context's range (1e1000000) trap in comparisons.
-        raise CellError(_("„%(v)s”: liczba jest za duża.") % {"v": value})
+        raise CellError(msg_str(gettext_noop("„%(v)s”: liczba jest za duża."), v=value))
     elif number.adjusted() < -places:
-        raise CellError(_("„%(v)s”: najwyżej %(p)s miejsc po przecinku.") % {"v": value, "p": places})
+        raise CellError(msg_str(gettext_noop("„%(v)s”: najwyżej %(p)s miejsc po przecinku."), v=value, p=places))
     if number < minimum:
-        raise CellError(_("wartość %(v)s jest mniejsza niż %(min)s.") % {"v": value, "min": minimum})
+        raise CellError(msg_str(gettext_noop("wartość %(v)s jest mniejsza niż %(min)s."), v=value, min=minimum))
     exponent = number.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
-        raise CellError(_("„%(v)s”: najwyżej %(p)s miejsc po przecinku.") % {"v": value, "p": places})
+        raise CellError(msg_str(gettext_noop("„%(v)s”: najwyżej %(p)s miejsc po przecinku."), v=value, p=places))
     if abs(number) >= Decimal(10) ** (digits - places):
-        raise CellError(_("„%(v)s”: liczba jest za duża.") % {"v": value})
+        raise CellError(msg_str(gettext_noop("„%(v)s”: liczba jest za duża."), v=value))
     return number.quantize(Decimal(1).scaleb(-places))
 
 
@@ -62,7 +68,7 @@ def parse_bool(value: str) -> bool:
         return True
     if v in {"", "0", "nie", "n", "false", "no"}:
         return False
-    raise CellError(_("„%(v)s”: wpisz tak albo nie.") % {"v": value})
+    raise CellError(msg_str(gettext_noop("„%(v)s”: wpisz tak albo nie."), v=value))
 
 
 def parse_choice(value: str, *, choices: list[str]) -> str:
@@ -70,7 +76,7 @@ def parse_choice(value: str, *, choices: list[str]) -> str:
         if value == choice or value.lower() == choice.lower():
             return choice
     raise CellError(
-        _("„%(v)s” nie jest dozwoloną wartością; dozwolone: %(c)s.") % {"v": value, "c": ", ".join(choices)}
+        msg_str(gettext_noop("„%(v)s” nie jest dozwoloną wartością; dozwolone: %(c)s."), v=value, c=", ".join(choices))
     )
 
 
@@ -82,5 +88,5 @@ def parse_percent_fraction(value: str) -> Decimal:
     else:
         number = parse_decimal(text, places=3, digits=4)
     if not Decimal("0.01") <= number <= 1:
-        raise CellError(_("sprawność „%(v)s” musi być między 0,01 a 1 (albo 1–100 %%).") % {"v": value})
+        raise CellError(msg_str(gettext_noop("sprawność „%(v)s” musi być między 0,01 a 1 (albo 1–100 %%)."), v=value))
     return number.quantize(Decimal("0.001"))

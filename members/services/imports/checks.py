@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from stdnum.pl import nip, pesel, regon
 
 from members.models import (
@@ -44,6 +44,7 @@ from members.services.memberships import (
     ppe_codes_other_cluster_periods,
 )
 from members.services.validators import PPECode, member_identifiers_validate, ppe_code_check
+from okeportal.messages import msg, msg_str
 
 # column → required
 COLUMNS: dict[str, dict[str, bool]] = {
@@ -145,7 +146,7 @@ class Checker:
         value = row.get(column, "")
         if not value:
             if required and column not in self.missing:
-                self.error(column, _("wartość jest wymagana."))
+                self.error(column, msg_str(gettext_noop("wartość jest wymagana.")))
             return None
         if parse is None:
             return value
@@ -161,11 +162,11 @@ class Checker:
         for column in table.columns:
             if column not in spec:
                 self.problems.append(
-                    Problem(table.file, 1, column, _("nieznana kolumna; dozwolone: %(c)s.") % {"c": ", ".join(spec)})
+                    Problem(table.file, 1, column, msg_str(gettext_noop("nieznana kolumna; dozwolone: %(c)s."), c=", ".join(spec)))
                 )
         missing = {column for column, required in spec.items() if required and column not in table.columns}
         for column in (c for c in spec if c in missing):
-            self.problems.append(Problem(table.file, 1, column, _("brak wymaganej kolumny.")))
+            self.problems.append(Problem(table.file, 1, column, msg_str(gettext_noop("brak wymaganej kolumny."))))
         return missing
 
     def _rows(self, kind: str):
@@ -185,8 +186,7 @@ class Checker:
             if key.strip("|") and key in seen:
                 self.error(
                     key_column or "name",
-                    _("powtórzony %(what)s „%(key)s” (pierwszy raz w wierszu %(first)s).")
-                    % {"what": key_column or _("obiekt (ppe_code + name)"), "key": key.replace("|", " / "), "first": seen[key]},
+                    msg_str(gettext_noop("powtórzony %(what)s „%(key)s” (pierwszy raz w wierszu %(first)s)."), what=key_column or msg(gettext_noop("obiekt (ppe_code + name)")), key=key.replace("|", " / "), first=seen[key]),
                 )
                 continue
             seen[key] = line
@@ -222,10 +222,10 @@ class Checker:
             before = len(self.problems)
             ref = self.cell(row, "ref", required=True)
             if ref and not _REF.match(ref):
-                self.error("ref", _("symbol „%(v)s”: tylko litery bez polskich znaków, cyfry, „-” i „_”, do 40 znaków.") % {"v": ref})
+                self.error("ref", msg_str(gettext_noop("symbol „%(v)s”: tylko litery bez polskich znaków, cyfry, „-” i „_”, do 40 znaków."), v=ref))
             name = self.cell(row, "name", required=True)
             if name and len(name) > 250:
-                self.error("name", _("nazwa jest dłuższa niż 250 znaków."))
+                self.error("name", msg_str(gettext_noop("nazwa jest dłuższa niż 250 znaków.")))
             form = self.cell(row, "legal_form", lambda v: parse_choice(v, choices=list(LegalForm.values)), required=True)
             ids = self._member_identifiers(row, form)
             postal = self._member_postal(row)
@@ -266,7 +266,7 @@ class Checker:
         m = _POSTAL.match(postal)
         if m:
             return f"{m[1]}-{m[2]}"
-        self.error("postal_code", _("„%(v)s”: kod pocztowy ma postać 00-000.") % {"v": postal})
+        self.error("postal_code", msg_str(gettext_noop("„%(v)s”: kod pocztowy ma postać 00-000."), v=postal))
         return None
 
     def _member_email(self, row: dict[str, str]) -> str | None:
@@ -275,14 +275,14 @@ class Checker:
             try:
                 validate_email(email)
             except ValidationError:
-                self.error("email", _("„%(v)s” nie jest prawidłowym adresem e-mail.") % {"v": email})
+                self.error("email", msg_str(gettext_noop("„%(v)s” nie jest prawidłowym adresem e-mail."), v=email))
         return email
 
     def _member_period(self, row: dict[str, str]) -> tuple[dt.date | None, dt.date | None]:
         joined = self.cell(row, "joined_on", parse_date, required=True)
         left = self.cell(row, "left_on", parse_date)
         if joined and left and left < joined:
-            self.error("left_on", _("data wystąpienia %(l)s jest wcześniejsza niż data przystąpienia %(j)s.") % {"l": left, "j": joined})
+            self.error("left_on", msg_str(gettext_noop("data wystąpienia %(l)s jest wcześniejsza niż data przystąpienia %(j)s."), l=left, j=joined))
         return joined, left
 
     def _member_dates(self, ref: str) -> tuple[dt.date, dt.date | None] | None:
@@ -343,13 +343,12 @@ class Checker:
             return self.cluster.dso, True
         dso = self.dsos.get(dso_slug.lower())
         if dso is None:
-            self.error("dso", _("nieznany OSD „%(v)s”; dozwolone: %(c)s.") % {"v": dso_slug, "c": ", ".join(self.dsos)})
+            self.error("dso", msg_str(gettext_noop("nieznany OSD „%(v)s”; dozwolone: %(c)s."), v=dso_slug, c=", ".join(self.dsos)))
             return self.cluster.dso, False
         if dso.pk != self.cluster.dso_id:
             self.error(
                 "dso",
-                _("PPE jest w sieci %(dso)s, a klaster działa w sieci %(cd)s: wszystkie PPE klastra muszą być przyłączone do sieci jednego OSD (art. 38a Prawa energetycznego).")
-                % {"dso": dso.name, "cd": self.cluster.dso.name},
+                msg_str(gettext_noop("PPE jest w sieci %(dso)s, a klaster działa w sieci %(cd)s: wszystkie PPE klastra muszą być przyłączone do sieci jednego OSD (art. 38a Prawa energetycznego)."), dso=dso.name, cd=self.cluster.dso.name),
             )
             return dso, False
         return dso, True
@@ -373,26 +372,26 @@ class Checker:
             return member_ref, not any(r.key == member_ref for r in self.plan.members)
         if "members" in self.unreadable:
             return member_ref, True  # members.csv could not be read: whether it is there is not known
-        self.error("member_ref", _("nieznany członek „%(v)s” — nie ma go w members.csv ani w rejestrze klastra.") % {"v": member_ref})
+        self.error("member_ref", msg_str(gettext_noop("nieznany członek „%(v)s” — nie ma go w members.csv ani w rejestrze klastra."), v=member_ref))
         return member_ref, False
 
     def _ppe_gmina(self, row: dict[str, str], gminas: dict[str, Gmina]) -> Gmina | None:
         terc = self.cell(row, "gmina_terc", required=True)
         gmina = gminas.get(terc) if terc else None
         if terc and gmina is None:
-            self.error("gmina_terc", _("„%(v)s” nie jest kodem TERC gminy (7 cyfr, np. 2408031 dla Orzesza).") % {"v": terc})
+            self.error("gmina_terc", msg_str(gettext_noop("„%(v)s” nie jest kodem TERC gminy (7 cyfr, np. 2408031 dla Orzesza)."), v=terc))
         return gmina
 
     def _ppe_voltage(self, row: dict[str, str]) -> str | None:
         level = self.cell(row, "voltage_level", lambda v: parse_choice(v, choices=list(VoltageLevel.values)), required=True)
         if level and level not in {"nN", "SN"}:
-            self.error("voltage_level", _("PPE na poziomie napięcia %(v)s: członkowie klastra przyłączają się do sieci o napięciu znamionowym niższym niż 110 kV — nN lub SN (art. 38a Prawa energetycznego).") % {"v": level})
+            self.error("voltage_level", msg_str(gettext_noop("PPE na poziomie napięcia %(v)s: członkowie klastra przyłączają się do sieci o napięciu znamionowym niższym niż 110 kV — nN lub SN (art. 38a Prawa energetycznego)."), v=level))
         return level
 
     def _ppe_tariff(self, row: dict[str, str]) -> str | None:
         tariff = self.cell(row, "tariff_group", required=True)
         if tariff and not _TARIFF.match(tariff):
-            self.error("tariff_group", _("„%(v)s” nie wygląda na grupę taryfową (np. G11, C21, B23).") % {"v": tariff})
+            self.error("tariff_group", msg_str(gettext_noop("„%(v)s” nie wygląda na grupę taryfową (np. G11, C21, B23)."), v=tariff))
         return tariff
 
     def _ppe_period(self, row: dict[str, str], member_ref: str | None) -> tuple[dt.date | None, dt.date | None]:
@@ -407,12 +406,12 @@ class Checker:
             return valid_from, valid_to
         valid_from = valid_from or dates[0]
         if valid_from < dates[0]:
-            self.error("joined_on", _("PPE nie może przystąpić (%(p)s) przed swoim członkiem (%(m)s).") % {"p": valid_from, "m": dates[0]})
+            self.error("joined_on", msg_str(gettext_noop("PPE nie może przystąpić (%(p)s) przed swoim członkiem (%(m)s)."), p=valid_from, m=dates[0]))
         # A PPE's membership ends at the latest when its member leaves.
         if dates[1] and (valid_to is None or valid_to > dates[1]):
             valid_to = dates[1]
         if valid_to and valid_to < valid_from:
-            self.error("left_on", _("data wystąpienia %(l)s jest wcześniejsza niż data przystąpienia %(j)s.") % {"l": valid_to, "j": valid_from})
+            self.error("left_on", msg_str(gettext_noop("data wystąpienia %(l)s jest wcześniejsza niż data przystąpienia %(j)s."), l=valid_to, j=valid_from))
         return valid_from, valid_to
 
     def _ppe_clash(
@@ -433,8 +432,7 @@ class Checker:
             if m.valid_from >= row.valid_from and (row.valid_to is None or row.valid_to >= m.valid_from):
                 self.error(
                     "joined_on",
-                    _("PPE %(code)s należy od %(f)s do członka „%(ref)s”; przeniesienie do „%(new)s” musi mieć późniejszą datę przystąpienia.")
-                    % {"code": row.key, "f": m.valid_from, "ref": m.member.ref, "new": row.member_ref},
+                    msg_str(gettext_noop("PPE %(code)s należy od %(f)s do członka „%(ref)s”; przeniesienie do „%(new)s” musi mieć późniejszą datę przystąpienia."), code=row.key, f=m.valid_from, ref=m.member.ref, new=row.member_ref),
                     line=row.line,
                 )
 
@@ -467,7 +465,7 @@ class Checker:
             return code, False
         if "metering_points" in self.unreadable:
             return code, True  # metering_points.csv could not be read: whether it is there is not known
-        self.error("ppe_code", _("nieznany PPE „%(v)s” — nie ma go w metering_points.csv ani w rejestrze klastra.") % {"v": code})
+        self.error("ppe_code", msg_str(gettext_noop("nieznany PPE „%(v)s” — nie ma go w metering_points.csv ani w rejestrze klastra."), v=code))
         return code, False
 
     def _generator_values(self, row: dict[str, str]) -> dict[str, Any]:

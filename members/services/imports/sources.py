@@ -25,8 +25,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from okeportal.messages import msg_str
 from okeportal.textfiles import text_encoding
 
 KNOWN_FILES = ("members", "metering_points", "generators", "storage_units")
@@ -126,10 +127,10 @@ def _lines(raw: IO[bytes], *, file: str) -> Iterator[str]:
             return
         number += 1
         if len(line) > MAX_LINE_BYTES:
-            raise _StopReadingError(Problem(file, number, "", _("wiersz jest dłuższy niż %(n)s MB; to nie wygląda na plik CSV.") % {"n": MAX_LINE_BYTES // MB}))
+            raise _StopReadingError(Problem(file, number, "", msg_str(gettext_noop("wiersz jest dłuższy niż %(n)s MB; to nie wygląda na plik CSV."), n=MAX_LINE_BYTES // MB)))
         if b"\x00" in line:
             raise _StopReadingError(
-                Problem(file, number, "", _("wiersz zawiera bajt NUL (0x00): to nie jest tekstowy plik CSV (zapisz go jako „CSV UTF-8”)."))
+                Problem(file, number, "", msg_str(gettext_noop("wiersz zawiera bajt NUL (0x00): to nie jest tekstowy plik CSV (zapisz go jako „CSV UTF-8”).")))
             )
         encoding = encoding or text_encoding(line)
         try:
@@ -140,8 +141,7 @@ def _lines(raw: IO[bytes], *, file: str) -> Iterator[str]:
                     file,
                     number,
                     "",
-                    _("nieprawidłowy bajt 0x%(b)02X w pozycji %(p)s: plik nie jest poprawnym tekstem UTF-8 ani Windows-1250.")
-                    % {"b": line[exc.start], "p": exc.start + 1},
+                    msg_str(gettext_noop("nieprawidłowy bajt 0x%(b)02X w pozycji %(p)s: plik nie jest poprawnym tekstem UTF-8 ani Windows-1250."), b=line[exc.start], p=exc.start + 1),
                 )
             ) from None
         if number == 1 and text.startswith("\ufeff"):
@@ -153,7 +153,7 @@ def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | Non
     lines = _lines(raw, file=file)
     first = next(lines, None)
     if first is None:
-        return None, [Problem(file, None, "", _("Plik jest pusty (brak wiersza nagłówka)."))]
+        return None, [Problem(file, None, "", msg_str(gettext_noop("Plik jest pusty (brak wiersza nagłówka).")))]
     delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
 
     def all_lines() -> Iterator[str]:
@@ -164,7 +164,7 @@ def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | Non
     try:
         header = next(reader)
     except csv.Error as exc:
-        return None, [Problem(file, 1, "", _("nagłówek nie jest poprawnym wierszem CSV: %(e)s.") % {"e": exc})]
+        return None, [Problem(file, 1, "", msg_str(gettext_noop("nagłówek nie jest poprawnym wierszem CSV: %(e)s."), e=exc))]
     columns = [_norm_header(h) for h in header]
     while columns and not columns[-1]:
         columns.pop()  # a trailing separator ("a;b;") makes an empty last header
@@ -177,7 +177,7 @@ def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | Non
             break
         except csv.Error as exc:
             problems.append(
-                Problem(file, reader.line_num, "", _("wiersz nie jest poprawnym wierszem CSV (%(e)s); sprawdź cudzysłowy.") % {"e": exc})
+                Problem(file, reader.line_num, "", msg_str(gettext_noop("wiersz nie jest poprawnym wierszem CSV (%(e)s); sprawdź cudzysłowy."), e=exc))
             )
             return None, problems
         line = reader.line_num
@@ -187,8 +187,7 @@ def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | Non
             problems.append(
                 Problem(
                     file, line, "",
-                    _("plik ma więcej niż %(n)s wierszy danych (limit OKE_REGISTRY_MAX_ROWS); podziel go albo poproś administratora o wyższy limit.")
-                    % {"n": limits.rows},
+                    msg_str(gettext_noop("plik ma więcej niż %(n)s wierszy danych (limit OKE_REGISTRY_MAX_ROWS); podziel go albo poproś administratora o wyższy limit."), n=limits.rows),
                 )
             )
             return None, problems
@@ -199,11 +198,8 @@ def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | Non
                     file,
                     line,
                     "",
-                    _(
-                        "Wiersz ma %(n)s wartości, a nagłówek %(m)s kolumn. Przy separatorze „,” liczby z "
-                        "przecinkiem dziesiętnym trzeba ująć w cudzysłów albo użyć separatora „;”."
-                    )
-                    % {"n": len(columns) + len(extra), "m": len(columns)},
+                    msg_str(gettext_noop("Wiersz ma %(n)s wartości, a nagłówek %(m)s kolumn. Przy separatorze „,” liczby z "
+                        "przecinkiem dziesiętnym trzeba ująć w cudzysłów albo użyć separatora „;”."), n=len(columns) + len(extra), m=len(columns)),
                 )
             )
             table.broken.append((line, {c: v.strip() for c, v in zip(columns, cells, strict=False)}))
@@ -256,29 +252,26 @@ def _archive_problems(*, file: str, archive: zipfile.ZipFile, entries: list[zipf
         name = member_label(info)
         total += info.file_size
         if info.flag_bits & 0x1:
-            problems.append(Problem(name, None, "", _("plik w archiwum jest zaszyfrowany; spakuj go ponownie bez hasła.")))
+            problems.append(Problem(name, None, "", msg_str(gettext_noop("plik w archiwum jest zaszyfrowany; spakuj go ponownie bez hasła."))))
         elif info.compress_type not in SUPPORTED_COMPRESSION:
             problems.append(
                 Problem(
                     name, None, "",
-                    _("nieobsługiwana metoda kompresji (%(m)s, np. Deflate64); spakuj plik ponownie zwykłym ZIP (Deflate).")
-                    % {"m": info.compress_type},
+                    msg_str(gettext_noop("nieobsługiwana metoda kompresji (%(m)s, np. Deflate64); spakuj plik ponownie zwykłym ZIP (Deflate)."), m=info.compress_type),
                 )
             )
         elif info.file_size > RATIO_FLOOR_BYTES and info.file_size > limits.ratio * max(info.compress_size, 1):
             problems.append(
                 Problem(
                     name, None, "",
-                    _("plik rozpakowuje się do %(u)s MB z %(c)s MB — ponad %(r)s razy więcej (limit OKE_REGISTRY_ZIP_MAX_RATIO); to wygląda na „bombę ZIP”.")
-                    % {"u": _mb(info.file_size), "c": _mb(info.compress_size), "r": limits.ratio},
+                    msg_str(gettext_noop("plik rozpakowuje się do %(u)s MB z %(c)s MB — ponad %(r)s razy więcej (limit OKE_REGISTRY_ZIP_MAX_RATIO); to wygląda na „bombę ZIP”."), u=_mb(info.file_size), c=_mb(info.compress_size), r=limits.ratio),
                 )
             )
     if total > limits.unpacked_bytes:
         problems.append(
             Problem(
                 file, None, "",
-                _("archiwum po rozpakowaniu ma %(u)s MB, więcej niż limit %(l)s MB (OKE_REGISTRY_UNPACKED_MAX_MB).")
-                % {"u": _mb(total), "l": limits.unpacked_bytes // MB},
+                msg_str(gettext_noop("archiwum po rozpakowaniu ma %(u)s MB, więcej niż limit %(l)s MB (OKE_REGISTRY_UNPACKED_MAX_MB)."), u=_mb(total), l=limits.unpacked_bytes // MB),
             )
         )
     return problems
@@ -288,7 +281,7 @@ def _xlsx_precheck(*, file: str, data: IO[bytes] | Path, limits: Limits) -> list
     try:
         archive = zipfile.ZipFile(data)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return [Problem(file, None, "", _("Nie można odczytać pliku Excel: to nie jest plik .xlsx (albo jest zaszyfrowany lub uszkodzony)."))]
+        return [Problem(file, None, "", msg_str(gettext_noop("Nie można odczytać pliku Excel: to nie jest plik .xlsx (albo jest zaszyfrowany lub uszkodzony).")))]
     with archive:
         entries = [i for i in archive.infolist() if not i.is_dir()]
         problems = _archive_problems(file=file, archive=archive, entries=entries, limits=limits, member_label=lambda i: f"{file} [{i.filename}]")
@@ -297,8 +290,7 @@ def _xlsx_precheck(*, file: str, data: IO[bytes] | Path, limits: Limits) -> list
             problems.append(
                 Problem(
                     file, None, "",
-                    _("tabela tekstów skoroszytu (sharedStrings.xml) ma %(u)s MB, więcej niż limit %(l)s MB (OKE_REGISTRY_XLSX_STRINGS_MAX_MB).")
-                    % {"u": _mb(strings), "l": limits.shared_strings_bytes // MB},
+                    msg_str(gettext_noop("tabela tekstów skoroszytu (sharedStrings.xml) ma %(u)s MB, więcej niż limit %(l)s MB (OKE_REGISTRY_XLSX_STRINGS_MAX_MB)."), u=_mb(strings), l=limits.shared_strings_bytes // MB),
                 )
             )
     return problems
@@ -317,7 +309,7 @@ def xlsx_tables(*, file: str, data: IO[bytes] | Path, limits: Limits | None = No
     try:
         workbook = load_workbook(data, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
-        out.problems.append(Problem(file, None, "", _("Nie można odczytać pliku Excel: %(e)s") % {"e": exc}))
+        out.problems.append(Problem(file, None, "", msg_str(gettext_noop("Nie można odczytać pliku Excel: %(e)s"), e=exc)))
         return out
     sheets: dict[str, str] = {}
     try:
@@ -331,8 +323,7 @@ def xlsx_tables(*, file: str, data: IO[bytes] | Path, limits: Limits | None = No
                 out.problems.append(
                     Problem(
                         file, None, "",
-                        _("tabela %(t)s występuje w dwóch arkuszach: „%(a)s” i „%(b)s”; zostaw jeden (nie wiadomo, który jest właściwy).")
-                        % {"t": stem, "a": sheets[stem], "b": sheet.title},
+                        msg_str(gettext_noop("tabela %(t)s występuje w dwóch arkuszach: „%(a)s” i „%(b)s”; zostaw jeden (nie wiadomo, który jest właściwy)."), t=stem, a=sheets[stem], b=sheet.title),
                     )
                 )
                 out.tables.pop(stem, None)
@@ -346,7 +337,7 @@ def xlsx_tables(*, file: str, data: IO[bytes] | Path, limits: Limits | None = No
             elif problems:
                 out.complete = False
     except Exception as exc:  # a sheet's XML broken half-way
-        out.problems.append(Problem(file, None, "", _("Nie można odczytać pliku Excel: %(e)s") % {"e": exc}))
+        out.problems.append(Problem(file, None, "", msg_str(gettext_noop("Nie można odczytać pliku Excel: %(e)s"), e=exc)))
     finally:
         workbook.close()
     return out
@@ -359,8 +350,7 @@ def _sheet_table(*, name: str, sheet, limits: Limits) -> tuple[Table | None, lis
         return None, [
             Problem(
                 name, None, "",
-                _("arkusz deklaruje zakres %(d)s (%(r)s wierszy), więcej niż limit %(n)s wierszy danych (OKE_REGISTRY_MAX_ROWS).")
-                % {"d": dimension, "r": declared_rows, "n": limits.rows},
+                msg_str(gettext_noop("arkusz deklaruje zakres %(d)s (%(r)s wierszy), więcej niż limit %(n)s wierszy danych (OKE_REGISTRY_MAX_ROWS)."), d=dimension, r=declared_rows, n=limits.rows),
             )
         ]
     max_col = min(sheet.max_column or MAX_SHEET_COLUMNS, MAX_SHEET_COLUMNS)
@@ -377,7 +367,7 @@ def _sheet_table(*, name: str, sheet, limits: Limits) -> tuple[Table | None, lis
             return None, [
                 Problem(
                     name, index, "",
-                    _("arkusz ma więcej niż %(n)s wierszy danych (limit OKE_REGISTRY_MAX_ROWS).") % {"n": limits.rows},
+                    msg_str(gettext_noop("arkusz ma więcej niż %(n)s wierszy danych (limit OKE_REGISTRY_MAX_ROWS)."), n=limits.rows),
                 )
             ]
         cells = [_cell(v) for v in values]
@@ -399,8 +389,7 @@ def _add_csv(out: Sources, *, display: str, stem: str, opener: Callable[[], IO[b
         out.problems.append(
             Problem(
                 display, None, "",
-                _("tabela %(t)s występuje w dwóch plikach: „%(a)s” i „%(b)s”; zostaw jeden (nie wiadomo, który jest właściwy).")
-                % {"t": stem, "a": seen[stem], "b": display},
+                msg_str(gettext_noop("tabela %(t)s występuje w dwóch plikach: „%(a)s” i „%(b)s”; zostaw jeden (nie wiadomo, który jest właściwy)."), t=stem, a=seen[stem], b=display),
             )
         )
         out.tables.pop(stem, None)
@@ -421,7 +410,7 @@ def zip_tables(*, file: str, data: IO[bytes] | Path, limits: Limits | None = Non
     try:
         archive = zipfile.ZipFile(data)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        out.problems.append(Problem(file, None, "", _("To nie jest prawidłowe archiwum ZIP (plik jest uszkodzony albo ucięty).")))
+        out.problems.append(Problem(file, None, "", msg_str(gettext_noop("To nie jest prawidłowe archiwum ZIP (plik jest uszkodzony albo ucięty)."))))
         return out
     with archive:
         entries = [
@@ -448,7 +437,7 @@ def zip_tables(*, file: str, data: IO[bytes] | Path, limits: Limits | None = Non
                 out.tables.pop(path.stem.lower(), None)
                 out.complete = False
                 out.problems.append(
-                    Problem(f"{file}: {display}", None, "", _("plik w archiwum jest uszkodzony i nie da się go rozpakować (%(e)s).") % {"e": exc})
+                    Problem(f"{file}: {display}", None, "", msg_str(gettext_noop("plik w archiwum jest uszkodzony i nie da się go rozpakować (%(e)s)."), e=exc))
                 )
     return out
 
@@ -474,7 +463,7 @@ def _csv_by_header(*, name: str, opener: Callable[[], IO[bytes]], limits: Limits
     kind = table_by_header(table.columns) if table is not None else None
     if kind is None and not problems:
         problems = [
-            Problem(name, None, "", _("Nieznana nazwa pliku; dozwolone: %(f)s.") % {"f": ", ".join(f"{s}.csv" for s in KNOWN_FILES)})
+            Problem(name, None, "", msg_str(gettext_noop("Nieznana nazwa pliku; dozwolone: %(f)s."), f=", ".join(f"{s}.csv" for s in KNOWN_FILES)))
         ]
     out = Sources(problems=problems, complete=kind is not None)
     if kind is not None and table is not None:
@@ -501,7 +490,7 @@ def sources_read(source: Path | str | NamedFile, *, name: str | None = None, lim
                     out.ignored.append(child.name)
             return out
         if not path.exists():
-            return Sources(problems=[Problem(str(path), None, "", _("Nie ma takiego pliku ani folderu."))])
+            return Sources(problems=[Problem(str(path), None, "", msg_str(gettext_noop("Nie ma takiego pliku ani folderu.")))])
         name = PurePosixPath(name).name if name else path.name
         opener: Callable[[], IO[bytes]] = lambda: path.open("rb")  # noqa: E731
     else:
@@ -525,7 +514,7 @@ def sources_read(source: Path | str | NamedFile, *, name: str | None = None, lim
         _add_csv(out, display=name, stem=stem, opener=opener, limits=limits, seen={})
         if not out.tables and not out.problems:
             out.problems.append(
-                Problem(name, None, "", _("Nieznana nazwa pliku; dozwolone: %(f)s.") % {"f": ", ".join(f"{s}.csv" for s in KNOWN_FILES)})
+                Problem(name, None, "", msg_str(gettext_noop("Nieznana nazwa pliku; dozwolone: %(f)s."), f=", ".join(f"{s}.csv" for s in KNOWN_FILES)))
             )
         return out
-    return Sources(problems=[Problem(name, None, "", _("Nieobsługiwany rodzaj pliku: podaj folder, .zip, .xlsx albo .csv."))])
+    return Sources(problems=[Problem(name, None, "", msg_str(gettext_noop("Nieobsługiwany rodzaj pliku: podaj folder, .zip, .xlsx albo .csv.")))])
