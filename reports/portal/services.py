@@ -127,12 +127,14 @@ class DayShared:
     version) when there is one: the values use its allocation method and, for
     static keys, the keys it used, so they are the settlement's own figures for
     that day. Without one the day is computed the same way, pro rata to the
-    draw, as a preliminary figure.
+    draw, as a preliminary figure. ``outdated``: something the run used changed
+    after it (``RunOutdatedReason``), so today's figures may differ from it.
     """
 
     wh: list[int]
     run: SettlementRun | None
     allocation: str
+    outdated: bool = False
 
     @property
     def total_wh(self) -> int:
@@ -183,8 +185,9 @@ def portal_day_shared(*, member: Member, day: dt.date) -> DayShared:
     """
     run = _published_run(member=member, day=day)
     allocation = run.allocation if run is not None else AllocationMethod.PRO_RATA
+    outdated = run is not None and run.outdated_reasons.exists()
     hours = hours_for_days(start=day, end=day)
-    empty = DayShared(wh=[0] * len(hours), run=run, allocation=allocation)
+    empty = DayShared(wh=[0] * len(hours), run=run, allocation=allocation, outdated=outdated)
     memberships = period_memberships(cluster=member.cluster, start=day, end=day)
     ppes = list(
         MeteringPoint.objects.filter(pk__in={m.ppe_id for m in memberships}).prefetch_related("generators").order_by("code")
@@ -222,7 +225,7 @@ def portal_day_shared(*, member: Member, day: dt.date) -> DayShared:
     for row, cell in zip(rows.tolist(), cells.tolist(), strict=True):
         if membership[row, 0] == member_row[member.pk]:
             total += int_split(hourly[row], cell)
-    return DayShared(wh=[int(v) for v in total], run=run, allocation=allocation)
+    return DayShared(wh=[int(v) for v in total], run=run, allocation=allocation, outdated=outdated)
 
 
 def portal_day_chart(*, member: Member, day: dt.date) -> dict[str, Any]:

@@ -141,3 +141,17 @@ def test_another_members_settlement_is_not_mine(cluster, alice, day_data, django
     shared = portal_day_shared(member=alice.member, day=DAY)
     assert shared.run is None  # computed, labelled preliminary; Bob's published run is not shown as hers
     assert shared.total_wh == run.lines.get(member=alice.member).shared_wh
+
+
+def test_a_settlement_whose_data_changed_since_is_said_to_be_outdated(
+    client, cluster, alice, day_data, django_capture_on_commit_callbacks
+) -> None:
+    from reports.models import RunOutdatedReason
+
+    run = _settle_one_day(cluster, django_capture_on_commit_callbacks)
+    client.force_login(alice)
+    url = reverse("portal:data")
+    assert 'id="portal-day-shared-outdated"' not in client.get(url, {"day": DAY.isoformat()}).content.decode()
+    RunOutdatedReason.objects.create(run=run, code=RunOutdatedReason.Code.METER_DATA, detail="PPE 1")
+    assert portal_day_shared(member=alice.member, day=DAY).outdated
+    assert 'id="portal-day-shared-outdated"' in client.get(url, {"day": DAY.isoformat()}).content.decode()
