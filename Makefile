@@ -12,7 +12,7 @@ PORT ?= 8000
 # Links in e-mails follow the address the portal runs on (make run PORT=8080).
 export SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: help venv run test migrate demo demo-reset worker lint messages bench clean
+.PHONY: help venv run test migrate demo demo-reset worker lint typecheck messages bench clean
 
 help:
 	@echo "make run   - install, migrate, load TERYT + demo cluster (empty database only), start portal and task worker on http://$(HOST):$(PORT)"
@@ -70,8 +70,13 @@ test: $(VENV)/.installed-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Style and complexity (ruff), then types (mypy with django-stubs; files and strictness in pyproject.toml).
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+typecheck: $(VENV)/.installed-dev
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) var

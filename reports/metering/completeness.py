@@ -83,8 +83,7 @@ def completeness_by_day(*, cluster: Cluster, year: int, month: int) -> Iterator[
     mask = membership_mask(ppes=ppes, hours=data.hours)
     local = hours_local_dates(data.hours)
     days = np.unique(local)
-    import_present = data.import_present if data.import_present is not None else data.present
-    export_present = data.export_present if data.export_present is not None else data.present
+    import_present, export_present = data.import_present, data.export_present
     per_day = []
     for day in days:
         cols = local == day

@@ -88,8 +88,8 @@ class HourlyData:
     export_wh: np.ndarray
     present: np.ndarray  # bool [n_ppe, n_hours]: complete by the rule above
     estimated: np.ndarray  # bool [n_ppe, n_hours]: present, and either direction estimated by the DSO
-    import_present: np.ndarray | None = None  # bool [n_ppe, n_hours], drawn energy alone
-    export_present: np.ndarray | None = None  # bool [n_ppe, n_hours], fed-in energy alone
+    import_present: np.ndarray  # bool [n_ppe, n_hours], drawn energy alone
+    export_present: np.ndarray  # bool [n_ppe, n_hours], fed-in energy alone
 
 
 @dataclass
@@ -277,7 +277,7 @@ def _split(block: Block) -> _Split:
         values = np.asarray(values, dtype=dtype)
         if lead == 0 and n == size:
             return values.reshape(n_days, spd)  # already whole days: a view, no copy
-        out = np.full(size, fill, dtype=dtype)
+        out: np.ndarray = np.full(size, fill, dtype=dtype)
         out[lead : lead + n] = values
         return out.reshape(n_days, spd)
 
@@ -412,10 +412,10 @@ def _rows_to_write(splits: list[_Split]) -> list[_Rows]:
         for ppe_id, day, *row in stored:
             if (ppe_id, day) in wanted:
                 days[(ppe_id, day)] = _merge(_unpack(tuple(row)), days[(ppe_id, day)])
-    for (ppe_id, day), s in days.items():
-        key = np.array([(ppe_id << _KEY_BITS) + day.toordinal()], dtype=np.int64)
-        direct.setdefault(s.resolution_min, []).append(
-            (key, s.import_wh[None], s.export_wh[None], s.quality[None], s.export_quality[None]))
+    for (ppe_id, day), merged in days.items():
+        day_key = np.array([(ppe_id << _KEY_BITS) + day.toordinal()], dtype=np.int64)
+        direct.setdefault(merged.resolution_min, []).append(
+            (day_key, merged.import_wh[None], merged.export_wh[None], merged.quality[None], merged.export_quality[None]))
     out = []
     for res, parts in sorted(direct.items()):
         # merged single days are concatenated in runs so the arrays stay few and large
@@ -571,7 +571,11 @@ def meter_days_upsert(
     return meter_blocks_upsert(blocks=[block])
 
 
-def _fetch(ids: list[int], first_day: dt.date, last_day: dt.date) -> tuple[np.ndarray, ...] | None:
+# row, day offset, resolution (int64 arrays), then imports, exports, qualities, export qualities (bytes)
+_Fetched = tuple[np.ndarray, np.ndarray, np.ndarray, bytes, bytes, bytes, bytes]
+
+
+def _fetch(ids: list[int], first_day: dt.date, last_day: dt.date) -> _Fetched | None:
     """Stored days of ``ids``: ``(row, day_offset, resolution, imports, exports, qualities, export qualities)``.
 
     ``row`` indexes ``ids``; the three byte strings are the day rows' arrays
@@ -703,10 +707,10 @@ def hourly_chunks(
         exp_qual = np.zeros((len(chunk), n_days, 24), dtype=np.uint8)
         fetched = _fetch(chunk, first_day, last_day) if n_days else None
         if fetched is not None:
-            rows, day_offsets, res, *raw = fetched
+            rows, day_offsets, res = fetched[:3]
             if not np.isin(res, list(SLOTS_PER_DAY)).all():
                 raise MeterStoreError("Nieobsługiwana rozdzielczość zapisanych danych.")
-            gi, ge, gq, geq = _hourly_slots(res, *raw)
+            gi, ge, gq, geq = _hourly_slots(res, *fetched[3:])
             imp[rows, day_offsets] = np.where(gq != Quality.MISSING, gi, 0)
             exp[rows, day_offsets] = np.where(geq != Quality.MISSING, ge, 0)
             qual[rows, day_offsets] = gq

@@ -26,7 +26,7 @@ from reports.metering.store import Block, warsaw_offsets
 WARSAW = ZoneInfo("Europe/Warsaw")
 UTC = dt.UTC
 LATITUDE, LONGITUDE = 50.15, 18.70  # Orzesze
-FULL_LOAD_FACTOR = {  # mean output / capacity for steady and wind sources
+FULL_LOAD_FACTOR: dict[str, float] = {  # mean output / capacity for steady and wind sources
     Source.WIND: 0.25, Source.HYDRO: 0.45, Source.BIOGAS: 0.80, Source.BIOMASS: 0.75,
     Source.CHP_GAS: 0.60, Source.CONVENTIONAL: 0.50, Source.OTHER_RES: 0.30,
 }

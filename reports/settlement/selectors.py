@@ -64,7 +64,7 @@ class TariffPlan:
 def rate_json(rate: DistributionRate) -> dict:
     return {
         "id": rate.pk,
-        "dso": rate.dso.name if rate.dso_id else None,
+        "dso": rate.dso.name if rate.dso is not None else None,
         "tariff_group": rate.tariff_group or None,
         "variable_rate": str(rate.variable_rate),
         "quality_rate": str(rate.quality_rate),
@@ -186,7 +186,7 @@ def tariff_plan(*, ppes: Sequence[MeteringPoint], start: dt.date, end: dt.date) 
                 f"Brak stawki dystrybucyjnej dla OSD {names[dso_id]}, grupa taryfowa {group} "
                 f"w dniach {day_ranges(missing)}."
             )
-        chosen[(dso_id, group)] = per_day
+        chosen[(dso_id, group)] = {d: r for d, r in per_day.items() if r is not None}
     if errors:
         raise ValidationError(errors)
 
@@ -197,7 +197,7 @@ def tariff_plan(*, ppes: Sequence[MeteringPoint], start: dt.date, end: dt.date) 
                 latest[fee.code] = fee
         return list(latest.values())
 
-    rule = next(iter(rule_of_day.values()))
+    rule = next(r for r in rule_of_day.values() if r is not None)  # one rule, every day (checked above)
     segments: list[TariffSegment] = []
     previous_key = None
     for day in days:

@@ -33,7 +33,7 @@ def statement_predecessor(*, run: SettlementRun, member: Member) -> Statement | 
 
 def statement_root(statement: Statement) -> Statement:
     """The first statement of a correction chain (the original)."""
-    while statement.corrects_id is not None:
+    while statement.corrects is not None:
         statement = statement.corrects
     return statement
 
@@ -43,7 +43,7 @@ def correction_number(*, predecessor: Statement) -> str:
     root = statement_root(predecessor)
     ordinal = 1
     chain = predecessor
-    while chain.corrects_id is not None:
+    while chain.corrects is not None:
         ordinal += 1
         chain = chain.corrects
     return f"{root.number}/K{ordinal}"

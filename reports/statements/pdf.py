@@ -229,7 +229,7 @@ def monthly_chart_html(
     # (line-height = gridline spacing), and the legend swatches are SVG shapes.
     lines = int(round(top / step)) + 1
     spacing = plot_h * step / top
-    axis = []
+    axis: list[str] = []
     for i in range(lines):
         value = step * i
         y = upper + plot_h - plot_h * value / top

@@ -72,7 +72,7 @@ class _Reader:
         self.data_at = data_at
         self.sep, self.dec = ord(sep), ord(decimal)
         self.k = len(names)
-        self.col = {name: names.index(name) for name in ("ppe_code", "start", "import_kwh", "export_kwh", "quality")
+        self.col: dict[str, int] = {name: names.index(name) for name in ("ppe_code", "start", "import_kwh", "export_kwh", "quality")
                     if name in names}
         self.code_ids: dict[bytes, int] = {}
 
