@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import (
     Count,
@@ -41,6 +41,11 @@ from members.models import (
 from members.polish import polish_fold, polish_order
 
 _KW = DecimalField(max_digits=14, decimal_places=3)
+
+
+# a search keeps the list's annotations (the type of its queryset)
+_Members = TypeVar("_Members", bound=QuerySet[Member])
+_PPEs = TypeVar("_PPEs", bound=QuerySet[MeteringPoint])
 
 
 def _membership_on(on: dt.date, prefix: str = "") -> Q:
@@ -108,7 +113,7 @@ def cluster_counts(*, cluster: Cluster, on: dt.date) -> dict[str, Any]:
     }
 
 
-def member_search(qs: QuerySet[Member], text: str) -> QuerySet[Member]:
+def member_search(qs: _Members, text: str) -> _Members:
     """Members whose name, symbol, NIP or REGON contains ``text``, or with a PPE whose code does.
 
     Case and diacritics do not matter ("spółdzielnia", "SPOLDZIELNIA" and "Spółdzielnia" are
@@ -126,7 +131,7 @@ def member_search(qs: QuerySet[Member], text: str) -> QuerySet[Member]:
     return qs.filter(match | Exists(by_ppe))
 
 
-def ppe_search(qs: QuerySet[MeteringPoint], text: str) -> QuerySet[MeteringPoint]:
+def ppe_search(qs: _PPEs, text: str) -> _PPEs:
     """PPEs whose code, address or gmina name contains ``text``, case and diacritics folded ("lodz" finds Łódź)."""
     folded = polish_fold(text)
     if not folded:

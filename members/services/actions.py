@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, Q
@@ -178,8 +178,8 @@ def _period(before: State, after: State, *, cluster_id: int) -> tuple[dt.date | 
 
 
 def _membership_row(pk: int, *, cluster_id: int) -> dict[str, Any]:
-    row = PPEMembership.objects.filter(ppe__cluster_id=cluster_id, pk=pk).values("valid_from", "valid_to").first() or {}
-    return {k: _iso(v) for k, v in row.items()}
+    row = PPEMembership.objects.filter(ppe__cluster_id=cluster_id, pk=pk).values("valid_from", "valid_to").first()
+    return {} if row is None else {"valid_from": _iso(row["valid_from"]), "valid_to": _iso(row["valid_to"])}
 
 
 # --- recording ------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class _DryRunDoneError(Exception):
 
 
 def _record(
-    *, kind: str, cluster_id: int, user: AbstractBaseUser | None, member: Member | None, ppe: MeteringPoint | None,
+    *, kind: str, cluster_id: int, user: User | None, member: Member | None, ppe: MeteringPoint | None,
     to_member: Member | None = None, member_ids: Iterable[int], ppe_ids: Iterable[int], apply: Callable[[], Any],
     summary: str, dry_run: bool, touched: Iterable[Model] = (),
 ) -> RegistryAction:
@@ -222,7 +222,7 @@ def _record(
         return done.action
 
 
-def registry_action_leave(*, member: Member, on: dt.date, user: AbstractBaseUser | None, dry_run: bool = False) -> RegistryAction:
+def registry_action_leave(*, member: Member, on: dt.date, user: User | None, dry_run: bool = False) -> RegistryAction:
     """The member leaves with ``on`` as its last day (``member_leave``), recorded."""
     return _record(
         kind=Kind.LEAVE, cluster_id=member.cluster_id, user=user, member=member, ppe=None,
@@ -233,7 +233,7 @@ def registry_action_leave(*, member: Member, on: dt.date, user: AbstractBaseUser
 
 
 def registry_action_transfer(
-    *, ppe: MeteringPoint, to_member: Member, on: dt.date, user: AbstractBaseUser | None, dry_run: bool = False
+    *, ppe: MeteringPoint, to_member: Member, on: dt.date, user: User | None, dry_run: bool = False
 ) -> RegistryAction:
     """The PPE belongs to ``to_member`` from ``on`` (``ppe_transfer``), recorded."""
     current = ppe_current_membership(ppe=ppe, on=on)
@@ -245,7 +245,7 @@ def registry_action_transfer(
     )
 
 
-def registry_action_remove(*, ppe: MeteringPoint, on: dt.date, user: AbstractBaseUser | None, dry_run: bool = False) -> RegistryAction:
+def registry_action_remove(*, ppe: MeteringPoint, on: dt.date, user: User | None, dry_run: bool = False) -> RegistryAction:
     """The PPE leaves the cluster with ``on`` as its last day (``ppe_remove``), recorded."""
     current = ppe.memberships.filter(valid_from__lte=on).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)).first()
     return _record(
@@ -256,7 +256,7 @@ def registry_action_remove(*, ppe: MeteringPoint, on: dt.date, user: AbstractBas
 
 
 def registry_action_membership_dates(
-    *, membership: PPEMembership, valid_from: dt.date, valid_to: dt.date | None, user: AbstractBaseUser | None,
+    *, membership: PPEMembership, valid_from: dt.date, valid_to: dt.date | None, user: User | None,
     dry_run: bool = False,
 ) -> RegistryAction:
     """Move the start and end of one membership (``ppe_membership_dates_change``), recorded."""
@@ -347,7 +347,7 @@ def registry_actions_lines(*, changes: list[tuple[State, State]]) -> list[list[C
         member_ids |= m
         ppe_ids |= p
         membership_pks |= {int(k) for k in before["memberships"]}
-    membership_rows = {
+    membership_rows: dict[str, dict[str, Any]] = {
         str(pk): {"ppe": p, "member": m, "valid_from": _iso(f), "valid_to": _iso(t)}
         for pk, p, m, f, t in PPEMembership.objects.filter(pk__in=membership_pks)
         .values_list("pk", "ppe_id", "member_id", "valid_from", "valid_to")
@@ -355,8 +355,9 @@ def registry_actions_lines(*, changes: list[tuple[State, State]]) -> list[list[C
     for row in membership_rows.values():
         member_ids.add(row["member"])
         ppe_ids.add(row["ppe"])
-    names = dict(Member.objects.filter(pk__in=member_ids).values_list("pk", "name"))
-    codes = dict(MeteringPoint.objects.filter(pk__in=ppe_ids).values_list("pk", "code"))
+    # looked up by ids read from stored JSON, which may be missing: .get(…, "?")
+    names: dict[Any, str] = dict(Member.objects.filter(pk__in=member_ids).values_list("pk", "name"))
+    codes: dict[Any, str] = dict(MeteringPoint.objects.filter(pk__in=ppe_ids).values_list("pk", "code"))
 
     def period(row: dict[str, Any] | None) -> str:
         return "—" if row is None else f"{_fmt(row['valid_from'])} – {_fmt(row['valid_to'])}"
@@ -508,7 +509,7 @@ def _restore(state: State, *, cluster_id: int) -> None:
 
 
 @transaction.atomic
-def registry_action_undo(*, action: RegistryAction, user: AbstractBaseUser | None) -> RegistryAction:
+def registry_action_undo(*, action: RegistryAction, user: User | None) -> RegistryAction:
     """Restore exactly what the action changed; the reversal is recorded as an action of its own."""
     action = RegistryAction.objects.select_for_update().get(pk=action.pk, cluster_id=action.cluster_id)
     member_ids, ppe_ids, _ids = _current_scope([action])

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
@@ -46,14 +46,14 @@ def member_for_user_with_consents(*, user: AbstractBaseUser, at: dt.datetime | N
     confirmed = Consent.objects.filter(text=OuterRef("pk"), member=OuterRef(OuterRef("pk")))
     pending = consent_texts_in_force(at=at).exclude(Exists(confirmed))
     return (
-        Member.objects.select_related("cluster").filter(user=user)
+        Member.objects.select_related("cluster").filter(user_id=user.pk)
         .annotate(consents_pending=Exists(pending)).first()
     )
 
 
 @transaction.atomic
 def consents_accept(
-    *, member: Member, user: AbstractBaseUser, text_ids: Iterable[int], at: dt.datetime | None = None
+    *, member: Member, user: User, text_ids: Iterable[int], at: dt.datetime | None = None
 ) -> list[Consent]:
     """Record the member's confirmation of exactly the texts in force it has not confirmed.
 

@@ -66,15 +66,16 @@ def cache_usable() -> bool:
     cache = status_cache()
     if not isinstance(cache, DatabaseCache):
         return True
-    if cache._table in _table_checked:
+    table: str = cache._table  # type: ignore[attr-defined]  # DatabaseCache keeps its table's name private
+    if table in _table_checked:
         return True
     connection = connections[router.db_for_read(cache.cache_model_class)]
     with connection.cursor() as cursor:
-        present = cache._table in connection.introspection.table_names(cursor)
+        present = table in connection.introspection.table_names(cursor)
     if present:
-        _table_checked.add(cache._table)
+        _table_checked.add(table)
     else:
-        logger.warning("Cache table %s is missing: run manage.py createcachetable.", cache._table)
+        logger.warning("Cache table %s is missing: run manage.py createcachetable.", table)
     return present
 
 
@@ -82,7 +83,7 @@ def _history_tables() -> list[str]:
     from members.models import DSO, Generator, Member, MeteringPoint, PPEMembership, StorageUnit
 
     models = (Cluster, DSO, Member, MeteringPoint, PPEMembership, Generator, StorageUnit, ConditionRule, FullLoadHours)
-    return [m.history.model._meta.db_table for m in models]  # type: ignore[attr-defined]
+    return [m.history.model._meta.db_table for m in models]
 
 
 def registry_fingerprint() -> str:

@@ -56,7 +56,7 @@ def _decimal(value: Decimal) -> str:
 def _format(model: type[models.Model], name: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
     if value is None or value == "":
         return "—"
-    model_field = model._meta.get_field(name)
+    model_field = _column(model, name)
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if name in _RELATED:
@@ -123,7 +123,7 @@ def _entries(
                 when=record.history_date, subject=_subject(model, record, names), kind=record.history_type,
                 who=(record.history_user.get_full_name() or record.history_user.username) if record.history_user else _("system"),
             )
-            label = {name: str(model._meta.get_field(name).verbose_name) for name in fields}
+            label = {name: str(_column(model, name).verbose_name) for name in fields}
             if record.history_type == "+" or (before is None and record.history_type == "-"):
                 entry.changes = [
                     FieldChange(label[name], "—", _format(model, name, getattr(record, _attname(model, name)), names))
@@ -146,7 +146,14 @@ def _entries(
 
 
 def _attname(model: type[models.Model], name: str) -> str:
-    return model._meta.get_field(name).attname
+    return _column(model, name).attname
+
+
+def _column(model: type[models.Model], name: str) -> models.Field:
+    """One of the model's own fields (history records columns, never reverse relations)."""
+    found = model._meta.get_field(name)
+    assert isinstance(found, models.Field), name
+    return found
 
 
 def registry_history_member(*, member: Member, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:

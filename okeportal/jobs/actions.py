@@ -47,10 +47,11 @@ def job_retry(*, job: models.Model, user: Any = None) -> models.Model:
     """
     entry = job_kind(job=job)
     job.refresh_from_db()
-    if job.status not in RETRYABLE:
+    # every registered job model has a ``status`` field with JobStatus choices (okeportal.jobs.kinds)
+    if job.status not in RETRYABLE:  # type: ignore[attr-defined]
         raise ValidationError(
             _("Zadanie %(job)s można ponowić tylko po błędzie lub anulowaniu (stan: %(status)s).")
-            % {"job": job, "status": job.get_status_display()}
+            % {"job": job, "status": job.get_status_display()}  # type: ignore[attr-defined]
         )
     hook = entry.hook("retry")
     if hook is not None:

@@ -74,7 +74,8 @@ class JobKind:
         return import_string(value) if isinstance(value, str) else value
 
     def max_length(self, field: str) -> int:
-        return self.model._meta.get_field(field).max_length or 10_000
+        found = self.model._meta.get_field(field)
+        return (found.max_length if isinstance(found, models.Field) else None) or 10_000
 
     def has_field(self, field: str) -> bool:
         return any(f.name == field for f in self.model._meta.get_fields())

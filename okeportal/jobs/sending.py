@@ -85,4 +85,4 @@ def job_send_failed(*, job: models.Model) -> bool:
     entry = job_kind(job=job)
     row = _rows(entry, job.pk).values("status", "message").first()
     refused = msg_polish(queue_unavailable_msg())[: entry.max_length("message")]  # the text column is Polish
-    return bool(row) and row["status"] == JobStatus.FAILED and row["message"] == refused
+    return row is not None and row["status"] == JobStatus.FAILED and row["message"] == refused

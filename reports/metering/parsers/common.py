@@ -33,7 +33,7 @@ HEADER_FIELD = gettext_noop("nagłówek")
 DATA_FIELD = gettext_noop("dane")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class RowError:
     """One problem in an input file: the line (1-based, None = the whole file), the field and the rule.
 
@@ -46,9 +46,11 @@ class RowError:
     field: str
     rule: Msg
 
-    def __post_init__(self) -> None:
+    def __init__(self, line: int | None, field: str, rule: Msg | str) -> None:
+        object.__setattr__(self, "line", line)
+        object.__setattr__(self, "field", field)
         # a ``MsgStr`` (a cell check's message) gives its code; plain text (an exception's) is kept as it is
-        object.__setattr__(self, "rule", as_msg(self.rule))
+        object.__setattr__(self, "rule", as_msg(rule))
 
     @property
     def message(self) -> str:
