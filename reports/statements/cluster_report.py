@@ -33,7 +33,7 @@ MONTHLY_SERIES = [
 
 
 def _fee_label(code: str) -> str:
-    return FEE_LABELS.get(code, code)
+    return str(FEE_LABELS.get(code, code))
 
 
 def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:

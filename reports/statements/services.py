@@ -105,7 +105,7 @@ def settlements_for_member(*, member: Member) -> list[dict[str, Any]]:
     return [
         {"line": s.line, "run": s.run, "statement": s,
          "superseded": s.run.version < newest[(s.run.period_start, s.run.period_end)],
-         "corrects": s.corrects, "difference": (s.line.total - s.corrects.line.total) if s.corrects_id else None}
+         "corrects": s.corrects, "difference": (s.line.total - s.corrects.line.total) if s.corrects is not None else None}
         for s in statements
     ]
 
@@ -314,7 +314,8 @@ def _rate_decimals(rate: Decimal | None) -> int:
     """2 decimals unless the rate needs more (5 % × 47.03 = 2.3515 zł/MWh)."""
     if rate is None:
         return 2
-    return min(5, max(2, -rate.normalize().as_tuple().exponent))
+    exponent = rate.normalize().as_tuple().exponent
+    return min(5, max(2, -exponent if isinstance(exponent, int) else 2))
 
 
 def _share_pct(part: Any, whole: Any) -> Decimal | None:
@@ -415,7 +416,7 @@ def statements_published_notify(*, run: SettlementRun, recipients: list[tuple[Me
     cluster = snapshot_cluster(run=run)
     messages = []
     for member, number in recipients:
-        address = member.email or (member.user.email if member.user_id else "")
+        address = member.email or (member.user.email if member.user is not None else "")
         if not address:
             continue
         context = {"member": member, "number": number, "run": run, "cluster": cluster, "portal_url": portal_url}
