@@ -1,8 +1,11 @@
 """Hourly energy flows: PPE × hour arrays → shared energy per hour and per PPE-day.
 
 For every hour h of the period, counting only PPEs that are members in h:
-- renewable fed-in = Σ export × renewable share of the PPE (a PPE with renewable
-  and other generators: its export is split by installed renewable capacity);
+- renewable fed-in = Σ export × renewable share of the PPE. A PPE with renewable
+  and other generators: in the hours ``share_override`` gives (production data of
+  all its generators, total production > 0) the share is RES production / total
+  production in that hour; in its other hours with fed-in energy the share by
+  installed capacity is an estimate, counted per PPE in ``estimated_hours``;
 - drawn = Σ import;
 - shared_h = min(renewable fed-in_h, drawn_h) (art. 38c: energy fed in and drawn
   "dla danej godziny okresu rozliczeniowego");
@@ -18,8 +21,8 @@ live only here; callers get integer Wh.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +42,10 @@ class HourlyInput:
     membership: np.ndarray  # int32[n_ppe, n_days]: member index on that local day, -1 = not a member
     n_members: int
     tz: str = WARSAW
+    # sparse, PPE row → (hour indices, renewable share in those hours): metered attribution
+    share_override: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None
+    # rows of PPEs whose share is estimated outside ``share_override`` (renewable and other generators)
+    estimated_rows: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,10 @@ class HourlyStream:
     membership: np.ndarray
     n_members: int
     tz: str = WARSAW
+    # sparse, PPE row → (hour indices, renewable share in those hours): metered attribution
+    share_override: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None
+    # rows of PPEs whose share is estimated outside ``share_override`` (renewable and other generators)
+    estimated_rows: tuple[int, ...] = ()
 
 
 # PPE rows per temporary: ~1 M cells keeps each float64 temporary near 8 MB
@@ -75,6 +86,8 @@ class EnergyFlows:
     daily_renewable: np.ndarray
     daily_shared: np.ndarray
     daily_settled: np.ndarray
+    # PPE row → member hours with fed-in energy whose renewable share was estimated (``estimated_rows`` only)
+    estimated_hours: dict[int, int] = field(default_factory=dict)
 
 
 def energy_flows(
@@ -121,6 +134,7 @@ def energy_flows(
         daily_renewable=sums.daily_renewable,
         daily_shared=daily_shared,
         daily_settled=daily_settled,
+        estimated_hours=sums.estimated_hours,
     )
 
 
@@ -136,6 +150,7 @@ class _RowSums:
     daily_fed: np.ndarray
     daily_renewable: np.ndarray
     member_drawn: np.ndarray | None  # float[n_members, n_hours], static allocation only
+    estimated_hours: dict[int, int] = field(default_factory=dict)
 
 
 def _per_day(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -196,6 +211,8 @@ def _sum_rows(
         drawn = imp.astype(np.float64)
         fed = exp.astype(np.float64)
         renewable = fed * share[a:b, None]
+        if data.estimated_rows:
+            _attribute(data, renewable, fed, a, b, sums.estimated_hours)
         sums.drawn_h += drawn.sum(axis=0)
         sums.fed_h += fed.sum(axis=0)
         if renewable_block is None:
@@ -215,6 +232,24 @@ def _sum_rows(
                 cell[mask], weights=drawn[mask], minlength=n_members * n_hours
             ).reshape(n_members, n_hours)
     return sums
+
+
+def _attribute(
+    data: HourlyInput | HourlyStream, renewable: np.ndarray, fed: np.ndarray, a: int, b: int, estimated: dict[int, int]
+) -> None:
+    """Rows a..b: metered renewable shares where ``share_override`` has them (in place), and the
+    count of the other member hours with fed-in energy of the ``estimated_rows`` PPEs."""
+    override = data.share_override or {}
+    for row in data.estimated_rows:
+        if not a <= row < b:
+            continue
+        i = row - a
+        unmetered = fed[i] > 0  # ``fed`` is 0 outside membership
+        if row in override:
+            hours, shares = override[row]
+            renewable[i, hours] = fed[i, hours] * np.clip(np.asarray(shares, dtype=np.float64), 0.0, 1.0)
+            unmetered[hours] = False
+        estimated[row] = estimated.get(row, 0) + int(unmetered.sum())
 
 
 def _share_rows(

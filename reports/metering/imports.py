@@ -39,6 +39,7 @@ from okeportal.messages import Msg, msg, msg_join, msg_plural, msg_polish, noop
 from reports.metering import parsers
 from reports.metering.parsers import ParseResult, RowError, Series
 from reports.metering.parsers.common import DATA_FIELD, FILE_FIELD, MAX_ERRORS, max_file_days
+from reports.metering.production import production_import_run
 from reports.metering.selectors import membership_inside
 from reports.metering.signals import meter_data_changed_send
 from reports.metering.store import Block, MeterStoreError, local_dates, meter_blocks_upsert, meter_store_lock
@@ -372,6 +373,8 @@ def reading_import_run(*, reading_import: ReadingImport, progress: Callable[[flo
     errors and their total count are kept. Between chunks the job is checked
     for cancellation and its time limit (``okeportal.jobs.job_checkpoint``).
     """
+    if reading_import.format == ReadingImport.Format.PRODUCTION:
+        return production_import_run(reading_import=reading_import, progress=progress)
     began = time.perf_counter()
     report = progress or (lambda percent: None)
     run = _Run(reading_import)

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 from django.core.cache import caches
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from members.models import Cluster, Generator, MeteringPoint, PPEMembership, StorageUnit
 from members.services.datastamp import MeasuredEnergy, cluster_data_stamp
+from reports.metering.production import production_attribution, renewable_split_wh
 from reports.metering.store import hourly_matrix, local_dates
 from reports.models import ReadingImport
 
@@ -164,9 +165,10 @@ def measured_energy(*, cluster: Cluster, year: int) -> MeasuredEnergy | None:
     Complete means every hour in which a PPE belonged to a member is present
     (measured or estimated by the DSO; fed-in energy required only for PPEs
     with a generator or storage unit, see ``ppe_export_required``). Only
-    member hours count. Fed-in energy
-    of a PPE with both renewable and other units is split by installed
-    capacity. ``generated_wh`` is the energy fed in by PPEs with generating
+    member hours count. Fed-in energy of a PPE with both renewable and other
+    units is attributed as the settlement does (``reports.metering.production``):
+    by the generators' production where it is metered for all of them, by
+    installed capacity elsewhere. ``generated_wh`` is the energy fed in by PPEs with generating
     units: a net meter does not see self-consumption behind it.
     """
     first, after = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
@@ -174,6 +176,7 @@ def measured_energy(*, cluster: Cluster, year: int) -> MeasuredEnergy | None:
     if not ppes:
         return None
     generators = list(Generator.objects.filter(ppe__in=ppes))
+    prefetch_related_objects(ppes, "generators")  # the attribution reads ``ppe.generators.all()``
     start, end = local_bounds(first, after)
     data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end,
                          export_required=ppe_export_required(ppes=ppes))
@@ -186,15 +189,18 @@ def measured_energy(*, cluster: Cluster, year: int) -> MeasuredEnergy | None:
         total_kw[g.ppe_id] = total_kw.get(g.ppe_id, Decimal(0)) + g.capacity_kw
         if g.is_renewable:
             renewable_kw[g.ppe_id] = renewable_kw.get(g.ppe_id, Decimal(0)) + g.capacity_kw
-    fed = np.where(mask, data.export_wh, 0).sum(axis=1)
+    exported = np.where(mask, data.export_wh, 0)
+    fed = exported.sum(axis=1)
     drawn = np.where(mask, data.import_wh, 0).sum(axis=1)
+    attribution = production_attribution(ppes=ppes, hours=data.hours)
     renewable = 0
     generated = 0
     for i, ppe in enumerate(ppes):
         if total_kw.get(ppe.id):
             generated += int(fed[i])
             share = renewable_kw.get(ppe.id, Decimal(0)) / total_kw[ppe.id]
-            renewable += int((Decimal(int(fed[i])) * share).to_integral_value())
+            renewable += renewable_split_wh(export_wh=exported[i], capacity_share=share,
+                                            metered=attribution.override.get(i))
     return MeasuredEnergy(
         year=year, fed_in_wh=int(fed.sum()), renewable_fed_in_wh=renewable, drawn_wh=int(drawn.sum()),
         generated_wh=generated,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from .outdated import RunOutdatedReason
+from .production import GeneratorDay
 from .readings import JobStatus, MeterDay, Quality, ReadingImport
 from .settlements import (
     AllocationKey,
@@ -22,6 +23,7 @@ __all__ = [
     "DistributionRate",
     "ExemptFee",
     "FeeCode",
+    "GeneratorDay",
     "JobStatus",
     "MeterDay",
     "Quality",

@@ -53,6 +53,7 @@ class ReadingImport(models.Model):
     class Format(models.TextChoices):
         GENERIC = "generic", _("CSV ogólny (ppe_code, start, import_kwh, export_kwh)")
         TAURON = "tauron", _("Tauron eLicznik")
+        PRODUCTION = "production", _("Produkcja jednostek wytwórczych (ppe_code, generator, start, production_kwh)")
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="reading_imports")
     # Emptied by the retention sweep (okeportal.jobs.jobs_files_expire); file_removed_at says when.

@@ -13,6 +13,7 @@ import numpy as np
 
 from members.models import Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
 from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hours_for_days
+from reports.metering.production import ShareAttribution, production_attribution
 from reports.metering.selectors import ppe_export_required
 from reports.metering.store import HourlyData, hourly_chunks
 from reports.settlement.keys import allocation_key_shares
@@ -35,6 +36,8 @@ class Gathered:
     hours: np.ndarray  # datetime64[s], the period's UTC hours
     # bool per PPE: fed-in energy needed for a complete hour (generator or storage); None = every PPE
     export_required: np.ndarray | None = None
+    # metered renewable shares of PPEs with renewable and other generators (``renewable_share``: by capacity)
+    attribution: ShareAttribution | None = None
 
     def meter_chunks(self, *, on_chunk: Callable[[HourlyData], None] | None = None) -> Iterator[HourlyData]:
         """The PPEs' hourly meter data over the period, in PPE chunks (rows in ``ppes`` order).
@@ -113,7 +116,8 @@ def settlement_gather(*, cluster: Cluster, start: dt.date, end: dt.date) -> Gath
     hours = hours_for_days(start=start, end=end)
     storage = list(StorageUnit.objects.filter(ppe__in=ppes))
     return Gathered(days, ppes, members, memberships, membership, shares, generating_kw, storage, plan, hours,
-                    export_required=ppe_export_required(ppes=ppes))
+                    export_required=ppe_export_required(ppes=ppes),
+                    attribution=production_attribution(ppes=ppes, hours=hours))
 
 
 def engine_input(
@@ -124,12 +128,15 @@ def engine_input(
     ``meter`` replaces ``g.meter_chunks(on_chunk=on_chunk)`` as the stream (bench_settlement times its reads).
     """
     parts = g.meter_chunks(on_chunk=on_chunk) if meter is None else meter
+    attribution = g.attribution or ShareAttribution()
     return HourlyStream(
         hours_utc=g.hours,
         chunks=((part.import_wh, part.export_wh) for part in parts),
         renewable_share=g.renewable_share,
         membership=g.membership,
         n_members=len(g.members),
+        share_override=attribution.override,
+        estimated_rows=attribution.mixed,
     )
 
 

@@ -26,6 +26,8 @@ from .gather import Gathered
 from .keys import allocation_key_set_in_force
 from .snapshot import (
     ClusterStatus,
+    EstimatedHours,
+    EstimatedPPE,
     MonthEnergy,
     RunSnapshot,
     SnapshotCluster,
@@ -90,7 +92,17 @@ def run_storage(*, result: SettlementResult, gathered: Gathered, tiers: list[Tie
     )
 
 
-def run_totals(*, result: SettlementResult, completeness_pct: Decimal, missing_hours: int, override_completeness: bool) -> SnapshotTotals:
+def run_estimated(*, result: SettlementResult, gathered: Gathered) -> EstimatedHours:
+    """The PPE-hours whose renewable share the engine estimated from installed capacity, by PPE code."""
+    counted = {gathered.ppes[row].code: hours for row, hours in result.flows.estimated_hours.items() if hours}
+    return EstimatedHours(hours=sum(counted.values()),
+                          ppes=tuple(EstimatedPPE(code=c, hours=counted[c]) for c in sorted(counted)))
+
+
+def run_totals(
+    *, result: SettlementResult, completeness_pct: Decimal, missing_hours: int, override_completeness: bool,
+    estimated: EstimatedHours | None = None,
+) -> SnapshotTotals:
     return SnapshotTotals(
         drawn_wh=result.drawn_wh,
         shared_wh=result.shared_wh,
@@ -110,6 +122,7 @@ def run_totals(*, result: SettlementResult, completeness_pct: Decimal, missing_h
         completeness_pct=completeness_pct,
         missing_hours=missing_hours,
         override_completeness=override_completeness,
+        estimated=estimated,
     )
 
 
@@ -293,7 +306,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
     old = run.snapshot or {}
     cluster = Cluster.objects.select_related("dso").get(pk=run.cluster_id)
     recorded = old.get("cluster") or {}
-    totals = decode(SnapshotTotals, run.totals, "totals")
+    # runs of schema 1 predate the estimated PPE-hours: not recorded
+    totals = decode(SnapshotTotals, {"estimated": None} | run.totals if isinstance(run.totals, dict) else run.totals, "totals")
     storage = decode(SnapshotStorage, run.storage, "storage")
     rules = decode(SnapshotRules, _legacy_rules(old, run), "")
     return RunSnapshot(

@@ -32,7 +32,7 @@ from reports.settlement.tariffs import rate_uses_record
 from .completeness import CompletenessCounter
 from .gather import allocation_keys, engine_input, engine_segments, engine_tiers, settlement_gather
 from .keys import allocation_keys_period_check
-from .results import run_cluster_status, run_diff, run_snapshot, run_storage, run_totals
+from .results import run_cluster_status, run_diff, run_estimated, run_snapshot, run_storage, run_totals
 from .snapshot import encode, snapshot_to_json
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     storage = run_storage(result=result, gathered=g, tiers=tiers, price_spread=price_spread)
     totals = run_totals(
         result=result, completeness_pct=done.pct, missing_hours=done.missing_hours,
-        override_completeness=run.override_completeness,
+        override_completeness=run.override_completeness, estimated=run_estimated(result=result, gathered=g),
     )
     # The cluster's standing when the run was computed: the report shows it, never the live registry.
     status = run_cluster_status(cluster=run.cluster, on=run.period_end)

@@ -40,6 +40,8 @@ __all__ = [
     "SCHEMA",
     "ClusterStatus",
     "ConditionStatus",
+    "EstimatedHours",
+    "EstimatedPPE",
     "MonthEnergy",
     "RunSnapshot",
     "SnapshotCluster",
@@ -256,6 +258,26 @@ class SnapshotPPE:
 
 
 @dataclass(frozen=True)
+class EstimatedPPE:
+    code: str  # PPE code
+    hours: int  # hours of the PPE estimated
+
+
+@dataclass(frozen=True)
+class EstimatedHours:
+    """PPE-hours whose renewable part of the export was estimated from installed capacity.
+
+    Counted for PPEs with renewable and other generators, in member hours with
+    fed-in energy, where production data did not cover all the PPE's generators
+    (or their total production was 0); every other hour was attributed from
+    production data (``reports.metering.production``).
+    """
+
+    hours: int
+    ppes: tuple[EstimatedPPE, ...]  # by PPE code
+
+
+@dataclass(frozen=True)
 class SnapshotTotals:
     """The cluster's figures for the period (also stored as ``SettlementRun.totals``).
 
@@ -280,6 +302,8 @@ class SnapshotTotals:
     completeness_pct: Decimal
     missing_hours: int
     override_completeness: bool
+    # None: a run computed before renewable energy was attributed from production data (not recorded)
+    estimated: EstimatedHours | None
 
 
 @dataclass(frozen=True)

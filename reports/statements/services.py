@@ -337,6 +337,7 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
     saving_pct = (
         (line.total * 100 / line.cost_without_cluster).quantize(Decimal("0.1")) if line.cost_without_cluster else None
     )
+    estimated = {p.code: p.hours for p in snapshot.totals.estimated.ppes} if snapshot.totals.estimated else {}
     identifiers = [
         (IDENTIFIER_LABELS.get(k, k.upper()), v) for k, v in (line.member_identifiers or {}).items() if v and k != "pesel"
     ]
@@ -354,6 +355,10 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "period_kind": run.get_period_kind_display(),
         "member": {"name": line.member_name, "ref": line.member_ref, "address": line.member_address, "identifiers": identifiers},
         "ppes": [{**p, "shared_pct": _share_pct(p.get("shared_wh"), p.get("drawn_wh"))} for p in line.ppes or []],
+        # PPE-hours whose renewable share was estimated from installed capacity (None: not recorded)
+        "estimated": snapshot.totals.estimated,
+        "estimated_own": [{"code": p.get("code"), "hours": estimated[p.get("code")]}
+                          for p in line.ppes or [] if estimated.get(p.get("code"))],
         "line": line,
         "shared_pct": _share_pct(shared_wh, line.drawn_wh),
         "discount_per_mwh": per_mwh(amount=line.discount, wh=shared_wh),

@@ -33,7 +33,8 @@ from reports.models import ReadingImport
 class ReadingUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("plik z danymi pomiarowymi"),
-        help_text=gettext_lazy("CSV ogólny (ppe_code, start, import_kwh, export_kwh) albo eksport Tauron eLicznik."),
+        help_text=gettext_lazy("CSV ogólny (ppe_code, start, import_kwh, export_kwh), eksport Tauron eLicznik "
+                               "albo produkcja jednostek wytwórczych (ppe_code, generator, start, production_kwh)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt"}),
     )
     format = forms.ChoiceField(label=gettext_lazy("format"), choices=ReadingImport.Format.choices)
@@ -57,6 +58,8 @@ class ReadingUploadForm(forms.Form):
         limits = {
             ReadingImport.Format.GENERIC: settings.OKE_READINGS_UPLOAD_MAX_MB_GENERIC,
             ReadingImport.Format.TAURON: settings.OKE_READINGS_UPLOAD_MAX_MB_TAURON,
+            # read whole by its parser: a few generators, not a cluster's every PPE
+            ReadingImport.Format.PRODUCTION: settings.OKE_READINGS_UPLOAD_MAX_MB_TAURON,
         }
         chosen = self.data.get("format") if self.is_bound else None
         limit = limits.get(chosen, max(limits.values()))

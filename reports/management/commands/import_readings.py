@@ -1,4 +1,4 @@
-"""``manage.py import_readings CLUSTER PATH [--format generic|tauron] [--ppe CODE] [--async]``."""
+"""``manage.py import_readings CLUSTER PATH [--format generic|tauron|production] [--ppe CODE] [--async]``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from reports.models import JobStatus, ReadingImport
 
 
 class Command(BaseCommand):
-    help = "Importuje plik z danymi pomiarowymi (CSV ogólny albo eksport Tauron eLicznik)."
+    help = "Importuje plik z danymi pomiarowymi (CSV ogólny, eksport Tauron eLicznik albo produkcja jednostek wytwórczych)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("cluster", help="kod (slug) klastra")
@@ -58,6 +58,10 @@ class Command(BaseCommand):
             raise CommandError("\n".join(lines))
         s = result.summary
         self.stdout.write(self.style.SUCCESS(f"Import #{result.id}: {result.message_text}"))
+        if result.format == ReadingImport.Format.PRODUCTION:
+            self.stdout.write(f"  okres {s['from']} – {s['to']}, produkcja {s['production_kwh']} kWh, "
+                              f"{s['generators']} jednostek wytwórczych, {s['days_written']} dni")
+            return
         self.stdout.write(
             f"  okres {s['from']} – {s['to']}, pobór {s['import_kwh']} kWh, oddanie {s['export_kwh']} kWh, "
             f"{s['days_written']} dni-PPE, {s['seconds']} s ({s['readings_per_second']} odczytów/s)"

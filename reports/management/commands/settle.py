@@ -92,6 +92,12 @@ class Command(BaseCommand):
             f"energia współdzielona {t['shared_wh'] / 1e6:.3f} MWh ({t['autoconsumption_pct']} %), "
             f"upust {t['discount']} zł, zwolnienia {t['exemptions_total']} zł, razem {t['total']} zł"
         )
+        estimated = t.get("estimated") or {}
+        if estimated.get("hours"):
+            self.stdout.write(
+                f"  szacunek: udział OZE z mocy zainstalowanej dla {estimated['hours']} godzin-PPE ("
+                + ", ".join(f"{p['code']}: {p['hours']} h" for p in estimated["ppes"]) + ")"
+            )
         for line in report["lines"]:
             self.stdout.write(
                 f"  {line['ref']:<20} {line['drawn_wh'] / 1e6:>12.3f} {line['shared_wh'] / 1e6:>12.3f} "

@@ -11,13 +11,14 @@ from typing import BinaryIO
 
 from .common import ParseResult, ProgressFn, RowError, Series, collect, max_file_days, max_wh_per_reading
 from .generic import iter_generic, parse_generic
+from .production import ProductionParse, ProductionSeries, parse_production
 from .tauron import iter_tauron, parse_tauron
 
-FORMATS = ("generic", "tauron")
+FORMATS = ("generic", "tauron", "production")  # production: parse_production, not parse_stream
 
 __all__ = [
-    "FORMATS", "ParseResult", "ProgressFn", "RowError", "Series", "collect", "max_file_days", "max_wh_per_reading",
-    "parse_generic", "parse_stream", "parse_tauron",
+    "FORMATS", "ParseResult", "ProductionParse", "ProductionSeries", "ProgressFn", "RowError", "Series", "collect",
+    "max_file_days", "max_wh_per_reading", "parse_generic", "parse_production", "parse_stream", "parse_tauron",
 ]
 
 
