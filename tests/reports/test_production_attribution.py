@@ -228,3 +228,59 @@ def test_the_upload_page_offers_and_accepts_the_production_format(client, coordi
     assert response.status_code == 302 and imp.status == JobStatus.DONE, imp.errors
     detail = client.get(response["Location"]).content.decode()
     assert "Zapisano 1 odczyt produkcji" in detail and "6,25" in detail
+
+
+def test_the_result_page_says_szacunek_for_the_estimated_ppe_hours(client, coordinator, cluster, mixed,
+                                                                   django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    run = settled(cluster, django_capture_on_commit_callbacks)
+    client.force_login(coordinator)
+    page = client.get(reverse("reports:settlement-detail", args=[cluster.slug, run.pk])).content.decode()
+    assert 'id="estimated-hours"' in page and "szacunek" in page and f"{MIXED}: 1 h" in page
+
+
+def test_the_result_page_has_no_estimate_note_when_production_is_metered(client, coordinator, cluster, mixed, run_import,
+                                                                        django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    run_import(f"ppe_code,generator,start,production_kwh\n{MIXED},PV dach,{H_START},6\n"
+               f"{MIXED},Kogeneracja,{H_START},14\n")
+    run = settled(cluster, django_capture_on_commit_callbacks)
+    client.force_login(coordinator)
+    page = client.get(reverse("reports:settlement-detail", args=[cluster.slug, run.pk])).content.decode()
+    assert 'id="estimated-hours"' not in page
+
+
+def test_the_member_statement_names_its_estimated_ppe(cluster, mixed, django_capture_on_commit_callbacks):
+    from django.template.loader import render_to_string
+
+    from reports.statements.services import statement_data, statements_prepare
+
+    run = settled(cluster, django_capture_on_commit_callbacks)
+    statements_prepare(run=run)
+    data = statement_data(statement=run.statements.get())
+    assert data["estimated"].hours == 1 and data["estimated_own"] == [{"code": MIXED, "hours": 1}]
+    html = render_to_string("reports/pdf/statement.html", {**data, "pdf_created": "2025-01-03T10:00:00+01:00"})
+    assert 'id="estimated-note"' in html and f"{MIXED} (1 godz.)" in html
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_screenshot_of_a_run_with_estimated_hours(page, live_server, coordinator, cluster, mixed):
+    from pathlib import Path
+
+    from tests.browser import login
+
+    out = StringIO()
+    call_command("settle", "oke", "--start", str(START), "--end", str(END), stdout=out)
+    assert "szacunek" in out.getvalue()
+    from reports.models import SettlementRun
+
+    run = SettlementRun.objects.get()
+    login(page, live_server, "koordynator")
+    page.goto(f"{live_server.url}/c/{cluster.slug}/settlements/{run.pk}/")
+    assert page.locator("#estimated-hours").is_visible()
+    shots = Path("/work/shots")
+    if shots.is_dir():
+        page.screenshot(path=str(shots / "h10_estimated_run.png"), full_page=True)
