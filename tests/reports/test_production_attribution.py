@@ -284,3 +284,21 @@ def test_screenshot_of_a_run_with_estimated_hours(page, live_server, coordinator
     shots = Path("/work/shots")
     if shots.is_dir():
         page.screenshot(path=str(shots / "h10_estimated_run.png"), full_page=True)
+
+
+def test_the_res_share_condition_reads_the_same_attribution(cluster, run_import):
+    from reports.metering.selectors import measured_energy
+
+    year = hours_for_days(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+    ppe = MeteringPointFactory(cluster=cluster, code=MIXED)
+    PPEMembershipFactory(ppe=ppe, member=MemberFactory(cluster=cluster), valid_from=dt.date(2025, 1, 1))
+    GeneratorFactory(ppe=ppe, name="PV dach", source=Source.PV, capacity_kw=D("40"))
+    GeneratorFactory(ppe=ppe, name="Kogeneracja", source=Source.CHP_GAS, capacity_kw=D("60"))
+    export = np.zeros(len(year), dtype=np.int64)
+    export[int(np.flatnonzero(year == np.datetime64("2025-01-01T10:00:00"))[0])] = 10_000
+    export[-1] = 5_000  # no production data in this hour: 5 kWh × 40 / 100 by capacity
+    store(ppe, year, np.full(len(year), 1_000, dtype=np.int64), export)
+    assert measured_energy(cluster=cluster, year=2025).renewable_fed_in_wh == 4_000 + 2_000
+    run_import(f"ppe_code,generator,start,production_kwh\n{MIXED},PV dach,{H_START},6\n"
+               f"{MIXED},Kogeneracja,{H_START},14\n")
+    assert measured_energy(cluster=cluster, year=2025).renewable_fed_in_wh == 3_000 + 2_000
