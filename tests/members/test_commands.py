@@ -39,7 +39,7 @@ def test_it_exits_non_zero_printing_every_error_and_keeps_no_new_cluster(tmp_pat
     members = folder / "members.csv"
     members.write_text(members.read_text(encoding="utf-8").replace("6350166135", "6350166136").replace(";person;", ";osoba;"), encoding="utf-8")
     err = StringIO()
-    with pytest.raises(CommandError, match="2 błędów"):
+    with pytest.raises(CommandError, match="2 błędy"):
         call_command("import_registry", "wyry", str(folder), "--create", "--name", "X", "--dso", "tauron", stdout=StringIO(), stderr=err)
     assert "members.csv, wiersz 3, kolumna nip" in err.getvalue()
     assert "members.csv, wiersz 4, kolumna legal_form" in err.getvalue()

@@ -353,4 +353,4 @@ def test_the_upload_form_limits_each_format(cluster, settings, fmt, accepted):
     form.is_valid()
     assert ("file" not in form.errors) is accepted
     if not accepted:
-        assert "1 MB" in form.errors["file"][0] and "1.5 MB" in form.errors["file"][0]
+        assert "1 MB" in form.errors["file"][0] and "1,5 MB" in form.errors["file"][0]
