@@ -88,11 +88,12 @@ def number(value: Any, decimals: int | str = 2) -> str:
     rounded = parsed.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     if wanted < 0:
         rounded = rounded.normalize() if rounded else Decimal(0)
-        places = max(-rounded.as_tuple().exponent, 0)
+        exponent = rounded.as_tuple().exponent  # an int: the value is finite
+        places = max(-int(exponent), 0)
         rounded = rounded.quantize(Decimal(1).scaleb(-places))
     sign = "-" if rounded < 0 else ""
     integer, _dot, fraction = f"{abs(rounded):f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while len(integer) > 3:
         groups.insert(0, integer[-3:])
         integer = integer[:-3]
