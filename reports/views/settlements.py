@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster
-from okeportal.formatting import DASH, day, format_by_key, pct, plnum, tier_label, when, zl, zl_per_mwh
+from okeportal.formatting import DASH, day, format_by_key, month, pct, plnum, tier_label, when, zl, zl_per_mwh
 from okeportal.jobs import job_send_failed, queue_unavailable_message
 from reports.forms import SettlementRequestForm, SettlementRerunForm
 from reports.models import FEE_ORDER, AllocationMethod, FeeCode, JobStatus, SettlementLine, SettlementRun
@@ -210,7 +210,7 @@ def _chart_data(run: SettlementRun) -> dict[str, Any]:
             "fed_in": [h.get("fed_in_wh", 0) / WH_PER_KWH for h in hourly],
         },
         "monthly": {
-            "labels": [m["month"] for m in monthly],
+            "labels": [month(m["month"]) for m in monthly],
             "drawn": [m["drawn_wh"] / WH_PER_MWH for m in monthly],
             "shared": [m["shared_wh"] / WH_PER_MWH for m in monthly],
         },
@@ -467,7 +467,7 @@ def settlement_member(request: HttpRequest, cluster: Cluster, run_id: int, line_
         "share_pct": (Decimal(line.shared_wh) * 100 / Decimal(line.drawn_wh)) if line.drawn_wh else None,
         "monthly": monthly,
         "chart_data": {
-            "labels": [m["month"] for m in monthly],
+            "labels": [month(m["month"]) for m in monthly],
             "drawn": [m["drawn_wh"] / WH_PER_MWH for m in monthly],
             "shared": [m["shared_wh"] / WH_PER_MWH for m in monthly],
             "names": {"drawn": _("pobór"), "shared": _("energia współdzielona")},
