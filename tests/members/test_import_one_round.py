@@ -14,6 +14,7 @@ from django.urls import reverse
 from members.models import Generator, Member, MeteringPoint, RegistryImport
 from members.services.imports import registry_import
 from okeportal.jobs import JobStatus
+from okeportal.messages import msg_render
 
 pytestmark = pytest.mark.django_db
 
@@ -179,4 +180,4 @@ def test_a_single_csv_not_named_after_its_table_is_recognised_by_its_header(
     entry = _upload(client, cluster, "rejestr.csv", b"nazwa;adres\nA;B\n", django_capture_on_commit_callbacks)
     assert entry.status == JobStatus.FAILED
     [error] = entry.errors
-    assert error["file"] == "rejestr.csv" and "members.csv" in error["message"]
+    assert error["file"] == "rejestr.csv" and "members.csv" in msg_render(error)
