@@ -1,8 +1,8 @@
 """Admin panel for the money: dated tariffs (with history), keys, and read-only results.
 
 Tariff rows are data with validity dates (domain.md); two rows for the same key
-in force on the same day would make a settlement ambiguous, so the forms refuse
-overlaps and name the row in the way. Settlement results, statements and their
+in force on the same day would make a settlement ambiguous, so the models'
+constraints refuse overlaps and the forms name the row in the way. Settlement results, statements and their
 downloads are immutable records: the admin shows them and never edits them.
 """
 
@@ -16,8 +16,6 @@ from typing import Any
 import numpy as np
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -54,115 +52,43 @@ def pretty_json(value: Any) -> str:
 
 
 class DatedAdminForm(forms.ModelForm):
-    """valid_to ≥ valid_from, and no two rows of the same key in force on the same day."""
+    """A dated row's form: the row's own rules come from its model's constraints.
 
-    overlap_key: tuple[str, ...] = ()
-
-    replaces: Any = None  # the row a "new value from date" closes: not an overlap
+    Non-negative rates, percentages 0–100, an end not before the start and no two rows
+    of the same key in force on the same day are ``Meta.constraints`` of the models
+    (``reports.models.tariffs``), which the form validates and shows on the field; this
+    form adds only that a row a settlement used is not edited.
+    """
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if self.instance.pk:
             tariff_row_guard_unused(row=self.instance)
-        start, end = data.get("valid_from"), data.get("valid_to")
-        if start and end and end < start:
-            self.add_error("valid_to", _("Data końca obowiązywania nie może być wcześniejsza niż data początku."))
-            return data
-        if start is None or any(f in self.errors for f in self.overlap_key):
-            return data
-        others = type(self.instance).objects.filter(**{f: data.get(f) for f in self.overlap_key})
-        others = others.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
-        if end is not None:
-            others = others.filter(valid_from__lte=end)
-        if self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
-        if self.replaces is not None:
-            others = others.exclude(pk=self.replaces.pk)
-        clash = others.order_by("valid_from").first()
-        if clash is not None:
-            raise ValidationError(
-                _("Okres obowiązywania nakłada się na wiersz „%(row)s” (id %(id)s, %(start)s – %(end)s). "
-                  "Zakończ tamten wiersz dzień wcześniej albo zmień daty."),
-                params={"row": str(clash), "id": clash.pk, "start": clash.valid_from, "end": clash.valid_to or "…"},
-                code="overlap",
-            )
         return data
 
 
 class DistributionRateForm(DatedAdminForm):
-    overlap_key = ("dso", "tariff_group")
-
     class Meta:
         model = DistributionRate
         fields = ["valid_from", "valid_to", "dso", "tariff_group", "variable_rate", "quality_rate", "source_note"]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        for field in ("variable_rate", "quality_rate"):
-            if data.get(field) is not None and data[field] < 0:
-                self.add_error(field, _("Stawka nie może być ujemna."))
-        return data
-
 
 class ExemptFeeForm(DatedAdminForm):
-    overlap_key = ("code",)
-
     class Meta:
         model = ExemptFee
         fields = ["valid_from", "valid_to", "code", "mode", "rate", "obligation_pct", "price", "applies_to_cluster", "applies_to_cooperative"]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        mode = data.get("mode")
-        if mode == ExemptFee.Mode.RATE and data.get("rate") is None:
-            self.add_error("rate", _("Opłata ustalana stawką wymaga stawki [zł/MWh]."))
-        if mode == ExemptFee.Mode.OBLIGATION:
-            for field, message in (
-                ("obligation_pct", _("Opłata „obowiązek × cena” wymaga obowiązku [%].")),
-                ("price", _("Opłata „obowiązek × cena” wymaga ceny [zł/MWh].")),
-            ):
-                if data.get(field) is None:
-                    self.add_error(field, message)
-        for field in ("rate", "obligation_pct", "price"):
-            if data.get(field) is not None and data[field] < 0:
-                self.add_error(field, _("Wartość nie może być ujemna."))
-        if data.get("obligation_pct") is not None and data["obligation_pct"] > 100:
-            self.add_error("obligation_pct", _("Obowiązek to procent: 0–100."))
-        return data
-
 
 class DiscountTierForm(DatedAdminForm):
-    overlap_key = ("threshold_pct",)
-
     class Meta:
         model = DiscountTier
         fields = ["valid_from", "valid_to", "threshold_pct", "discount_pct"]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        for field in ("threshold_pct", "discount_pct"):
-            value = data.get(field)
-            if value is not None and not Decimal(0) <= value <= Decimal(100):
-                self.add_error(field, _("Podaj wartość od 0 do 100 %."))
-        return data
-
 
 class SettlementRuleForm(DatedAdminForm):
-    overlap_key = ()  # one set of rules at a time
-
     class Meta:
         model = SettlementRule
         fields = ["valid_from", "valid_to", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        coefficient = data.get("cooperative_coefficient")
-        if coefficient is not None and not Decimal(0) < coefficient <= Decimal(1):
-            self.add_error("cooperative_coefficient", _("Współczynnik musi być większy od 0 i nie większy niż 1."))
-        gate = data.get("completeness_gate_pct")
-        if gate is not None and not Decimal(0) <= gate <= Decimal(100):
-            self.add_error("completeness_gate_pct", _("Podaj wartość od 0 do 100 %."))
-        return data
 
 
 class LockedWhenUsedAdmin(SimpleHistoryAdmin):
@@ -279,8 +205,6 @@ class AllocationKeyForm(forms.ModelForm):
         member, cluster = data.get("member"), data.get("cluster")
         if member is not None and cluster is not None and member.cluster_id != cluster.pk:
             self.add_error("member", _("Członek „%(member)s” nie należy do klastra „%(cluster)s”.") % {"member": member, "cluster": cluster})
-        if data.get("share") is not None and data["share"] < 0:
-            self.add_error("share", _("Udział nie może być ujemny."))
         return data
 
 

@@ -173,9 +173,10 @@ class NewValueForm(forms.Form):
 class NewValueForms:
     """The "new value from date" step for a dated row, shared by the admin and the rates page.
 
-    A date plus the row's own value fields, validated by the row's admin form (the form is
-    told which row it replaces, so that row is not an overlap); ``apply`` calls
-    ``tariff_row_new_value`` and turns its refusal into a form error.
+    A date plus the row's own value fields, validated by the row's admin form (the row's
+    constraints: non-negative rates, percentages; the dates are checked by
+    ``tariff_row_new_value``, which ends the old row first); ``apply`` calls it and turns
+    its refusal into a form error.
     """
 
     def __init__(self, *, row: Any, form_class: type[forms.ModelForm], data: Any = None, localized: bool = False) -> None:
@@ -186,7 +187,6 @@ class NewValueForms:
         self.row = row
         self.date_form = NewValueForm(data)
         self.values_form = values_form_class(data, initial=forms.model_to_dict(row))
-        self.values_form.replaces = row
 
     def apply(self) -> tuple[Any, list[SettlementRun]] | None:
         """The new row and the runs it outdates, or None when the input is refused (errors on the forms)."""

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.constraints import FieldCheckConstraint
 from members.models import Cluster, Member
 from okeportal.jobs import JobStatus
 from okeportal.messages import msg_text
@@ -39,6 +40,10 @@ class AllocationKey(models.Model):
         ordering = ["-valid_from", "member_id"]
         constraints = [
             models.UniqueConstraint(fields=["cluster", "valid_from", "member"], name="allocation_key_unique_dated"),
+            FieldCheckConstraint(
+                field="share", condition=Q(share__gte=0), name="allocation_key_share_not_negative",
+                violation_error_message=_("Udział nie może być ujemny."),
+            ),
         ]
         verbose_name = _("klucz podziału")
         verbose_name_plural = _("klucze podziału")

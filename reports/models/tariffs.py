@@ -2,17 +2,25 @@
 
 Every row has a validity period; the most specific row in force wins (see
 ``reports.settlement.selectors``). django-simple-history records who changed what.
+
+The rules a row must keep are declared once, here, as constraints: the database
+refuses a negative rate, a percentage outside 0–100, an end before the start and
+(PostgreSQL) two rows of the same key in force on the same day from any writer;
+the admin, the rates page and ``full_clean`` show the same rule as a Polish message
+on the field (``members.constraints``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from members.constraints import FieldCheckConstraint, at_least_zero, dated_constraints, percent
 from members.models import DSO
 
 
@@ -48,6 +56,11 @@ class DistributionRate(Dated):
 
     class Meta:
         ordering = ["valid_from", "dso", "tariff_group"]
+        constraints = [
+            *dated_constraints("distributionrate", key=("dso", "tariff_group")),
+            at_least_zero("distributionrate", "variable_rate", _("Stawka zmienna sieciowa nie może być ujemna (co najmniej 0 zł/MWh).")),
+            at_least_zero("distributionrate", "quality_rate", _("Stawka jakościowa nie może być ujemna (co najmniej 0 zł/MWh).")),
+        ]
         verbose_name = _("stawka dystrybucyjna")
         verbose_name_plural = _("stawki dystrybucyjne")
 
@@ -89,6 +102,30 @@ class ExemptFee(Dated):
 
     class Meta:
         ordering = ["valid_from", "code"]
+        constraints = [
+            *dated_constraints("exemptfee", key=("code",)),
+            at_least_zero("exemptfee", "rate", _("Stawka opłaty nie może być ujemna (co najmniej 0 zł/MWh)."), null=True),
+            percent("exemptfee", "obligation_pct", _("Obowiązek to procent: od 0 do 100 %."), null=True),
+            at_least_zero("exemptfee", "price", _("Cena nie może być ujemna (co najmniej 0 zł/MWh)."), null=True),
+            FieldCheckConstraint(
+                field="rate",
+                condition=~Q(mode="rate") | Q(rate__isnull=False),
+                name="exemptfee_rate_mode_has_rate",
+                violation_error_message=_("Opłata ustalana stawką wymaga stawki [zł/MWh]."),
+            ),
+            FieldCheckConstraint(
+                field="obligation_pct",
+                condition=~Q(mode="obligation") | Q(obligation_pct__isnull=False),
+                name="exemptfee_obligation_mode_has_obligation",
+                violation_error_message=_("Opłata „obowiązek × cena” wymaga obowiązku [%]."),
+            ),
+            FieldCheckConstraint(
+                field="price",
+                condition=~Q(mode="obligation") | Q(price__isnull=False),
+                name="exemptfee_obligation_mode_has_price",
+                violation_error_message=_("Opłata „obowiązek × cena” wymaga ceny [zł/MWh]."),
+            ),
+        ]
         verbose_name = _("opłata zwolniona")
         verbose_name_plural = _("opłaty zwolnione")
 
@@ -108,18 +145,18 @@ class ExemptFee(Dated):
 class DiscountTier(Dated):
     """Autoconsumption threshold → discount on variable + quality rate."""
 
-    threshold_pct = models.DecimalField(
-        _("próg autokonsumpcji [%]"), max_digits=6, decimal_places=2,
-        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
-    )
-    discount_pct = models.DecimalField(
-        _("upust [%]"), max_digits=6, decimal_places=2,
-        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
-    )
+    threshold_pct = models.DecimalField(_("próg autokonsumpcji [%]"), max_digits=6, decimal_places=2)
+    discount_pct = models.DecimalField(_("upust [%]"), max_digits=6, decimal_places=2)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["valid_from", "threshold_pct"]
+        constraints = [
+            # One discount per threshold on any day; tiers with different thresholds apply side by side.
+            *dated_constraints("discounttier", key=("threshold_pct",)),
+            percent("discounttier", "threshold_pct", _("Próg autokonsumpcji to procent: od 0 do 100 %.")),
+            percent("discounttier", "discount_pct", _("Upust to procent: od 0 do 100 %.")),
+        ]
         verbose_name = _("próg upustu")
         verbose_name_plural = _("progi upustów")
 
@@ -144,10 +181,31 @@ class SettlementRule(Dated):
         default=Decimal("180.00"),
         help_text=_("Wartość przesunięcia energii z godzin tanich do drogich w symulacji magazynów."),
     )
+    support_earliest = models.DateField(
+        _("najwcześniejszy początek wsparcia"), default=dt.date(2024, 7, 2),
+        help_text=_("Wsparcie klastrów energii (art. 184k ustawy o OZE) przysługuje najwcześniej od tego dnia."),
+    )
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["valid_from"]
+        constraints = [
+            # One set of rules at a time.
+            *dated_constraints("settlementrule", key=()),
+            FieldCheckConstraint(
+                field="cooperative_coefficient",
+                condition=Q(cooperative_coefficient__gt=0, cooperative_coefficient__lte=1),
+                name="settlementrule_cooperative_coefficient_0_1",
+                violation_error_message=_("Współczynnik musi być większy od 0 i nie większy niż 1."),
+            ),
+            percent(
+                "settlementrule", "completeness_gate_pct", _("Wymagana kompletność danych to procent: od 0 do 100 %.")
+            ),
+            at_least_zero(
+                "settlementrule", "storage_price_spread",
+                _("Różnica cen energii nie może być ujemna (co najmniej 0 zł/MWh)."),
+            ),
+        ]
         verbose_name = _("zasady rozliczenia")
         verbose_name_plural = _("zasady rozliczenia")
 
