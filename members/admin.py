@@ -1,7 +1,9 @@
 """Admin panel for the registry and the dated rules.
 
-Forms here run the same checks as the coordinator pages (identifiers, PPE
-codes, the area rule), so the admin cannot store what the portal would refuse.
+Forms here call the same checks as the coordinator pages (identifiers, PPE
+codes, the area rule: ``members.services.validators`` and ``members.services.area``;
+value ranges: the models' constraints), so the admin cannot store what the portal
+would refuse.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from members.forms import member_identifiers_form_clean
 from members.models import (
     DSO,
     Cluster,
@@ -31,18 +34,10 @@ from members.models import (
     RegistryImport,
     StorageUnit,
 )
-from members.services.area import PPECandidate, area_validate_candidate
+from members.services import area
+from members.services.area import PPECandidate
 from members.services.memberships import ppe_code_one_cluster_validate
-from members.services.validators import (
-    krs_validate,
-    member_identifiers_validate,
-    nip_validate,
-    pesel_validate,
-    ppe_code_check,
-    regon_validate,
-)
-
-_IDENTIFIERS = {"nip": nip_validate, "regon": regon_validate, "krs": krs_validate, "pesel": pesel_validate}
+from members.services.validators import ppe_code_clean
 
 
 class MemberAdminForm(forms.ModelForm):
@@ -52,18 +47,7 @@ class MemberAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        for name, validate in _IDENTIFIERS.items():
-            value = (data.get(name) or "").strip()
-            if value and name not in self.errors:
-                try:
-                    data[name] = validate(value)
-                except ValidationError as exc:
-                    self.add_error(name, exc)
-        if data.get("legal_form"):
-            given = {k: data.get(k) or "" for k in _IDENTIFIERS if k not in self.errors}
-            for name, messages in member_identifiers_validate(legal_form=data["legal_form"], **given).items():
-                if name not in self.errors:
-                    self.add_error(name, messages)
+        member_identifiers_form_clean(self, data)
         return data
 
 
@@ -74,12 +58,12 @@ class MeteringPointAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        code, dso = data.get("code"), data.get("dso")
-        if code and dso and "code" not in self.errors:
+        code, dso, cluster = data.get("code"), data.get("dso"), data.get("cluster")
+        if code and dso and cluster and "code" not in self.errors:
             try:
-                checked = ppe_code_check(code, dso=dso)
+                checked = ppe_code_clean(code=code, dso=dso, cluster_id=cluster.pk, ppe_id=self.instance.pk)
             except ValidationError as exc:
-                self.add_error("code", exc)
+                self.add_error(None, exc)
             else:
                 data["code"] = checked.code
                 data["is_legacy_code"] = checked.is_legacy
@@ -89,7 +73,7 @@ class MeteringPointAdminForm(forms.ModelForm):
                 ppe_id=self.instance.pk,
             )
             try:
-                area_validate_candidate(cluster=data["cluster"], candidate=candidate)
+                area.area_validate_candidates(cluster=data["cluster"], candidates=[candidate])
             except ValidationError as exc:
                 self.add_error(None, exc)
         return data

@@ -1,8 +1,12 @@
 """Coordinator forms: a member with its PPEs on one page, installations of a PPE, uploads.
 
-Forms check what they can show next to a field (identifiers, PPE codes, the
-area rule per PPE row); the services in ``members.services.registry`` check
-again when they write.
+Forms show the rules next to the field or row they concern, and take each rule from
+its one place: identifiers from ``members.services.validators.member_identifiers_clean``,
+PPE codes from ``ppe_code_clean``, the area rule from
+``members.services.area.area_candidates_errors`` (all PPE rows of the page at once),
+value ranges from the models' constraints. The services in ``members.services.registry``
+call the same functions when they write; the area verdict is kept for the request, so
+the rule is evaluated once per POST.
 """
 
 from __future__ import annotations
@@ -21,16 +25,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import DSO, Cluster, Generator, Gmina, Member, MeteringPoint, PPEMembership, StorageUnit
-from members.services.area import PPECandidate, area_check, area_validate_candidate
+from members.services import area
+from members.services.area import PPECandidate
 from members.services.registry import GENERATOR_FIELDS, MEMBER_FIELDS, PPE_FIELDS, STORAGE_FIELDS, gmina_resolve
-from members.services.validators import (
-    krs_validate,
-    member_identifiers_validate,
-    nip_validate,
-    pesel_validate,
-    ppe_code_check,
-    regon_validate,
-)
+from members.services.validators import IDENTIFIER_FIELDS, member_identifiers_clean, ppe_code_clean
 from okeportal.formatting import number, period
 
 TARIFF_GROUPS = ("G11", "G12", "G12w", "C11", "C12a", "C12b", "C21", "C22a", "C22b", "B11", "B21", "B22", "B23")
@@ -39,6 +37,18 @@ GMINA_DATALIST_ID = "gminy-list"
 
 def _date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def member_identifiers_form_clean(form: forms.Form, data: dict[str, Any]) -> None:
+    """Put ``member_identifiers_clean``'s compact identifiers into ``data``, or its errors on their fields."""
+    legal_form = data.get("legal_form") if "legal_form" not in form.errors else None
+    given = {k: data.get(k) or "" for k in IDENTIFIER_FIELDS if k not in form.errors}
+    try:
+        data.update(member_identifiers_clean(legal_form=legal_form, **given))
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            if name not in form.errors:
+                form.add_error(name, messages)
 
 
 class MemberForm(forms.ModelForm):
@@ -76,33 +86,9 @@ class MemberForm(forms.ModelForm):
             raise ValidationError(_("Symbol „%(ref)s” ma już inny członek tego klastra.") % {"ref": ref})
         return ref
 
-    def _clean_identifier(self, name: str, validate: Any) -> str:
-        value = (self.cleaned_data.get(name) or "").strip()
-        return validate(value) if value else ""
-
-    def clean_nip(self) -> str:
-        return self._clean_identifier("nip", nip_validate)
-
-    def clean_regon(self) -> str:
-        return self._clean_identifier("regon", regon_validate)
-
-    def clean_krs(self) -> str:
-        return self._clean_identifier("krs", krs_validate)
-
-    def clean_pesel(self) -> str:
-        return self._clean_identifier("pesel", pesel_validate)
-
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if "legal_form" in data:
-            errors = member_identifiers_validate(
-                legal_form=data["legal_form"],
-                **{k: data.get(k, "") for k in ("nip", "regon", "krs", "pesel") if k not in self.errors},
-            )
-            for name, messages in errors.items():
-                if name not in self.errors:
-                    for message in messages:
-                        self.add_error(name, message)
+        member_identifiers_form_clean(self, data)
         return data
 
 
@@ -160,19 +146,10 @@ class PPEForm(forms.ModelForm):
         code, dso = data.get("code"), data.get("dso")
         if code and dso and "code" not in self.errors:
             try:
-                data["code"] = ppe_code_check(code, dso=dso).code
-            except ValidationError as exc:
-                self.add_error("code", exc)
-            else:
-                taken = MeteringPoint.objects.filter(cluster=self.cluster, code=data["code"]).exclude(pk=self.instance.pk)
-                if taken.exists():
-                    self.add_error("code", _("PPE %(code)s jest już zarejestrowany w tym klastrze.") % {"code": data["code"]})
-        candidate = self.candidate()
-        if candidate is not None and not self.errors:
-            try:
-                area_validate_candidate(cluster=self.cluster, candidate=candidate)
+                data["code"] = ppe_code_clean(code=code, dso=dso, cluster_id=self.cluster.pk, ppe_id=self.instance.pk).code
             except ValidationError as exc:
                 self.add_error(None, exc)
+        # The area rule is checked for all rows of the page together (BasePPEFormSet.clean).
         return data
 
     def candidate(self) -> PPECandidate | None:
@@ -186,7 +163,11 @@ class PPEForm(forms.ModelForm):
 
 
 class BasePPEFormSet(BaseModelFormSet):
-    """PPE rows of one member: codes unique across rows, and all rows together inside the area."""
+    """PPE rows of one member: codes unique across rows, and all rows together inside the area.
+
+    The area rule is evaluated once for every row of the page; each error goes to the
+    row whose PPE it names.
+    """
 
     def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
         self.cluster = cluster
@@ -205,18 +186,18 @@ class BasePPEFormSet(BaseModelFormSet):
             if code in seen:
                 form.add_error("code", _("PPE %(code)s wpisano dwa razy.") % {"code": code})
             seen[code] = form
-        candidates = [c for f in live if (c := f.candidate()) is not None]
-        if len(candidates) < 2 or any(f.errors for f in live):
+        candidates = [f.candidate() for f in live]
+        if not live or None in candidates or any(f.errors for f in live):
             return
-        # Each row passed on its own; together they may still spread over too many gminas.
-        result = area_check(cluster=self.cluster, candidates=candidates)
-        baseline = area_check(cluster=self.cluster, exclude_ppe_ids=[c.ppe_id for c in candidates if c.ppe_id])
-        for error in (e for e in result.errors if e not in baseline.errors):
-            rows = [f for f in live if f.cleaned_data.get("code") and f.cleaned_data["code"] in error]
-            if rows:
-                rows[-1].add_error(None, error)
+        unplaced = []
+        for candidate, error in area.area_candidates_errors(cluster=self.cluster, candidates=candidates):
+            form = next((f for f in live if candidate is not None and f.cleaned_data.get("code") == candidate.code), None)
+            if form is not None:
+                form.add_error(None, error)
             else:
-                raise ValidationError(error)
+                unplaced.append(error)
+        if unplaced:
+            raise ValidationError(unplaced)
 
 
 def ppe_formset_class(*, extra: int = 1) -> type[BasePPEFormSet]:

@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from members.constraints import FieldCheckConstraint, at_least_zero, dated_constraints, ends_after_start
 from members.polish import search_text_join
 from okeportal.jobs import JobStatus
 from okeportal.messages import msg_text
@@ -247,6 +247,9 @@ class Member(SearchTextMixin, models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["cluster", "ref"], name="member_ref_unique_in_cluster"),
+            ends_after_start(
+                "member", "joined_on", "left_on", _("Data wystąpienia nie może być wcześniejsza niż data przystąpienia.")
+            ),
         ]
         verbose_name = _("członek")
         verbose_name_plural = _("członkowie")
@@ -291,12 +294,9 @@ class MeteringPoint(SearchTextMixin, models.Model):
     dso = models.ForeignKey(DSO, on_delete=models.PROTECT, verbose_name=_("OSD"))
     voltage_level = models.CharField(_("poziom napięcia"), max_length=2, choices=VoltageLevel.choices)
     tariff_group = models.CharField(_("grupa taryfowa"), max_length=10)
-    contracted_kw = models.DecimalField(
-        _("moc umowna [kW]"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
-    )
+    contracted_kw = models.DecimalField(_("moc umowna [kW]"), max_digits=10, decimal_places=2)
     annual_demand_kwh = models.DecimalField(
         _("deklarowane roczne zużycie [kWh]"), max_digits=14, decimal_places=0, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Szacunek do czasu zaimportowania danych pomiarowych."),
     )
     # Code and address folded (members.polish): the PPE list's search, with the gmina's own.
@@ -310,6 +310,11 @@ class MeteringPoint(SearchTextMixin, models.Model):
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint(fields=["cluster", "code"], name="ppe_code_unique_in_cluster"),
+            at_least_zero("meteringpoint", "contracted_kw", _("Moc umowna nie może być ujemna (co najmniej 0 kW).")),
+            at_least_zero(
+                "meteringpoint", "annual_demand_kwh",
+                _("Deklarowane roczne zużycie nie może być ujemne (co najmniej 0 kWh)."), null=True,
+            ),
         ]
         verbose_name = _("punkt poboru energii (PPE)")
         verbose_name_plural = _("punkty poboru energii (PPE)")
@@ -333,6 +338,12 @@ class PPEMembership(models.Model):
 
     class Meta:
         ordering = ["ppe", "valid_from"]
+        constraints = [
+            ends_after_start(
+                "ppemembership", "valid_from", "valid_to",
+                _("Koniec przynależności PPE nie może być wcześniejszy niż jej początek."),
+            ),
+        ]
         verbose_name = _("przynależność PPE")
         verbose_name_plural = _("przynależność PPE")
 
@@ -346,22 +357,24 @@ class Generator(models.Model):
     ppe = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="generators", verbose_name="PPE")
     name = models.CharField(_("nazwa"), max_length=200)
     source = models.CharField(_("źródło"), max_length=20, choices=Source.choices)
-    capacity_kw = models.DecimalField(
-        _("moc elektryczna [kW]"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0"))]
-    )
-    thermal_kw = models.DecimalField(
-        _("moc cieplna [kW]"), max_digits=12, decimal_places=3, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
-    )
+    capacity_kw = models.DecimalField(_("moc elektryczna [kW]"), max_digits=12, decimal_places=3)
+    thermal_kw = models.DecimalField(_("moc cieplna [kW]"), max_digits=12, decimal_places=3, null=True, blank=True)
     biogas_m3_per_year = models.DecimalField(
-        _("roczna wydajność biogazu [m³]"), max_digits=14, decimal_places=1, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
+        _("roczna wydajność biogazu [m³]"), max_digits=14, decimal_places=1, null=True, blank=True
     )
     commissioned_on = models.DateField(_("data uruchomienia"), null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["ppe", "name"]
+        constraints = [
+            at_least_zero("generator", "capacity_kw", _("Moc elektryczna nie może być ujemna (co najmniej 0 kW).")),
+            at_least_zero("generator", "thermal_kw", _("Moc cieplna nie może być ujemna (co najmniej 0 kW)."), null=True),
+            at_least_zero(
+                "generator", "biogas_m3_per_year",
+                _("Roczna wydajność biogazu nie może być ujemna (co najmniej 0 m³)."), null=True,
+            ),
+        ]
         verbose_name = _("jednostka wytwórcza")
         verbose_name_plural = _("jednostki wytwórcze")
 
@@ -376,24 +389,29 @@ class Generator(models.Model):
 class StorageUnit(models.Model):
     ppe = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="storage_units", verbose_name="PPE")
     name = models.CharField(_("nazwa"), max_length=200)
-    power_kw = models.DecimalField(
-        _("moc [kW]"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0"))]
-    )
-    capacity_kwh = models.DecimalField(
-        _("pojemność [kWh]"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0"))]
-    )
+    power_kw = models.DecimalField(_("moc [kW]"), max_digits=12, decimal_places=3)
+    capacity_kwh = models.DecimalField(_("pojemność [kWh]"), max_digits=12, decimal_places=3)
     efficiency = models.DecimalField(
         _("sprawność cyklu"),
         max_digits=4,
         decimal_places=3,
         default=Decimal("0.900"),
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
         help_text=_("Sprawność w cyklu ładowanie–rozładowanie, 0–1 (np. 0,90)."),
     )
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["ppe", "name"]
+        constraints = [
+            at_least_zero("storageunit", "power_kw", _("Moc magazynu nie może być ujemna (co najmniej 0 kW).")),
+            at_least_zero("storageunit", "capacity_kwh", _("Pojemność magazynu nie może być ujemna (co najmniej 0 kWh).")),
+            FieldCheckConstraint(
+                field="efficiency",
+                condition=models.Q(efficiency__gte=Decimal("0.01"), efficiency__lte=1),
+                name="storageunit_efficiency_0_1",
+                violation_error_message=_("Sprawność cyklu to liczba od 0,01 do 1 (np. 0,90)."),
+            ),
+        ]
         verbose_name = _("magazyn energii")
         verbose_name_plural = _("magazyny energii")
 
@@ -430,6 +448,10 @@ class ConditionRule(models.Model):
 
     class Meta:
         ordering = ["applies_to", "code", "valid_from"]
+        constraints = [
+            *dated_constraints("conditionrule", key=("applies_to", "code")),
+            at_least_zero("conditionrule", "threshold", _("Próg warunku nie może być ujemny.")),
+        ]
         verbose_name = _("warunek ustawowy")
         verbose_name_plural = _("warunki ustawowe")
 
@@ -448,6 +470,15 @@ class FullLoadHours(models.Model):
 
     class Meta:
         ordering = ["source", "valid_from"]
+        constraints = [
+            *dated_constraints("fullloadhours", key=("source",)),
+            FieldCheckConstraint(
+                field="hours",
+                condition=models.Q(hours__gte=0, hours__lte=8784),
+                name="fullloadhours_hours_0_8784",
+                violation_error_message=_("Roczny czas pracy to od 0 do 8784 godzin (liczba godzin roku przestępnego)."),
+            ),
+        ]
         verbose_name = _("roczny czas pracy źródła")
         verbose_name_plural = _("roczne czasy pracy źródeł")
 

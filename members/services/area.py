@@ -226,25 +226,69 @@ def area_check(
     )
 
 
-def area_validate_candidate(*, cluster: Cluster, candidate: PPECandidate) -> None:
-    """Raise ``ValidationError`` if adding or changing this PPE would break the area rule.
+# --- checking what a form or a service is about to write --------------------------
+#
+# The area check reads every PPE of the cluster and the gminas' borders. A POST of the
+# member page checks its PPE rows in the form (to show the error on the row) and the
+# service that saves them asks again (the last line for every other caller): the
+# verdict for the same candidates is kept on the ``cluster`` instance they share for
+# the rest of the request, so the rule is evaluated once per POST. Registry writers
+# drop it (``area_verdicts_forget``) as soon as they change the cluster's PPEs.
 
-    Only what the candidate makes worse is reported: a cluster whose stored
-    PPEs already break the rule still accepts a PPE that adds nothing wrong.
+_VERDICTS = "_area_verdicts"
+
+AreaErrors = list[tuple[PPECandidate | None, str]]
+
+
+def _candidate_key(c: PPECandidate) -> tuple:
+    return (c.code, c.gmina.pk, c.dso.pk, c.voltage_level, c.ppe_id)
+
+
+def area_verdicts_forget(cluster: Cluster) -> None:
+    """Drop the verdicts kept on this cluster instance (its PPEs changed)."""
+    cluster.__dict__.pop(_VERDICTS, None)
+
+
+def area_candidates_errors(*, cluster: Cluster, candidates: Sequence[PPECandidate]) -> AreaErrors:
+    """What adding or changing these PPEs would break, each error with the candidate it names.
+
+    Only what the candidates make worse is reported: a cluster whose stored PPEs already
+    break the rule still accepts PPEs that add nothing wrong. An error that names no
+    candidate is given to the only candidate (prefixed with its code and gmina) or, with
+    several, to none (``None``).
     """
-    result = area_check(cluster=cluster, candidates=[candidate])
-    if result.ok:
-        return
-    excluded = [candidate.ppe_id] if candidate.ppe_id is not None else []
-    baseline = area_check(cluster=cluster, exclude_ppe_ids=excluded)
-    new_errors = [e for e in result.errors if e not in baseline.errors]
-    if not new_errors:
-        return
-    named = [
-        e
-        if candidate.code in e
-        else _("PPE %(code)s (gmina %(gmina)s): %(error)s")
-        % {"code": candidate.code, "gmina": gmina_label(candidate.gmina), "error": e}
-        for e in new_errors
-    ]
-    raise ValidationError(named, code="area")
+    key = tuple(sorted(_candidate_key(c) for c in candidates))
+    verdicts: dict[tuple, AreaErrors] = cluster.__dict__.setdefault(_VERDICTS, {})
+    if key in verdicts:
+        return verdicts[key]
+    result = area_check(cluster=cluster, candidates=candidates)
+    errors: AreaErrors = []
+    if not result.ok:
+        baseline = area_check(cluster=cluster, exclude_ppe_ids=[c.ppe_id for c in candidates if c.ppe_id is not None])
+        for error in (e for e in result.errors if e not in baseline.errors):
+            named = [c for c in candidates if c.code in error]
+            if named:
+                errors.append((named[-1], error))
+            elif len(candidates) == 1:
+                only = candidates[0]
+                errors.append((
+                    only,
+                    _("PPE %(code)s (gmina %(gmina)s): %(error)s")
+                    % {"code": only.code, "gmina": gmina_label(only.gmina), "error": error},
+                ))
+            else:
+                errors.append((None, error))
+    verdicts[key] = errors
+    return errors
+
+
+def area_validate_candidates(*, cluster: Cluster, candidates: Sequence[PPECandidate]) -> None:
+    """Raise ``ValidationError`` (messages name PPE, gmina and rule) if these PPEs would break the area rule."""
+    errors = area_candidates_errors(cluster=cluster, candidates=candidates)
+    if errors:
+        raise ValidationError([message for _candidate, message in errors], code="area")
+
+
+def area_validate_candidate(*, cluster: Cluster, candidate: PPECandidate) -> None:
+    """``area_validate_candidates`` for one PPE."""
+    area_validate_candidates(cluster=cluster, candidates=[candidate])

@@ -3,7 +3,10 @@
 Every function validates what it writes (identifiers, PPE code, the area rule)
 so the browser forms, the admin and scripts cannot store a registry that
 breaks the rules; forms validate first to show errors on the right field, and
-these checks are the last line. Functions that write several rows are atomic.
+these checks are the last line. Both call the same functions
+(``members.services.validators``, ``members.services.area``); the area verdict the
+form reached is reused here within the request, not recomputed. Functions that
+write several rows are atomic.
 """
 
 from __future__ import annotations
@@ -30,17 +33,10 @@ from members.models import (
     StorageUnit,
 )
 from members.polish import polish_fold
-from members.services.area import PPECandidate, area_validate_candidate
+from members.services.area import PPECandidate, area_validate_candidates, area_verdicts_forget
 from members.services.datastamp import conditions_invalidate
 from members.services.memberships import ppe_code_one_cluster_validate
-from members.services.validators import (
-    krs_validate,
-    member_identifiers_validate,
-    nip_validate,
-    pesel_validate,
-    ppe_code_check,
-    regon_validate,
-)
+from members.services.validators import IDENTIFIER_FIELDS, member_identifiers_clean, ppe_code_check, ppe_code_clean
 from members.signals import registry_changed_send
 from okeportal.messages import msg
 
@@ -54,40 +50,22 @@ PPE_FIELDS = (
 GENERATOR_FIELDS = ("name", "source", "capacity_kw", "thermal_kw", "biogas_m3_per_year", "commissioned_on")
 STORAGE_FIELDS = ("name", "power_kw", "capacity_kwh", "efficiency")
 
-_IDENTIFIER_VALIDATORS = {"nip": nip_validate, "regon": regon_validate, "krs": krs_validate, "pesel": pesel_validate}
-
 
 # --- members -----------------------------------------------------------------
 
 
 def _member_identifiers_clean(data: dict[str, Any]) -> None:
-    """Normalise identifiers in place; raise one ValidationError with every problem, by field."""
-    errors: dict[str, list[str]] = {}
-    for name, validate in _IDENTIFIER_VALIDATORS.items():
-        value = (data.get(name) or "").strip()
-        if not value:
-            data[name] = ""
-            continue
-        try:
-            data[name] = validate(value)
-        except ValidationError as exc:
-            errors.setdefault(name, []).extend(exc.messages)
-    for name, messages in member_identifiers_validate(
-        legal_form=data.get("legal_form", ""),
-        nip=data.get("nip", ""),
-        regon=data.get("regon", ""),
-        krs=data.get("krs", ""),
-        pesel=data.get("pesel", ""),
-    ).items():
-        errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
-    if errors:
-        raise ValidationError(errors)
+    """Normalise identifiers in place; one ValidationError with every problem, by field."""
+    data.update(
+        member_identifiers_clean(
+            legal_form=data.get("legal_form", ""), **{k: data.get(k) or "" for k in IDENTIFIER_FIELDS}
+        )
+    )
 
 
 def _member_full_clean(member: Member) -> None:
+    # The model's constraints included: left_on not before joined_on.
     member.full_clean(exclude=["user"])
-    if member.left_on and member.left_on < member.joined_on:
-        raise ValidationError({"left_on": _("Data wystąpienia nie może być wcześniejsza niż data przystąpienia.")})
 
 
 @transaction.atomic
@@ -104,7 +82,7 @@ def member_create(*, cluster: Cluster, data: Mapping[str, Any]) -> Member:
 @transaction.atomic
 def member_update(*, member: Member, data: Mapping[str, Any]) -> Member:
     # Identifiers are checked together with the legal form, changed or not.
-    values = {k: getattr(member, k) for k in ("legal_form", *_IDENTIFIER_VALIDATORS)}
+    values = {k: getattr(member, k) for k in ("legal_form", *IDENTIFIER_FIELDS)}
     values.update({k: data[k] for k in MEMBER_FIELDS if k in data})
     _member_identifiers_clean(values)
     for k, v in values.items():
@@ -145,24 +123,39 @@ def member_leave(*, member: Member, on: dt.date) -> Member:
 # --- PPEs ----------------------------------------------------------------------
 
 
-def _ppe_validate(*, cluster: Cluster, ppe: MeteringPoint) -> None:
-    """PPE code format, uniqueness in the cluster, voltage and the area rule."""
-    try:
-        checked = ppe_code_check(ppe.code, dso=ppe.dso)
-    except ValidationError as exc:
-        raise ValidationError({"code": exc.messages}) from exc
+def _ppe_validate(*, cluster: Cluster, ppe: MeteringPoint, area: bool = True) -> None:
+    """PPE code format, uniqueness in the cluster, the model's rules and (``area``) the area rule."""
+    checked = ppe_code_clean(code=ppe.code, dso=ppe.dso, cluster_id=cluster.pk, ppe_id=ppe.pk)
     ppe.code = checked.code
     ppe.is_legacy_code = checked.is_legacy
-    duplicate = MeteringPoint.objects.filter(cluster=cluster, code=ppe.code).exclude(pk=ppe.pk)
-    if duplicate.exists():
-        raise ValidationError({"code": _("PPE %(code)s jest już zarejestrowany w tym klastrze.") % {"code": ppe.code}})
-    ppe.full_clean(exclude=["cluster"], validate_unique=False, validate_constraints=False)
-    area_validate_candidate(
-        cluster=cluster,
-        candidate=PPECandidate(
-            code=ppe.code, gmina=ppe.gmina, dso=ppe.dso, voltage_level=ppe.voltage_level, ppe_id=ppe.pk
-        ),
-    )
+    ppe.full_clean(exclude=["cluster"], validate_unique=False)
+    if area:
+        area_validate_candidates(
+            cluster=cluster,
+            candidates=[PPECandidate(
+                code=ppe.code, gmina=ppe.gmina, dso=ppe.dso, voltage_level=ppe.voltage_level, ppe_id=ppe.pk
+            )],
+        )
+
+
+def _area_verdicts_forget_of(ppe: MeteringPoint) -> None:
+    if MeteringPoint.cluster.is_cached(ppe):
+        area_verdicts_forget(ppe.cluster)
+
+
+def _row_candidate(row: PPERow) -> PPECandidate | None:
+    """The PPE a member-page row would store, for the area rule; None when its own data is not valid."""
+    def value(name: str) -> Any:
+        return row.data[name] if name in row.data else getattr(row.ppe, name, None)
+
+    code, gmina, dso, level = value("code"), value("gmina"), value("dso"), value("voltage_level")
+    if not (code and gmina and dso and level):
+        return None
+    try:
+        code = ppe_code_check(code, dso=dso).code
+    except ValidationError:
+        return None
+    return PPECandidate(code=code, gmina=gmina, dso=dso, voltage_level=level, ppe_id=row.ppe.pk if row.ppe else None)
 
 
 def _membership_check(*, member: Member, valid_from: dt.date, code: str) -> None:
@@ -182,12 +175,19 @@ def _membership_check(*, member: Member, valid_from: dt.date, code: str) -> None
 @transaction.atomic
 def ppe_create(*, cluster: Cluster, member: Member, data: Mapping[str, Any], valid_from: dt.date) -> MeteringPoint:
     """Register a PPE of ``member`` (PPE_FIELDS in ``data``) and its membership from ``valid_from``."""
+    return _ppe_create(cluster=cluster, member=member, data=data, valid_from=valid_from, area=True)
+
+
+def _ppe_create(
+    *, cluster: Cluster, member: Member, data: Mapping[str, Any], valid_from: dt.date, area: bool
+) -> MeteringPoint:
     if member.cluster_id != cluster.pk:
         raise ValidationError(_("Członek %(member)s nie należy do tego klastra.") % {"member": member})
     ppe = MeteringPoint(cluster=cluster, **{k: data[k] for k in PPE_FIELDS if k in data})
-    _ppe_validate(cluster=cluster, ppe=ppe)
+    _ppe_validate(cluster=cluster, ppe=ppe, area=area)
     _membership_check(member=member, valid_from=valid_from, code=ppe.code)
     ppe.save()
+    area_verdicts_forget(cluster)
     PPEMembership.objects.create(ppe=ppe, member=member, valid_from=valid_from, valid_to=member.left_on)
     registry_changed_send(
         cluster_id=cluster.pk, start=valid_from, end=member.left_on, code="joining",
@@ -207,12 +207,19 @@ def ppe_current_membership(*, ppe: MeteringPoint, on: dt.date | None = None) -> 
 @transaction.atomic
 def ppe_update(*, ppe: MeteringPoint, data: Mapping[str, Any], valid_from: dt.date | None = None) -> MeteringPoint:
     """Change a PPE's data; ``valid_from`` moves the start of its current membership."""
+    return _ppe_update(ppe=ppe, data=data, valid_from=valid_from, cluster=ppe.cluster, area=True)
+
+
+def _ppe_update(
+    *, ppe: MeteringPoint, data: Mapping[str, Any], valid_from: dt.date | None, cluster: Cluster, area: bool
+) -> MeteringPoint:
     changed = [k for k in PPE_FIELDS if k in data and getattr(ppe, k) != data[k]]
     for k in PPE_FIELDS:
         if k in data:
             setattr(ppe, k, data[k])
-    _ppe_validate(cluster=ppe.cluster, ppe=ppe)
+    _ppe_validate(cluster=cluster, ppe=ppe, area=area)
     ppe.save()
+    area_verdicts_forget(cluster)
     if valid_from is not None:
         membership = ppe_current_membership(ppe=ppe)
         if membership is not None and membership.valid_from != valid_from:
@@ -264,6 +271,7 @@ def ppe_transfer(*, ppe: MeteringPoint, to_member: Member, on: dt.date) -> PPEMe
         # The PPE left the cluster earlier: coming back must satisfy the area rule again.
         _ppe_validate(cluster=ppe.cluster, ppe=ppe)
     membership = PPEMembership.objects.create(ppe=ppe, member=to_member, valid_from=on, valid_to=to_member.left_on)
+    _area_verdicts_forget_of(ppe)
     conditions_invalidate(cluster_ids=[ppe.cluster_id])
     registry_changed_send(
         cluster_id=ppe.cluster_id, start=on, end=None, code="transfer",
@@ -293,6 +301,7 @@ def ppe_remove(*, ppe: MeteringPoint, on: dt.date) -> PPEMembership:
     old_end = current.valid_to
     current.valid_to = on
     current.save(update_fields=["valid_to"])
+    _area_verdicts_forget_of(ppe)
     conditions_invalidate(cluster_ids=[ppe.cluster_id])
     registry_changed_send(
         cluster_id=ppe.cluster_id, start=on + dt.timedelta(days=1), end=old_end, code="membership",
@@ -378,19 +387,28 @@ def member_save_with_ppes(
 ) -> MemberSaveResult:
     """The member page in one transaction: the member, then each PPE row in order.
 
-    Each PPE is checked against the PPEs saved before it, so two new rows that
-    together break the area rule are refused as well.
+    The area rule is checked once for all rows together (two new rows that together
+    break it are refused as well); on the member page the form reached the same
+    verdict for the same rows moments earlier, and that verdict is reused.
     """
+    candidates = [c for row in ppes if (c := _row_candidate(row)) is not None]
+    checked = len(candidates) == len(ppes)
+    if checked and candidates:
+        area_validate_candidates(cluster=cluster, candidates=candidates)
     if member is None:
         member = member_create(cluster=cluster, data=member_data)
     else:
         member = member_update(member=member, data=member_data)
     result = MemberSaveResult(member=member)
     for row in ppes:
+        # A row whose own data is wrong was left out above: its check below refuses it (or its area).
         if row.ppe is None:
-            result.created_ppes.append(ppe_create(cluster=cluster, member=member, data=row.data, valid_from=row.valid_from))
+            result.created_ppes.append(
+                _ppe_create(cluster=cluster, member=member, data=row.data, valid_from=row.valid_from, area=not checked)
+            )
         else:
-            ppe_update(ppe=row.ppe, data=row.data, valid_from=row.valid_from)
+            _ppe_update(ppe=row.ppe, data=row.data, valid_from=row.valid_from, cluster=cluster, area=not checked)
+    area_verdicts_forget(cluster)
     conditions_invalidate(cluster_ids=[cluster.pk])
     return result
 

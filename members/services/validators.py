@@ -18,7 +18,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.pl import nip, pesel, regon
 
-from members.models import LegalForm
+from members.models import LegalForm, MeteringPoint
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -158,42 +158,82 @@ _COMPANIES = frozenset(
 )
 
 
+IDENTIFIER_FIELDS = ("nip", "regon", "krs", "pesel")
+_IDENTIFIER_CHECKS = {"nip": nip_validate, "regon": regon_validate, "krs": krs_validate, "pesel": pesel_validate}
+
+
+def member_identifiers_clean(
+    *, legal_form: str | None, nip: str = "", regon: str = "", krs: str = "", pesel: str = ""
+) -> dict[str, str]:
+    """The member's identifiers, compact (digits only), or ``ValidationError`` by field.
+
+    The one check of a member's identifiers: the coordinator's member form, the admin
+    and ``members.services.registry`` call it. Every identifier given must be valid
+    (python-stdnum). Enterprises and cooperatives must give NIP and REGON (KRS only if
+    they are in the register); a JST gives both as well. A JST organisational unit
+    always has its own REGON, while its NIP may be the JST's (VAT centralisation), so
+    only REGON is required. A natural person needs none: PESEL is personal data and is
+    checked only when given, and only a person gives it. ``legal_form`` None (the
+    form's own field was refused) checks the identifiers alone.
+    """
+    values = {"nip": nip or "", "regon": regon or "", "krs": krs or "", "pesel": pesel or ""}
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for field, value in values.items():
+        value = value.strip()
+        if not value:
+            cleaned[field] = ""
+            continue
+        try:
+            cleaned[field] = _IDENTIFIER_CHECKS[field](value)
+        except ValidationError as exc:
+            errors.setdefault(field, []).extend(exc.messages)
+    if legal_form is not None:
+        required: tuple[str, ...] = ()
+        if legal_form in _COMPANIES or legal_form == LegalForm.JST:
+            required = ("nip", "regon")
+        elif legal_form == LegalForm.JST_UNIT:
+            required = ("regon",)
+        labels = {"nip": "NIP", "regon": "REGON"}
+        form_label = LegalForm(legal_form).label if legal_form in LegalForm.values else legal_form
+        for field in required:
+            if not values[field].strip():
+                errors.setdefault(field, []).append(
+                    _("%(id)s jest wymagany dla formy prawnej „%(form)s”.") % {"id": labels[field], "form": form_label}
+                )
+        if legal_form != LegalForm.PERSON and values["pesel"].strip():
+            errors.setdefault("pesel", []).append(
+                _("PESEL podaje się tylko dla osoby fizycznej (dane osobowe — nie zbieramy ich bez potrzeby).")
+            )
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def member_identifiers_validate(
     *, legal_form: str, nip: str = "", regon: str = "", krs: str = "", pesel: str = ""
 ) -> dict[str, list[str]]:
-    """Errors per field for the identifiers a member of this legal form gives.
+    """Errors per field of ``member_identifiers_clean`` (empty when the identifiers are right), for file checks."""
+    try:
+        member_identifiers_clean(legal_form=legal_form, nip=nip, regon=regon, krs=krs, pesel=pesel)
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
 
-    Enterprises and cooperatives must give NIP and REGON (KRS only if they are
-    in the register); a JST gives both as well. A JST organisational unit
-    always has its own REGON, while its NIP may be the JST's (VAT
-    centralisation), so only REGON is required. A natural person needs none:
-    PESEL is personal data and is checked only when given. Every identifier
-    that is given must be valid.
+
+def ppe_code_clean(*, code: str, dso: DSO, cluster_id: int, ppe_id: int | None = None) -> PPECode:
+    """``ppe_code_check`` plus: the code is not registered for another PPE of the cluster.
+
+    The one check of a PPE code that the coordinator's PPE rows, the admin and
+    ``members.services.registry`` run; ``ValidationError`` on the field ``code``.
     """
-    errors: dict[str, list[str]] = {}
-    values = {"nip": nip or "", "regon": regon or "", "krs": krs or "", "pesel": pesel or ""}
-    checks = {"nip": nip_validate, "regon": regon_validate, "krs": krs_validate, "pesel": pesel_validate}
-    for field, value in values.items():
-        if value.strip():
-            try:
-                checks[field](value)
-            except ValidationError as exc:
-                errors.setdefault(field, []).extend(exc.messages)
-
-    required: tuple[str, ...] = ()
-    if legal_form in _COMPANIES or legal_form == LegalForm.JST:
-        required = ("nip", "regon")
-    elif legal_form == LegalForm.JST_UNIT:
-        required = ("regon",)
-    labels = {"nip": "NIP", "regon": "REGON"}
-    form_label = LegalForm(legal_form).label if legal_form in LegalForm.values else legal_form
-    for field in required:
-        if not values[field].strip():
-            errors.setdefault(field, []).append(
-                _("%(id)s jest wymagany dla formy prawnej „%(form)s”.") % {"id": labels[field], "form": form_label}
-            )
-    if legal_form != LegalForm.PERSON and values["pesel"].strip():
-        errors.setdefault("pesel", []).append(
-            _("PESEL podaje się tylko dla osoby fizycznej (dane osobowe — nie zbieramy ich bez potrzeby).")
+    try:
+        checked = ppe_code_check(code, dso=dso)
+    except ValidationError as exc:
+        raise ValidationError({"code": exc.error_list}) from None
+    others = MeteringPoint.objects.filter(cluster_id=cluster_id, code=checked.code)
+    if (others.exclude(pk=ppe_id) if ppe_id is not None else others).exists():
+        raise ValidationError(
+            {"code": _("PPE %(code)s jest już zarejestrowany w tym klastrze.") % {"code": checked.code}}
         )
-    return errors
+    return checked
