@@ -47,6 +47,7 @@ TOTALS_LABELS = {
     "exemptions": gettext_lazy("zwolnienia"), "members": gettext_lazy("członkowie"), "ppes": gettext_lazy("PPE"), "hours": gettext_lazy("godziny"),
     "completeness_pct": gettext_lazy("kompletność danych pomiarowych"), "missing_hours": gettext_lazy("godziny bez danych pomiarowych"),
     "override_completeness": gettext_lazy("rozliczono mimo braków danych"),
+    "estimated": gettext_lazy("godziny-PPE z udziałem OZE szacowanym z mocy zainstalowanej"),
 }
 # Keys of the run's inputs named in the causes of a version difference.
 CAUSE_LABELS = {
@@ -59,7 +60,7 @@ CAUSE_LABELS = {
     "allocation": gettext_lazy("podział korzyści"), "allocation_keys": gettext_lazy("klucze podziału"),
     "override_completeness": gettext_lazy("rozliczenie mimo braków danych"),
 }
-HOUR_KEYS = ("missing_hours", "hours")
+HOUR_KEYS = ("missing_hours", "hours", "estimated")
 COUNT_KEYS = ("members", "ppes")
 
 
@@ -333,6 +334,8 @@ def _diff_rows(run: SettlementRun, lines: list[SettlementLine]) -> dict[str, Any
         return None
     totals = []
     for key, (old, new) in (diff.get("totals") or {}).items():
+        if key == "estimated":  # {hours, ppes}: the count of PPE-hours (None: not recorded)
+            old, new = (old or {}).get("hours"), (new or {}).get("hours")
         if key in ("exemptions", "per_mwh"):  # {code: zł} on both sides: list the codes that changed
             old, new = old or {}, new or {}
             for sub in _fee_codes(old, new) if key == "exemptions" else sorted(old.keys() | new.keys()):

@@ -302,3 +302,19 @@ def test_the_res_share_condition_reads_the_same_attribution(cluster, run_import)
     run_import(f"ppe_code,generator,start,production_kwh\n{MIXED},PV dach,{H_START},6\n"
                f"{MIXED},Kogeneracja,{H_START},14\n")
     assert measured_energy(cluster=cluster, year=2025).renewable_fed_in_wh == 3_000 + 2_000
+
+
+def test_a_new_version_after_importing_production_shows_the_estimated_hours_change(
+    client, coordinator, cluster, mixed, run_import, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    settled(cluster, django_capture_on_commit_callbacks)
+    run_import(f"ppe_code,generator,start,production_kwh\n{MIXED},PV dach,{H_START},6\n"
+               f"{MIXED},Kogeneracja,{H_START},14\n")
+    run = settled(cluster, django_capture_on_commit_callbacks)
+    assert run.version == 2
+    assert run.diff["totals"]["estimated"][0]["hours"] == 1 and run.diff["totals"]["estimated"][1]["hours"] == 0
+    client.force_login(coordinator)
+    page = client.get(reverse("reports:settlement-detail", args=[cluster.slug, run.pk])).content.decode()
+    assert "godziny-PPE z udziałem OZE szacowanym z mocy zainstalowanej" in page
