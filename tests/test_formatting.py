@@ -160,3 +160,23 @@ def test_django_date_formats_agree_with_the_layer() -> None:
         assert date_format(day, "SHORT_DATE_FORMAT") == "15.05.2024" == f.day(day)
     with translation.override("en"):
         assert date_format(day, "SHORT_DATE_FORMAT") == "2024-05-15" == f.day(day)
+
+
+def test_pdfs_render_in_polish_whatever_language_the_caller_has(monkeypatch) -> None:
+    """Statements are Polish documents: pdf_render renders its template under Polish."""
+    from django.utils import timezone
+
+    from reports.statements import pdf
+
+    seen = []
+
+    def template_seen(name, context):
+        seen.append((translation.get_language(), f.zl(Decimal("1234.5")), f.day(dt.date(2026, 11, 1))))
+        return '<html xmlns="http://www.w3.org/1999/xhtml"><body><p>x</p></body></html>'
+
+    monkeypatch.setattr(pdf, "render_to_string", template_seen)
+    with translation.override("en"):
+        rendered = pdf.pdf_render(template="statement.html", context={}, name="x.pdf", created=timezone.now())
+        assert f.zl(Decimal("1234.5")) == f"1,234.50{NBSP}PLN"  # the caller's language is back
+    assert seen == [("pl", f"1{NBSP}234,50{NBSP}zł", "01.11.2026")]
+    assert rendered.content.startswith(b"%PDF")
