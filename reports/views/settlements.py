@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from members.decorators import cluster_staff_required
 from members.models import Cluster
-from okeportal.formatting import DASH, day, format_by_key, month, pct, plnum, tier_label, when, zl, zl_per_mwh
+from okeportal.formatting import DASH, day, format_by_key, month, pct, period, plnum, tier_label, when, zl, zl_per_mwh
 from okeportal.jobs import job_send_failed, queue_unavailable_message
 from reports.forms import SettlementRequestForm, SettlementRerunForm
 from reports.models import FEE_ORDER, AllocationMethod, FeeCode, JobStatus, SettlementLine, SettlementRun
@@ -410,8 +410,8 @@ def _snapshot_rows(run: SettlementRun) -> dict[str, Any]:
     rates = [{
         "who": " / ".join((r.get("dso_name") or r.get("dso") or any_dso, r.get("tariff_group") or any_group)),
         "variable_rate": r.get("variable_rate"), "quality_rate": r.get("quality_rate"),
-        "valid": f"{r.get('valid_from') or '…'} – {r.get('valid_to') or '…'}",
-        "used": f"{r['used_from']} – {r.get('used_to', '…')}" if r.get("used_from") else "",
+        "valid": period(r.get("valid_from"), r.get("valid_to")),
+        "used": period(r["used_from"], r.get("used_to")) if r.get("used_from") else "",
     } for r in snapshot.get("rates", [])]
     fees = [{
         "label": _fee_label(str(f.get("code", ""))), "mode": f.get("mode"), "obligation_pct": f.get("obligation_pct"),
