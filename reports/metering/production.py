@@ -32,6 +32,7 @@ from django.utils.translation import gettext_noop
 
 from members.models import Generator, MeteringPoint, PPEMembership
 from members.services.datastamp import conditions_invalidate
+from okeportal.jobs import JobCancelledError
 from okeportal.messages import Msg, msg, msg_join, msg_plural, msg_polish, noop
 from reports.engine.calendar import quarters_to_hours
 from reports.metering.parsers import ProductionSeries, RowError, parse_production
@@ -311,7 +312,14 @@ def production_import_run(
             "to": dt.datetime.fromtimestamp(last, UTC).isoformat(),
             "production_kwh": round(sum(int(c.series.production_wh.sum()) for c in checked) / 1000, 3),
         }
-        done = _finish(reading_import, status=JobStatus.DONE, message=message, errors=[], summary=summary)
+        # conditional: an import cancelled meanwhile stays cancelled and its data roll back
+        updated = ReadingImport.objects.filter(id=reading_import.id, status=JobStatus.RUNNING).update(
+            status=JobStatus.DONE, message=msg_polish(message)[:300], message_data=message.as_json(), errors=[],
+            summary=summary, progress=100, finished_at=timezone.now(),
+        )
+        if updated != 1:
+            raise JobCancelledError(reading_import.id)
+        reading_import.refresh_from_db()
         conditions_invalidate(cluster_ids=[reading_import.cluster_id])
         local = local_dates(np.array([first, last - 1], dtype=np.int64))
         detail = msg(gettext_noop("plik produkcji %(name)s: %(g)d jednostek, %(first)s – %(last)s"),
@@ -319,4 +327,4 @@ def production_import_run(
         meter_data_changed_send(cluster_id=reading_import.cluster_id, start=local[0].astype(dt.date),
                                 end=local[1].astype(dt.date), detail=detail)
     report(100)
-    return done
+    return reading_import

@@ -318,3 +318,18 @@ def test_a_new_version_after_importing_production_shows_the_estimated_hours_chan
     client.force_login(coordinator)
     page = client.get(reverse("reports:settlement-detail", args=[cluster.slug, run.pk])).content.decode()
     assert "godziny-PPE z udziałem OZE szacowanym z mocy zainstalowanej" in page
+
+
+def test_an_import_cancelled_while_it_saves_keeps_nothing(cluster, mixed):
+    from okeportal.jobs import JobCancelledError
+    from reports.metering.production import production_import_run
+
+    created = reading_import_create(
+        cluster=cluster, file=ContentFile(f"ppe_code,generator,start,production_kwh\n{MIXED},PV dach,{H_START},6\n".encode()),
+        name="produkcja.csv", format="production", enqueue=False,
+    )
+    ReadingImport.objects.filter(id=created.id).update(status=JobStatus.CANCELLED)
+    with pytest.raises(JobCancelledError):
+        production_import_run(reading_import=ReadingImport.objects.get(id=created.id))
+    assert GeneratorDay.objects.count() == 0
+    assert ReadingImport.objects.get(id=created.id).status == JobStatus.CANCELLED
