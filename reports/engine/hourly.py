@@ -42,7 +42,8 @@ class HourlyInput:
     membership: np.ndarray  # int32[n_ppe, n_days]: member index on that local day, -1 = not a member
     n_members: int
     tz: str = WARSAW
-    # sparse, PPE row → (hour indices, renewable share in those hours): metered attribution
+    # sparse, PPE row → (hour indices, renewable share in those hours): metered attribution; read for
+    # the rows of ``estimated_rows`` only (a PPE with one kind of generator has its exact share already)
     share_override: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None
     # rows of PPEs whose share is estimated outside ``share_override`` (renewable and other generators)
     estimated_rows: tuple[int, ...] = ()
@@ -61,7 +62,8 @@ class HourlyStream:
     membership: np.ndarray
     n_members: int
     tz: str = WARSAW
-    # sparse, PPE row → (hour indices, renewable share in those hours): metered attribution
+    # sparse, PPE row → (hour indices, renewable share in those hours): metered attribution; read for
+    # the rows of ``estimated_rows`` only (a PPE with one kind of generator has its exact share already)
     share_override: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None
     # rows of PPEs whose share is estimated outside ``share_override`` (renewable and other generators)
     estimated_rows: tuple[int, ...] = ()
