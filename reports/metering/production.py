@@ -199,7 +199,7 @@ def _resolve(reading_import: ReadingImport, series: list[ProductionSeries]) -> t
             moment = dt.datetime.fromtimestamp(int(s.starts[i]), UTC).isoformat()
             errors.append(RowError(int(s.lines[i]), "start", msg(gettext_noop(
                 "Produkcja jednostki %(name)s w okresie %(start)s, gdy PPE %(code)s nie należy do członka klastra "
-                "(%(n)d takich odczytów)."), name=s.generator, start=moment, code=ppe.code, n=len(outside))))
+                "(odczytów poza przynależnością: %(n)d)."), name=s.generator, start=moment, code=ppe.code, n=len(outside))))
             continue
         checked.append(_Checked(found[0], s))
     return checked, errors
