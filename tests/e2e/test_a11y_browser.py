@@ -29,7 +29,13 @@ from reports.settlement import settlement_request
 from reports.settlement.tariffs import tariff_row_new_value
 from reports.statements.services import statements_generate, statements_publish
 from tests.browser import login
-from tests.factories import GeneratorFactory, MemberFactory, MeteringPointFactory, PPEMembershipFactory
+from tests.factories import (
+    GeneratorFactory,
+    MemberFactory,
+    MeteringPointFactory,
+    PPEMembershipFactory,
+    StorageUnitFactory,
+)
 from tests.reports.test_settlement_service import store
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -57,6 +63,10 @@ class Site:
 
 @pytest.fixture
 def site(transactional_db, cluster, coordinator, alice) -> Site:
+    return build_site(cluster=cluster, coordinator=coordinator, alice=alice)
+
+
+def build_site(*, cluster: Any, coordinator: Any, alice: Any) -> Site:
     """January 2025 settled twice (a distribution rate changed from the 16th: version 2 shows the
     difference and its cause), version 2's statements published; Alice's member draws energy."""
     hours = hours_for_days(start=START, end=END)
@@ -69,12 +79,19 @@ def site(transactional_db, cluster, coordinator, alice) -> Site:
     firma = MemberFactory(cluster=cluster, ref="zielone", name="Spółdzielnia Socjalna Zielone Śląskie")
     pv = MemberFactory(cluster=cluster, ref="pv", name="Klastry Energii sp. z o.o.")
     ppes = {}
-    for member, imp, exp in ((gmina, drawn, zero), (firma, drawn // 2, zero), (alice.member, drawn // 3, zero), (pv, zero, fed)):
-        ppe = MeteringPointFactory(cluster=cluster)
+    # Declared yearly demand and a storage unit: the cluster meets the statutory conditions, so its statements publish.
+    for member, imp, exp, demand_kwh in (
+        (gmina, drawn, zero, 20_000_000),
+        (firma, drawn // 2, zero, 10_000_000),
+        (alice.member, drawn // 3, zero, 5_000_000),
+        (pv, zero, fed, 0),
+    ):
+        ppe = MeteringPointFactory(cluster=cluster, annual_demand_kwh=demand_kwh)
         PPEMembershipFactory(ppe=ppe, member=member, valid_from=dt.date(2024, 7, 1))
         store(ppe, hours, imp, exp)
         ppes[member.ref] = ppe
     GeneratorFactory(ppe=ppes["pv"], capacity_kw=Decimal("20000"), source=Source.PV)
+    StorageUnitFactory(ppe=ppes["pv"], power_kw=Decimal("500"), capacity_kwh=Decimal("1000"))
 
     first = settlement_request(cluster=cluster, period_start=START, period_end=END, period_kind="month")
     first.refresh_from_db()
