@@ -7,10 +7,19 @@ For every hour h of the period, counting only PPEs that are members in h:
   production in that hour; in its other hours with fed-in energy the share by
   installed capacity is an estimate, counted per PPE in ``estimated_hours``;
 - drawn = Σ import;
+- generation fed-in = Σ export of the PPEs with at least one generator (``generating``;
+  a storage-only PPE's export is not generation);
 - shared_h = min(renewable fed-in_h, drawn_h) (art. 38c: energy fed in and drawn
-  "dla danej godziny okresu rozliczeniowego");
-- cooperative settled_h = min(coefficient × renewable fed-in_h, drawn_h): the
-  seller nets fed-in against drawn in the ratio 1 : 0.6 (art. 38e), hour by hour.
+  "dla danej godziny okresu rozliczeniowego"); the fee exemptions use it;
+- the autoconsumption level's numerator is either Σ_h shared_h (renewable only) or
+  Σ_h min(generation fed-in_h, drawn_h) (all member sources, the seed's definition);
+  both are computed, the rule picks the one that sets the tier (``results.settle``);
+- cooperative: per hour renewable fed-in and drawn balance 1 : 1 (Dz.U. 2022 poz. 703),
+  the hourly surplus and deficit then net in the ratio 1 : coefficient over each netting
+  period (month or year) with surplus carried forward (art. 38e ustawy o OZE;
+  ``cooperative.cooperative_netting``). A PPE's settled energy: its pro-rata share of the
+  balanced energy in the hour, plus its draw in the hour × deficit_h / drawn_h scaled by
+  netted / Σ deficit of the netting period.
 
 The PPE axis is processed in chunks so the temporaries stay small; only
 PPE × day sums and the members' hourly draw (int32 where it fits) are kept.
@@ -21,16 +30,22 @@ live only here; callers get integer Wh.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
 from .allocation import keys_allocate
 from .calendar import WARSAW, HourAxis, hour_axis
+from .cooperative import CarriedSurplus, CooperativeNetting, cooperative_netting, hourly_balance
 
 PRO_RATA = "pro_rata"
 STATIC = "static"
+# the cooperative's netting period (``SettlementRule.cooperative_netting_period``)
+NETTING_MONTH = "month"
+NETTING_YEAR = "year"
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,8 @@ class HourlyInput:
     share_override: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None
     # rows of PPEs whose share is estimated outside ``share_override`` (renewable and other generators)
     estimated_rows: tuple[int, ...] = ()
+    # bool[n_ppe]: the PPE has at least one generator, its export is generation; None: every PPE's export is
+    generating: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,8 @@ class HourlyStream:
     share_override: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None
     # rows of PPEs whose share is estimated outside ``share_override`` (renewable and other generators)
     estimated_rows: tuple[int, ...] = ()
+    # bool[n_ppe]: the PPE has at least one generator, its export is generation; None: every PPE's export is
+    generating: np.ndarray | None = None
 
 
 # PPE rows per temporary: ~1 M cells keeps each float64 temporary near 8 MB
@@ -90,6 +109,10 @@ class EnergyFlows:
     daily_settled: np.ndarray
     # PPE row → member hours with fed-in energy whose renewable share was estimated (``estimated_rows`` only)
     estimated_hours: dict[int, int] = field(default_factory=dict)
+    # members' generation fed-in per hour (PPEs with a generator; renewable or not)
+    generation_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # the cooperative's netting, one entry per netting period of the run, in order
+    netting: tuple[CooperativeNetting, ...] = ()
 
 
 def energy_flows(
@@ -97,8 +120,11 @@ def energy_flows(
     data: HourlyInput | HourlyStream,
     allocation: str = PRO_RATA,
     keys: np.ndarray | None = None,
-    coefficient: float = 0.6,
+    coefficient: Decimal | float = Decimal("0.6"),
     chunk_rows: int = 2048,
+    netting_period: str = NETTING_MONTH,
+    carried_in: Sequence[CarriedSurplus] = (),
+    carry_months: int = 12,
 ) -> EnergyFlows:
     axis = hour_axis(data.hours_utc, tz=data.tz)
     n_hours = len(axis.day_of_hour)
@@ -111,7 +137,10 @@ def energy_flows(
     sums = _sum_rows(data, axis, static=allocation == STATIC, step=step, chunk_rows=chunk_rows)
 
     shared_h = np.minimum(sums.renewable_h, sums.drawn_h)
-    settled_h = np.minimum(coefficient * sums.renewable_h, sums.drawn_h)
+    netting, settled_h = _cooperative(
+        axis, renewable_h=sums.renewable_h, drawn_h=sums.drawn_h, coefficient=coefficient,
+        netting_period=netting_period, carried_in=carried_in, carry_months=carry_months,
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(sums.drawn_h > 0, shared_h / sums.drawn_h, 0.0)
         ratio_settled = np.where(sums.drawn_h > 0, settled_h / sums.drawn_h, 0.0)
@@ -137,7 +166,42 @@ def energy_flows(
         daily_shared=daily_shared,
         daily_settled=daily_settled,
         estimated_hours=sums.estimated_hours,
+        generation_h=sums.generation_h,
+        netting=netting,
     )
+
+
+def _cooperative(
+    axis: HourAxis, *, renewable_h: np.ndarray, drawn_h: np.ndarray, coefficient: Decimal | float, netting_period: str,
+    carried_in: Sequence[CarriedSurplus], carry_months: int,
+) -> tuple[tuple[CooperativeNetting, ...], np.ndarray]:
+    """Net each netting period (calendar month or year of the local days) in order, carrying the
+    unused surplus; the hourly settled energy = balanced_h + deficit_h × netted / Σ deficit of its period."""
+    if netting_period not in (NETTING_MONTH, NETTING_YEAR):
+        raise ValueError(f"unknown netting period {netting_period!r}")
+    coef = Decimal(repr(coefficient)) if isinstance(coefficient, float) else Decimal(coefficient)
+    key_of_day = [m if netting_period == NETTING_MONTH else m[:4] for m in axis.month_of_day]
+    keys = list(dict.fromkeys(key_of_day))
+    period_of_hour = np.array([keys.index(key_of_day[d]) for d in range(len(axis.days))], dtype=np.int64)[
+        axis.day_of_hour
+    ] if len(axis.day_of_hour) else np.zeros(0, dtype=np.int64)
+    deficit_h = np.maximum(drawn_h - renewable_h, 0.0)
+    scale = np.zeros(len(keys))
+    out: list[CooperativeNetting] = []
+    carry: Sequence[CarriedSurplus] = carried_in
+    for i, key in enumerate(keys):
+        hours = period_of_hour == i
+        balanced, surplus, deficit = hourly_balance(fed_h=renewable_h[hours], drawn_h=drawn_h[hours])
+        start = dt.date(int(key[:4]), int(key[5:7]) if netting_period == NETTING_MONTH else 1, 1)
+        result = cooperative_netting(
+            balanced_wh=balanced, surplus_wh=surplus, deficit_wh=deficit, coefficient=coef,
+            period_start=start, carried_in=carry, carry_months=carry_months,
+        )
+        scale[i] = result.netted_wh / deficit if deficit else 0.0
+        carry = result.carried_out
+        out.append(result)
+    settled_h = np.minimum(renewable_h, drawn_h) + deficit_h * scale[period_of_hour]
+    return tuple(out), settled_h
 
 
 @dataclass
@@ -153,6 +217,7 @@ class _RowSums:
     daily_renewable: np.ndarray
     member_drawn: np.ndarray | None  # float[n_members, n_hours], static allocation only
     estimated_hours: dict[int, int] = field(default_factory=dict)
+    generation_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _per_day(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -197,7 +262,9 @@ def _sum_rows(
         daily_fed=np.zeros((n_ppe, n_days)),
         daily_renewable=np.zeros((n_ppe, n_days)),
         member_drawn=np.zeros((n_members, n_hours)) if static else None,
+        generation_h=np.zeros(n_hours),
     )
+    generating = None if data.generating is None else np.asarray(data.generating, dtype=bool)
     # renewable_h is summed row by row within blocks of ``chunk_rows`` PPEs whatever the
     # chunking of the input, so the float result does not depend on how the data arrive
     renewable_block: np.ndarray | None = None
@@ -217,6 +284,7 @@ def _sum_rows(
             _attribute(data, renewable, fed, a, b, sums.estimated_hours)
         sums.drawn_h += drawn.sum(axis=0)
         sums.fed_h += fed.sum(axis=0)
+        sums.generation_h += (fed if generating is None else fed[generating[a:b]]).sum(axis=0)
         if renewable_block is None:
             renewable_block = renewable.sum(axis=0)
         else:

@@ -6,6 +6,11 @@ The discount uses the tariff of each PPE (DSO / tariff group may differ) and
 the tier reached by the whole cluster over the period; exemptions apply only on
 days up to the rule's exemption end (``RateSegment.exempt``).
 
+The level that sets the tier is the rule's (``level_numerator``): ``all_sources``
+(the seed's definition: Σ_h min(members' generation fed-in_h, drawn_h) / Σ drawn,
+renewable or not) or ``renewable`` (Σ_h min(renewable fed-in_h, drawn_h) / Σ drawn).
+Both are computed and recorded; the exemptions always use the renewable shared energy.
+
 "Cost without cluster" of a member: what it would pay on its shared energy for
 the components the cluster discounts or exempts, i.e. the full variable +
 quality rate plus every fee exempt in a cluster, at the rates in force.
@@ -19,10 +24,15 @@ from decimal import Decimal
 
 import numpy as np
 
-from .hourly import PRO_RATA, EnergyFlows, HourlyInput, HourlyStream, energy_flows, int_split
+from .cooperative import CarriedSurplus, CooperativeNetting
+from .hourly import NETTING_MONTH, PRO_RATA, EnergyFlows, HourlyInput, HourlyStream, energy_flows, int_split
 from .money import ZERO, grosze_split, money_round, money_str, pct_of, wh_amount
 from .scenarios import CooperativeScenario, PerMWh, cooperative_amounts
 from .types import Fee, Tariff, Tier, tier_for
+
+# SettlementRule.level_numerator: what the autoconsumption level counts
+ALL_SOURCES = "all_sources"
+RENEWABLE = "renewable"
 
 
 @dataclass(frozen=True)
@@ -85,10 +95,28 @@ class SettlementResult:
     # exact zł per Wh of shared energy: Σ Wh × (variable + quality), Σ Wh × exempt fees
     shared_rate_exact: Decimal
     shared_fees_exact: Decimal
+    # Σ_h min(members' generation fed-in_h, drawn_h): the level's numerator under ``all_sources``
+    generation_shared_wh: int = 0
+    level_numerator: str = ALL_SOURCES  # the rule that set the tier
+    netting: tuple[CooperativeNetting, ...] = ()  # the cooperative's netting periods, in order
+
+    @property
+    def renewable_level_pct(self) -> Decimal:
+        return pct_of(part=self.shared_wh, whole=self.drawn_wh)
+
+    @property
+    def all_sources_level_pct(self) -> Decimal:
+        return pct_of(part=self.generation_shared_wh, whole=self.drawn_wh)
 
     @property
     def autoconsumption_pct(self) -> Decimal:
-        return pct_of(part=self.shared_wh, whole=self.drawn_wh)
+        """The level that set the tier (the rule's numerator)."""
+        return self.all_sources_level_pct if self.level_numerator == ALL_SOURCES else self.renewable_level_pct
+
+    @property
+    def carried_out(self) -> tuple[CarriedSurplus, ...]:
+        """The cooperative's surplus the next period may use."""
+        return self.netting[-1].carried_out if self.netting else ()
 
     def totals_json(self) -> dict:
         return {
@@ -97,6 +125,10 @@ class SettlementResult:
             "fed_in_wh": self.fed_in_wh,
             "renewable_fed_in_wh": self.renewable_fed_in_wh,
             "autoconsumption_pct": str(self.autoconsumption_pct),
+            "level_numerator": self.level_numerator,
+            "renewable_level_pct": str(self.renewable_level_pct),
+            "all_sources_level_pct": str(self.all_sources_level_pct),
+            "generation_shared_wh": self.generation_shared_wh,
             "tier": self.tier.as_json() if self.tier else None,
             "discount": money_str(self.discount),
             "exemptions": {k: money_str(v) for k, v in self.exemptions.items()},
@@ -119,9 +151,16 @@ def settle(
     keys: np.ndarray | None = None,
     coefficient: Decimal = Decimal("0.6"),
     chunk_rows: int = 2048,
+    level_numerator: str = ALL_SOURCES,
+    netting_period: str = NETTING_MONTH,
+    carried_in: Sequence[CarriedSurplus] = (),
+    carry_months: int = 12,
 ) -> SettlementResult:
+    if level_numerator not in (ALL_SOURCES, RENEWABLE):
+        raise ValueError(f"unknown level numerator {level_numerator!r}")
     flows = energy_flows(
-        data=data, allocation=allocation, keys=keys, coefficient=float(coefficient), chunk_rows=chunk_rows
+        data=data, allocation=allocation, keys=keys, coefficient=coefficient, chunk_rows=chunk_rows,
+        netting_period=netting_period, carried_in=carried_in, carry_months=carry_months,
     )
     n_ppe, n_days = data.membership.shape
     seg_of_day = _segment_of_day(segments, n_days)
@@ -141,9 +180,11 @@ def settle(
     fed = np.rint(cell_sum(flows.daily_fed)).astype(np.int64)
     renewable = int_split(cell_sum(flows.daily_renewable), int(np.rint(flows.renewable_h.sum())))
     shared = int_split(cell_sum(flows.daily_shared), int(np.rint(flows.shared_h.sum())))
-    settled = int_split(cell_sum(flows.daily_settled), int(np.rint(flows.settled_h.sum())))
+    settled = int_split(cell_sum(flows.daily_settled), sum(n.settled_wh for n in flows.netting))
     drawn_wh, shared_wh = int(drawn.sum()), int(shared.sum())
-    tier = tier_for(tiers=list(tiers), shared_wh=shared_wh, drawn_wh=drawn_wh)
+    generation_shared_wh = int(np.rint(np.minimum(flows.generation_h, flows.drawn_h).sum()))
+    level_wh = generation_shared_wh if level_numerator == ALL_SOURCES else shared_wh
+    tier = tier_for(tiers=list(tiers), shared_wh=level_wh, drawn_wh=drawn_wh)
     discount_share = (tier.discount_pct / 100) if tier else Decimal(0)
 
     member_ids = sorted({int(m) for m in c_mem})
@@ -239,6 +280,9 @@ def settle(
         flows=flows,
         shared_rate_exact=rate_exact,
         shared_fees_exact=sum((sum(v, Decimal(0)) for v in fees_exact.values()), Decimal(0)),
+        generation_shared_wh=generation_shared_wh,
+        level_numerator=level_numerator,
+        netting=flows.netting,
     )
 
 
