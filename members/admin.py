@@ -111,7 +111,7 @@ class DSOAdmin(SimpleHistoryAdmin):
 
 @admin.register(Cluster)
 class ClusterAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "slug", "kind", "dso", "established_on", "member_count"]
+    list_display = ["name", "slug", "kind", "dso", "established_on", "ure_register_number", "ure_register_date", "member_count"]
     list_filter = ["kind", "dso"]
     search_fields = ["name", "slug", "coordinator_name"]
     prepopulated_fields = {"slug": ["name"]}

@@ -331,3 +331,31 @@ class RegistryUploadForm(forms.Form):
                 % {"name": upload.name, "size": number(upload.size / 1024 / 1024, 1), "mb": limit}
             )
         return upload
+
+
+class ClusterRegisterForm(forms.ModelForm):
+    """The cluster's entry in the URE register of energy clusters and the day its support starts."""
+
+    class Meta:
+        model = Cluster
+        fields = ["ure_register_number", "ure_register_date", "support_start"]
+        widgets = {
+            "ure_register_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "support_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        number, entered = (data.get("ure_register_number") or "").strip(), data.get("ure_register_date")
+        if bool(number) != bool(entered):
+            raise ValidationError(
+                _("Wpis do rejestru klastrów energii URE to numer i data razem: podaj oba albo żadne (pola „%(number)s” i „%(date)s”).")
+                % {"number": Cluster._meta.get_field("ure_register_number").verbose_name,
+                   "date": Cluster._meta.get_field("ure_register_date").verbose_name}
+            )
+        start = data.get("support_start")
+        if start and entered and start < entered:
+            self.add_error("support_start", _("Początek wsparcia nie może być wcześniejszy niż data wpisu do rejestru (%(day)s).")
+                           % {"day": entered.strftime("%d.%m.%Y")})
+        data["ure_register_number"] = number
+        return data

@@ -196,6 +196,13 @@ class Cluster(models.Model):
         related_name="clusters",
         verbose_name=_("pracownicy koordynatora"),
     )
+    # The URE register of energy clusters (art. 38a ustawy o OZE): support only for a cluster entered in it.
+    ure_register_number = models.CharField(_("numer wpisu do rejestru URE"), max_length=60, blank=True)
+    ure_register_date = models.DateField(_("data wpisu do rejestru URE"), null=True, blank=True)
+    support_start = models.DateField(
+        _("początek wsparcia"), null=True, blank=True,
+        help_text=_("Pierwszy dzień wsparcia, jeśli późniejszy niż wpis do rejestru (nie wcześniej niż 2 lipca 2024 r.)."),
+    )
     history = HistoricalRecords(excluded_fields=["staff"])
 
     class Meta:

@@ -10,6 +10,7 @@ app_name = "members"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("register/", dashboard.cluster_register, name="cluster-register"),
     path("members/", members.member_list, name="member-list"),
     path("members/new/", members.member_create, name="member-create"),
     path("members/<int:pk>/", members.member_detail, name="member-detail"),

@@ -67,6 +67,9 @@ class ClusterFactory(factory.django.DjangoModelFactory):
     dso = factory.SubFactory(DSOFactory)
     coordinator_name = "Klastry Energii sp. z o.o."
     coordinator_address = "ul. Powstańców Śląskich 1, 43-190 Mikołów"
+    # Entered in the URE register (a test number) from the first day of support.
+    ure_register_number = "KE/TEST/2024"
+    ure_register_date = dt.date(2024, 7, 2)
 
 
 class MemberFactory(factory.django.DjangoModelFactory):

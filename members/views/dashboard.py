@@ -3,10 +3,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from members.decorators import cluster_staff_required
+from members.forms import ClusterRegisterForm
 from members.models import Cluster
 from members.services.conditions import cluster_status_cached
 from members.views.common import page
@@ -39,3 +43,14 @@ def dashboard(request: HttpRequest, cluster: Cluster) -> HttpResponse:
         conditions=conditions,
         estimated=[c for c in conditions if c["estimated"]],
     )
+
+
+@cluster_staff_required
+def cluster_register(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    """Edit the cluster's URE register entry and the day its support starts (settlements evaluate eligibility with them)."""
+    form = ClusterRegisterForm(request.POST or None, instance=cluster)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Zapisano wpis do rejestru klastrów energii URE."))
+        return redirect("members:dashboard", cluster.slug)
+    return page(request, "members/cluster_register.html", cluster=cluster, nav="dashboard", form=form)

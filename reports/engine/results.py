@@ -45,6 +45,8 @@ class RateSegment:
     tariff_of_ppe: np.ndarray  # int[n_ppe] index into tariffs
     fees: tuple[Fee, ...]
     exempt: bool = True
+    # False: days before the cluster's support starts; their shared energy gets no discount and no exemption.
+    benefit: bool = True
 
 
 @dataclass
@@ -209,13 +211,14 @@ def settle(
     for (m, s, t), (sh, st) in groups.items():
         seg, tariff, i = segments[s], segments[s].tariffs[t], row_of[m]
         rate_exact += wh_amount(wh=sh, rate=tariff.rate)
-        discount_exact[i] += wh_amount(wh=sh, rate=discount_share * tariff.rate)
+        if seg.benefit:
+            discount_exact[i] += wh_amount(wh=sh, rate=discount_share * tariff.rate)
         cluster_fees = [f for f in seg.fees if f.cluster]
         cost_exact[i] += wh_amount(wh=sh, rate=tariff.rate + sum((f.rate for f in cluster_fees), Decimal(0)))
         coop_variable += wh_amount(wh=st, rate=tariff.variable_rate)
         coop_quality += wh_amount(wh=st, rate=tariff.quality_rate)
         if seg.exempt:
-            for f in cluster_fees:
+            for f in cluster_fees if seg.benefit else ():
                 fees_exact[f.code][i] += wh_amount(wh=sh, rate=f.rate)
             for f in seg.fees:
                 if f.cooperative:

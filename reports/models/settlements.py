@@ -88,6 +88,13 @@ class SettlementRun(models.Model):
     # Failed or cancelled runs hidden from the settlement list (shown with "pokaż zarchiwizowane").
     archived_at = models.DateTimeField(_("zarchiwizowano"), null=True, blank=True)
     statements_published_at = models.DateTimeField(null=True, blank=True)
+    # Statements of a run whose cluster was not eligible for support, published on a coordinator's written reason.
+    eligibility_override_reason = models.TextField(_("powód publikacji mimo niespełnienia warunków"), blank=True)
+    eligibility_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("publikację mimo niespełnienia warunków zatwierdził"),
+    )
+    eligibility_override_at = models.DateTimeField(_("publikacja mimo niespełnienia warunków"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(default=timezone.now)

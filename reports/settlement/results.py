@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from members.models import Cluster, ClusterKind, ConditionCode
+from members.models import Cluster, ClusterKind, ConditionCode, Member
 from reports.engine import (
     CooperativeScenario,
     Fee,
@@ -20,8 +20,9 @@ from reports.engine import (
     storage_simulate,
     tier_scenarios,
 )
-from reports.models import AllocationKey, JobStatus, SettlementLine, SettlementRun
+from reports.models import AllocationKey, JobStatus, SettlementLine, SettlementRule, SettlementRun
 
+from .eligibility import ConditionVerdict, EligibilityInput, eligibility_evaluate, support_start_date
 from .gather import Gathered
 from .keys import allocation_key_set_in_force
 from .snapshot import (
@@ -31,6 +32,8 @@ from .snapshot import (
     MonthEnergy,
     RunSnapshot,
     SnapshotCluster,
+    SnapshotEligibility,
+    SnapshotError,
     SnapshotMember,
     SnapshotMembership,
     SnapshotPPE,
@@ -126,14 +129,18 @@ def run_totals(
     )
 
 
-def run_cluster_status(*, cluster: Cluster, on: dt.date) -> ClusterStatus:
-    """Conditions and area on ``on`` (``members.services.conditions.cluster_status``), recorded in Polish."""
+def run_cluster_status(
+    *, cluster: Cluster, period_start: dt.date, period_end: dt.date, support_earliest: dt.date | None = None,
+    evaluated: str = "run",
+) -> ClusterStatus:
+    """Conditions and area on the period's last day (``members.services.conditions.cluster_status``),
+    recorded in Polish, and the eligibility for support over the period (``run_eligibility``)."""
     from members.services.conditions import cluster_status
 
     with translation.override(DOCUMENT_LANGUAGE):
-        status = cluster_status(cluster=cluster, on=on)
+        status = cluster_status(cluster=cluster, on=period_end)
         fields = ("code", "name", "ok", "value", "threshold", "unit", "comparison", "estimated", "note")
-        return decode(ClusterStatus, {
+        data = {
             "on": status["date"],
             "area_ok": status["area_ok"],
             "area_mode": str(status["area_mode"]),
@@ -145,7 +152,72 @@ def run_cluster_status(*, cluster: Cluster, on: dt.date) -> ClusterStatus:
                 for c in status["conditions"]
             ],
             "warnings": [str(w) for w in status["warnings"]],
-        }, "status")
+        }
+        eligibility = run_eligibility(
+            cluster=cluster, period_start=period_start, period_end=period_end, area_ok=bool(data["area_ok"]),
+            area_errors=data["area_errors"], conditions=data["conditions"],
+            support_earliest=support_earliest, evaluated=evaluated,
+        )
+        return decode(ClusterStatus, data | {"eligibility": encode(eligibility)}, "status")
+
+
+def support_earliest_for(*, on: dt.date) -> dt.date:
+    """The rule's earliest support day (``SettlementRule.support_earliest``) in force on ``on``; the field's default without a rule."""
+    rule = SettlementRule.objects.in_force(on, on).order_by("-valid_from", "-pk").first()
+    if rule is not None:
+        return rule.support_earliest
+    return SettlementRule._meta.get_field("support_earliest").get_default()
+
+
+def cluster_has_jst(*, cluster: Cluster, period_start: dt.date, period_end: dt.date) -> bool:
+    """A JST, a JST unit or a JST-controlled company among the members at any time in the period."""
+    members = Member.objects.filter(cluster=cluster, joined_on__lte=period_end).exclude(left_on__lt=period_start)
+    return any(m.is_jst_or_controlled for m in members)
+
+
+def run_eligibility(
+    *, cluster: Cluster, period_start: dt.date, period_end: dt.date, area_ok: bool, area_errors: list[str],
+    conditions: list[dict], support_earliest: dt.date | None = None, evaluated: str = "run",
+) -> SnapshotEligibility:
+    """The eligibility verdict for the period (``reports.settlement.eligibility``) from the registry:
+    area rule and statutory conditions (as the cluster status evaluated them), a JST member, the URE
+    register entry and the support start; with the days before the support starts, settled without benefit."""
+    facts = EligibilityInput(
+        kind=cluster.kind,
+        period_start=period_start,
+        period_end=period_end,
+        area_ok=area_ok,
+        area_problems=tuple(area_errors),
+        conditions=tuple(ConditionVerdict(code=c["code"], name=c["name"], ok=c["ok"]) for c in conditions),
+        has_jst=cluster_has_jst(cluster=cluster, period_start=period_start, period_end=period_end),
+        register_number=cluster.ure_register_number,
+        register_date=cluster.ure_register_date,
+        support_start=cluster.support_start,
+        support_earliest=support_earliest or support_earliest_for(on=period_end),
+    )
+    verdict = eligibility_evaluate(facts)
+    support_from = support_start_date(facts)
+    return SnapshotEligibility(
+        eligible=verdict.eligible,
+        benefit_from=verdict.benefit_from,
+        reasons=verdict.reasons,
+        register_number=cluster.ure_register_number,
+        register_date=cluster.ure_register_date,
+        support_from=support_from,
+        masked_days=(benefit_start(verdict.benefit_from, support_from, period_start, period_end) - period_start).days,
+        evaluated=evaluated,
+    )
+
+
+def benefit_start(benefit_from: dt.date | None, support_from: dt.date | None, period_start: dt.date,
+                  period_end: dt.date) -> dt.date:
+    """The first day the run settles with a benefit: ``benefit_from`` of an eligible run; an ineligible run
+    is computed as if eligible, from the support start when it falls inside the period, else from the start."""
+    if benefit_from is not None:
+        return max(benefit_from, period_start)
+    if support_from is not None and period_start < support_from <= period_end:
+        return support_from
+    return period_start
 
 
 def cooperative_coverage_threshold(*, on: dt.date) -> Decimal | None:
@@ -305,6 +377,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
     """
     old = run.snapshot or {}
     cluster = Cluster.objects.select_related("dso").get(pk=run.cluster_id)
+    if old.get("schema") == 2:
+        return _snapshot_upgrade_2(old, run=run, cluster=cluster)
     recorded = old.get("cluster") or {}
     # runs of schema 1 predate the estimated PPE-hours: not recorded
     totals = decode(SnapshotTotals, {"estimated": None} | run.totals if isinstance(run.totals, dict) else run.totals, "totals")
@@ -319,7 +393,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
             coordinator_name=recorded.get("coordinator_name", cluster.coordinator_name),
             coordinator_address=recorded.get("coordinator_address", cluster.coordinator_address),
         ),
-        status=run_cluster_status(cluster=cluster, on=run.period_end),
+        status=run_cluster_status(
+            cluster=cluster, period_start=run.period_start, period_end=run.period_end, evaluated="conversion"),
         rules=rules,
         members=decode(tuple[SnapshotMember, ...], old.get("members") or [], "members"),
         memberships=decode(tuple[SnapshotMembership, ...], old.get("memberships") or [], "memberships"),
@@ -338,6 +413,22 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
             coverage_pct=cooperative_coverage_threshold(on=run.period_end),
         ),
     )
+
+
+def _snapshot_upgrade_2(old: dict, *, run, cluster: Cluster) -> RunSnapshot:
+    """Schema 2 → 3: the eligibility verdict, evaluated from the registry as it is now (``evaluated: conversion``)."""
+    from .snapshot import SCHEMA, snapshot_from_json
+
+    status = old.get("status")
+    if not isinstance(status, dict):
+        raise SnapshotError("status", "oczekiwano obiektu")
+    with translation.override(DOCUMENT_LANGUAGE):
+        eligibility = run_eligibility(
+            cluster=cluster, period_start=run.period_start, period_end=run.period_end,
+            area_ok=bool(status.get("area_ok")), area_errors=list(status.get("area_errors") or []),
+            conditions=list(status.get("conditions") or []), evaluated="conversion",
+        )
+    return snapshot_from_json(old | {"schema": SCHEMA, "status": status | {"eligibility": encode(eligibility)}})
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -26,13 +27,22 @@ from okeportal.jobs import (
 )
 from okeportal.messages import Msg, msg, msg_data, msg_polish, msgs_from_error
 from reports.engine import STATIC, settle
+from reports.engine.results import RateSegment
 from reports.models import AllocationMethod, JobStatus, SettlementLine, SettlementRun
 from reports.settlement.tariffs import rate_uses_record
 
 from .completeness import CompletenessCounter
 from .gather import allocation_keys, engine_input, engine_segments, engine_tiers, settlement_gather
 from .keys import allocation_keys_period_check
-from .results import run_cluster_status, run_diff, run_estimated, run_snapshot, run_storage, run_totals
+from .results import (
+    benefit_start,
+    run_cluster_status,
+    run_diff,
+    run_estimated,
+    run_snapshot,
+    run_storage,
+    run_totals,
+)
 from .snapshot import encode, snapshot_to_json
 
 logger = logging.getLogger(__name__)
@@ -148,6 +158,15 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     keys = allocation_keys(cluster=run.cluster, members=g.members, on=run.period_start) if run.allocation == STATIC else None
     missing_keys = keys is not None and not keys.any()
     tiers = engine_tiers(g)
+    # The cluster's standing when the run is computed, with the eligibility verdict for the period:
+    # the report shows it, never the live registry. Days before the support starts carry no benefit;
+    # an ineligible run is computed as if eligible (a comparison; publishing it needs a written reason).
+    status = run_cluster_status(
+        cluster=run.cluster, period_start=run.period_start, period_end=run.period_end,
+        support_earliest=g.plan.rule.support_earliest,
+    )
+    verdict = status.eligibility
+    first_day = benefit_start(verdict.benefit_from, verdict.support_from, run.period_start, run.period_end)
     _progress(run, 20, msg(gettext_noop("Dopasowanie godzinowe")))
     # The meter data are read once, in PPE chunks, while the engine consumes them;
     # the completeness gate is counted on the same chunks and applied before anything is published.
@@ -159,7 +178,7 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
         result = settle(
             data=engine_input(g, on_chunk=lambda part: counter.add(part.present)),
             tiers=tiers,
-            segments=engine_segments(g),
+            segments=segments_from(engine_segments(g), day=(first_day - run.period_start).days),
             allocation=run.allocation,
             keys=keys,
             coefficient=g.plan.rule.cooperative_coefficient,
@@ -193,13 +212,28 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
         result=result, completeness_pct=done.pct, missing_hours=done.missing_hours,
         override_completeness=run.override_completeness, estimated=run_estimated(result=result, gathered=g),
     )
-    # The cluster's standing when the run was computed: the report shows it, never the live registry.
-    status = run_cluster_status(cluster=run.cluster, on=run.period_end)
     snapshot = run_snapshot(
         run=run, gathered=g, result=result, totals=totals, storage=storage, status=status, price_spread=price_spread
     )
     _progress(run, 90, msg(gettext_noop("Zapisywanie wyniku")))
     return _publish(run=run, g=g, result=result, snapshot=snapshot, missing=done.missing)
+
+
+def segments_from(segments: list[RateSegment], *, day: int) -> list[RateSegment]:
+    """The rate segments with the days before ``day`` (index into the period) settled without a benefit:
+    a segment that spans ``day`` is split there."""
+    if day <= 0:
+        return segments
+    out = []
+    for seg in segments:
+        if seg.day_end <= day:
+            out.append(dataclasses.replace(seg, benefit=False))
+        elif seg.day_start < day:
+            out.append(dataclasses.replace(seg, day_end=day, benefit=False))
+            out.append(dataclasses.replace(seg, day_start=day))
+        else:
+            out.append(seg)
+    return out
 
 
 @transaction.atomic

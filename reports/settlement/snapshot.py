@@ -31,10 +31,11 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
+from okeportal.messages import Msg
 from reports.engine import CooperativeScenario, Fee, PerMWh, StorageComparison, StorageScenario, Tier, TierScenario
 from reports.models import FEE_ORDER
 
-SCHEMA = 2  # 1: the untyped dict written before the contract (no "schema" key)
+SCHEMA = 3  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict
 
 __all__ = [
     "SCHEMA",
@@ -45,6 +46,7 @@ __all__ = [
     "MonthEnergy",
     "RunSnapshot",
     "SnapshotCluster",
+    "SnapshotEligibility",
     "SnapshotError",
     "SnapshotFee",
     "SnapshotMember",
@@ -106,12 +108,30 @@ class ConditionStatus:
 
 
 @dataclass(frozen=True)
-class ClusterStatus:
-    """The cluster's conditions and area on the period's last day, evaluated when the run was computed.
+class SnapshotEligibility:
+    """Was the cluster eligible for support in the period (``reports.settlement.eligibility``)?
 
-    The place for the cluster's standing in the period: an eligibility verdict with
-    its reasons belongs here as a new field.
+    Evaluated when the run was computed (``evaluated == "run"``), or, for a run computed
+    before verdicts were recorded, from the registry as it was when the snapshot was
+    converted (``"conversion"``). An ineligible run is still computed, as if eligible:
+    its figures are a comparison, and its statements are published only on a
+    coordinator's written reason (``SettlementRun.eligibility_override_reason``).
     """
+
+    eligible: bool
+    benefit_from: dt.date | None  # first day with a benefit; None: none in the period (ineligible)
+    reasons: tuple[Msg, ...]  # blocking reasons first, then notes (e.g. support from mid-period)
+    register_number: str
+    register_date: dt.date | None
+    support_from: dt.date | None  # the first day of support per register entry, cluster and rule (None: no entry)
+    masked_days: int  # days of the period before the support starts, settled without a benefit
+    evaluated: str  # "run" | "conversion"
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """The cluster's conditions and area on the period's last day, evaluated when the run was computed,
+    and its eligibility for support over the period."""
 
     on: dt.date
     area_ok: bool
@@ -121,6 +141,7 @@ class ClusterStatus:
     conditions_ok: bool | None
     conditions: tuple[ConditionStatus, ...]
     warnings: tuple[str, ...]
+    eligibility: SnapshotEligibility
 
 
 # --- the dated rows and settings the run used ----------------------------------------
@@ -400,6 +421,8 @@ def encode(value: Any) -> Any:
     """Any snapshot value as JSON: Decimal → exact string, date → ISO, dataclass → object, tuple → list."""
     if isinstance(value, bool) or value is None or isinstance(value, int | str):
         return value
+    if isinstance(value, Msg):
+        return value.as_json()
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -430,7 +453,7 @@ def decode(kind: Any, value: Any, path: str) -> Any:
         return decode(inner, value, path)
     if value is None:
         raise SnapshotError(path, "brak wartości")
-    if dataclasses.is_dataclass(kind):
+    if dataclasses.is_dataclass(kind) and kind is not Msg:
         return _decode_dataclass(kind, value, path)
     if origin is tuple:
         if not isinstance(value, list):
@@ -484,7 +507,21 @@ def _str(value: Any, path: str) -> str:
     return value
 
 
-_SCALARS = {Decimal: _decimal, dt.date: _date, bool: _bool, int: _int, str: _str}
+def _msg(value: Any, path: str) -> Msg:
+    """A stored message (``okeportal.messages``): ``{"msg": code, "params": {...}}`` and, for plurals, ``plural``/``count``."""
+    if not isinstance(value, dict) or not isinstance(value.get("msg"), str):
+        raise SnapshotError(path, f"oczekiwano komunikatu {{\"msg\", \"params\"}}, jest {value!r}")
+    if unknown := sorted(set(value) - {"msg", "params", "plural", "count"}):
+        raise SnapshotError(f"{path}.{unknown[0]}", "nieznane pole")
+    if not isinstance(value.get("params"), dict):
+        raise SnapshotError(f"{path}.params", "oczekiwano obiektu")
+    plural, count = value.get("plural", ""), value.get("count", "")
+    if not isinstance(plural, str) or not isinstance(count, str):
+        raise SnapshotError(f"{path}.plural", "oczekiwano tekstu")
+    return Msg(code=value["msg"], params=dict(value["params"]), plural=plural, count=count)
+
+
+_SCALARS = {Decimal: _decimal, dt.date: _date, bool: _bool, int: _int, str: _str, Msg: _msg}
 
 
 @cache

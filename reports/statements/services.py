@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -373,17 +373,26 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "exemption_end": _date_pl(snapshot.rules.rule.exemption_end_date),
         "allocation": run.get_allocation_display(),
         "correction": correction_data(statement=statement),
+        # the verdict recorded by the run; an ineligible run's statements print the coordinator's override
+        "eligibility": snapshot.status.eligibility,
     }
 
 
 # --- publishing ----------------------------------------------------------------
 
 
+OVERRIDE_REASON_MIN = 10
+
+
 @transaction.atomic
-def statements_publish(*, run: SettlementRun, user: Any) -> int:
+def statements_publish(*, run: SettlementRun, user: Any, override_reason: str = "") -> int:
     """Publish every statement of a run and e-mail members a link to the portal.
 
-    All or nothing: a run whose statements are not all rendered is refused.
+    All or nothing: a run whose statements are not all rendered is refused. A run whose
+    cluster was not eligible for support (the verdict in its snapshot) is refused unless
+    ``override_reason`` gives the coordinator's written reason (at least
+    ``OVERRIDE_REASON_MIN`` characters): the reason, the user and the time are recorded
+    on the run and the statements and the cluster report are rendered again to print it.
     """
     run = SettlementRun.objects.select_for_update().get(pk=run.pk)
     statements = list(statements_for_run(run=run))
@@ -406,6 +415,9 @@ def statements_publish(*, run: SettlementRun, user: Any) -> int:
               "i wygeneruj je ponownie, aby korekty odnosiły się do ostatnio opublikowanych.") % {"n": len(stale)}
         )
     now = timezone.now()
+    if statements_override_needed(run=run):
+        _eligibility_override(run=run, user=user, reason=override_reason, now=now,
+                              statements=[s for s in statements if s.status == Statement.Status.READY])
     ids = [s.pk for s in statements if s.status == Statement.Status.READY]
     Statement.objects.filter(pk__in=ids).update(status=Statement.Status.PUBLISHED, published_at=now)
     run.statements_published_at = run.statements_published_at or now
@@ -413,6 +425,40 @@ def statements_publish(*, run: SettlementRun, user: Any) -> int:
     recipients = [(s.member, s.number) for s in statements if s.pk in ids]
     transaction.on_commit(lambda: statements_published_notify(run=run, recipients=recipients))
     return len(ids)
+
+
+def statements_override_needed(*, run: SettlementRun) -> bool:
+    """The run's cluster was not eligible for support and no coordinator has overridden it yet."""
+    return not run_snapshot_read(run).status.eligibility.eligible and run.eligibility_override_at is None
+
+
+def _eligibility_override(*, run: SettlementRun, user: Any, reason: str, now: dt.datetime,
+                          statements: list[Statement]) -> None:
+    reason = " ".join((reason or "").split())
+    if len(reason) < OVERRIDE_REASON_MIN:
+        reasons = " ".join(str(r) for r in run_snapshot_read(run).status.eligibility.reasons)
+        raise ValidationError(
+            _("Klaster nie spełnia warunków wsparcia w tym okresie: %(reasons)s Zestawienia można opublikować tylko "
+              "z pisemnym uzasadnieniem koordynatora (pole „Powód publikacji”, co najmniej %(min)d znaków).")
+            % {"reasons": reasons, "min": OVERRIDE_REASON_MIN}
+        )
+    run.eligibility_override_reason = reason
+    run.eligibility_override_by = user if getattr(user, "is_authenticated", False) else None
+    run.eligibility_override_at = now
+    run.save(update_fields=["eligibility_override_reason", "eligibility_override_by", "eligibility_override_at"])
+    # The statements already rendered did not carry the override: render them again with it before they
+    # are published; the cluster report is rendered again by the statements' task.
+    with translation.override("pl"):
+        for statement in statements:
+            statement.run = run
+            statement_render(statement=statement)
+    if ClusterReport.objects.filter(run=run).update(
+            status=Statement.Status.PENDING, rendered_at=None, error="", error_data=None, queued_at=now):
+        run_id = run.pk
+        transaction.on_commit(
+            lambda: task_send(task=task_named(STATEMENTS_RENDER_TASK), args=[run_id],
+                              on_refused=lambda: statements_fail_pending(run_id=run_id, reason=queue_unavailable_msg()))
+        )
 
 
 def statements_published_notify(*, run: SettlementRun, recipients: list[tuple[Member, str]]) -> int:

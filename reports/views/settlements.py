@@ -27,6 +27,7 @@ from reports.settlement import settlement_request
 from reports.settlement.archive import settlement_archive, settlement_unarchive
 from reports.settlement.outdated import settlement_outdated_reasons
 from reports.settlement.results import run_diff_causes, run_previous
+from reports.settlement.snapshot import run_snapshot_read
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Rows per page of the detail's member table (and of a failed run's missing-data table).
@@ -452,6 +453,8 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
             "chart_data": _chart_data(run),
             "comparison": _comparison(run),
             "diff": _diff_rows(run, lines),
+            # the verdict the run recorded (never the live registry): reasons on top, an ineligible run as a comparison
+            "eligibility": run_snapshot_read(run).status.eligibility,
             **_snapshot_rows(run),
         })
     return render(request, "reports/settlements/detail.html", context)

@@ -29,11 +29,14 @@ from members.models import Cluster, Member
 from okeportal.jobs import queue_unavailable_message
 from reports.models import ClusterReport, JobStatus, SettlementRun, Statement
 from reports.portal.invitations import member_invite
+from reports.settlement.snapshot import run_snapshot_read
 from reports.statements.services import (
+    OVERRIDE_REASON_MIN,
     statement_download_record,
     statement_filename,
     statements_for_run,
     statements_generate,
+    statements_override_needed,
     statements_publish,
     statements_send_failed,
 )
@@ -118,6 +121,10 @@ def statement_list(request: HttpRequest, cluster: Cluster, run_id: int) -> HttpR
         "can_publish": page_obj.paginator.count > 0 and not busy and counts.get(Statement.Status.READY, 0) > 0
         and counts.get(Statement.Status.FAILED, 0) == 0,
         "filename": statement_filename(run=run),
+        # an ineligible run's statements are published only with the coordinator's written reason
+        "override_needed": run.status == JobStatus.DONE and statements_override_needed(run=run),
+        "eligibility": run_snapshot_read(run).status.eligibility if run.status == JobStatus.DONE else None,
+        "override_min": OVERRIDE_REASON_MIN,
     }
     return render(request, "reports/statements/list.html", context)
 
@@ -146,7 +153,7 @@ def statements_generate_view(request: HttpRequest, cluster: Cluster, run_id: int
 def statements_publish_view(request: HttpRequest, cluster: Cluster, run_id: int) -> HttpResponse:
     run = _run_or_404(cluster, run_id)
     try:
-        count = statements_publish(run=run, user=request.user)
+        count = statements_publish(run=run, user=request.user, override_reason=request.POST.get("override_reason", ""))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -141,6 +141,16 @@ class SettlementRunFactory(factory.django.DjangoModelFactory):
         snapshot contract, filled and with its scenarios computed as migration 0009 does for old runs."""
         if create and self.status == JobStatus.DONE and "schema" not in (self.snapshot or {}):
             run_snapshot_upgrade_store(self)
+            if kwargs.get("eligible", True):
+                # Recorded as a run of a cluster eligible for support over the whole period (the
+                # factories' members do not model a JST); ``contract__eligible=False`` keeps the verdict
+                # evaluated from the registry.
+                status = self.snapshot["status"]
+                status["eligibility"] = status["eligibility"] | {
+                    "eligible": True, "benefit_from": self.period_start.isoformat(), "reasons": [],
+                    "masked_days": 0, "evaluated": "run",
+                }
+                self.save(update_fields=["snapshot"])
 
     class Params:
         queued = factory.Trait(status=JobStatus.QUEUED, progress=0, totals={}, hourly_profile=[], monthly=[], cooperative={}, storage={}, snapshot={})

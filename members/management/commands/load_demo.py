@@ -29,6 +29,10 @@ CLUSTER = {
     "coordinator_address": "ul. Powstańców Śląskich 1, 43-190 Mikołów",
     # Resolution of the Orzesze town council of 26 August 2021 (domain.md).
     "established_on": dt.date(2021, 8, 26),
+    # The URE register entry: the demo's number is fictional ("demo"; the real entry's number is not in
+    # the seed); the date is the first day of support (2 July 2024), so every demo period is eligible.
+    "ure_register_number": "demo",
+    "ure_register_date": dt.date(2024, 7, 2),
 }
 # (username, password, role); the member account belongs to this member ref.
 COORDINATOR = ("koordynator", "koordynator-demo")

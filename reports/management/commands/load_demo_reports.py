@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -72,7 +73,10 @@ class Command(BaseCommand):
                     if not statement.file:
                         statement_render(statement=statement)
                 cluster_report_render(report=ClusterReport.objects.get(run=run))
-                statements_publish(run=run, user=None)
+                try:
+                    statements_publish(run=run, user=None)
+                except ValidationError as exc:  # e.g. the cluster is not eligible for support (no register entry)
+                    raise CommandError(f"Rozliczenie {first:%Y-%m}: " + " ".join(exc.messages)) from exc
             level = run.totals.get("autoconsumption_pct")
             self.stdout.write(f"Rozliczenie {first:%Y-%m} v{run.version}: autokonsumpcja {level} %, razem {run.totals.get('total')} zł")
         self.stdout.write(self.style.SUCCESS("Dane demonstracyjne rozliczeń gotowe."))

@@ -7,10 +7,12 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from members.models import Cluster
 from reports.models import AllocationMethod, JobStatus, SettlementRun
 from reports.settlement import settlement_request
+from reports.settlement.snapshot import run_snapshot_read
 from reports.settlement.tasks import settlement_run_task
 
 
@@ -19,6 +21,18 @@ def _date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise CommandError(f"Niepoprawna data {value!r} (oczekiwano RRRR-MM-DD).") from exc
+
+
+def eligibility_report(run: SettlementRun) -> dict:
+    """The run's eligibility verdict, its reasons as Polish text."""
+    eligibility = run_snapshot_read(run).status.eligibility
+    with translation.override("pl"):
+        reasons = [reason.render() for reason in eligibility.reasons]
+    return {
+        "eligible": eligibility.eligible,
+        "reasons": reasons,
+        "benefit_from": eligibility.benefit_from.isoformat() if eligibility.benefit_from else None,
+    }
 
 
 def run_report(run: SettlementRun) -> dict:
@@ -44,6 +58,7 @@ def run_report(run: SettlementRun) -> dict:
         ],
         "rates": {k: run.snapshot.get(k) for k in ("rates", "fees", "tiers", "rule")},
         "cooperative": run.cooperative,
+        "eligibility": eligibility_report(run),
     }
 
 
@@ -92,6 +107,12 @@ class Command(BaseCommand):
             f"energia współdzielona {t['shared_wh'] / 1e6:.3f} MWh ({t['autoconsumption_pct']} %), "
             f"upust {t['discount']} zł, zwolnienia {t['exemptions_total']} zł, razem {t['total']} zł"
         )
+        eligibility = report["eligibility"]
+        if not eligibility["eligible"]:
+            self.stdout.write("  NIE SPEŁNIA WARUNKÓW WSPARCIA (kwoty jak dla klastra uprawnionego): "
+                              + " ".join(eligibility["reasons"]))
+        elif eligibility["reasons"]:
+            self.stdout.write("  " + " ".join(eligibility["reasons"]))
         estimated = t.get("estimated") or {}
         if estimated.get("hours"):
             self.stdout.write(
