@@ -164,6 +164,16 @@ class DiscountTier(Dated):
         return f"≥ {self.threshold_pct} % → {self.discount_pct} % (od {self.valid_from})"
 
 
+class LevelNumerator(models.TextChoices):
+    ALL_SOURCES = "all_sources", _("wszystkie źródła członków")
+    RENEWABLE = "renewable", _("tylko OZE")
+
+
+class NettingPeriod(models.TextChoices):
+    MONTH = "month", _("miesiąc")
+    YEAR = "year", _("rok")
+
+
 class SettlementRule(Dated):
     """Scalar rules: end of the exemptions, cooperative coefficient, completeness gate."""
 
@@ -184,6 +194,24 @@ class SettlementRule(Dated):
     support_earliest = models.DateField(
         _("najwcześniejszy początek wsparcia"), default=dt.date(2024, 7, 2),
         help_text=_("Wsparcie klastrów energii (art. 184k ustawy o OZE) przysługuje najwcześniej od tego dnia."),
+    )
+    level_numerator = models.CharField(
+        _("licznik poziomu autokonsumpcji"), max_length=16, choices=LevelNumerator.choices,
+        default=LevelNumerator.ALL_SOURCES,
+        help_text=_(
+            "Co liczy poziom autokonsumpcji, od którego zależy próg upustu: pokrycie potrzeb członków energią "
+            "ze wszystkich ich źródeł wytwórczych (definicja klastra) albo tylko z OZE. Zwolnienia z opłat "
+            "zawsze liczone są od energii z OZE."
+        ),
+    )
+    cooperative_netting_period = models.CharField(
+        _("okres rozliczenia nadwyżek spółdzielni"), max_length=8, choices=NettingPeriod.choices,
+        default=NettingPeriod.MONTH,
+        help_text=_("Okres, w którym nadwyżki godzinowe są rozliczane z niedoborami (art. 38e ustawy o OZE)."),
+    )
+    cooperative_carry_months = models.PositiveSmallIntegerField(
+        _("przenoszenie nadwyżek spółdzielni [miesiące]"), default=12,
+        help_text=_("Przez ile miesięcy niewykorzystana nadwyżka może być rozliczona w kolejnych okresach."),
     )
     history = HistoricalRecords()
 

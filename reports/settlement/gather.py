@@ -137,6 +137,8 @@ def engine_input(
         n_members=len(g.members),
         share_override=attribution.override,
         estimated_rows=attribution.mixed,
+        # the level's "all member sources" counts the export of PPEs with a generator (not storage-only PPEs)
+        generating=np.array([any(True for _ in p.generators.all()) for p in g.ppes], dtype=bool),
     )
 
 

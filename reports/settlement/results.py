@@ -20,6 +20,7 @@ from reports.engine import (
     storage_simulate,
     tier_scenarios,
 )
+from reports.engine.cooperative import CarriedSurplus
 from reports.models import AllocationKey, JobStatus, SettlementLine, SettlementRule, SettlementRun
 
 from .eligibility import ConditionVerdict, EligibilityInput, eligibility_evaluate, support_start_date
@@ -30,8 +31,10 @@ from .snapshot import (
     EstimatedHours,
     EstimatedPPE,
     MonthEnergy,
+    NettingPeriodResult,
     RunSnapshot,
     SnapshotCluster,
+    SnapshotCooperativeNetting,
     SnapshotEligibility,
     SnapshotError,
     SnapshotMember,
@@ -126,7 +129,57 @@ def run_totals(
         missing_hours=missing_hours,
         override_completeness=override_completeness,
         estimated=estimated,
+        level_numerator=result.level_numerator,
+        renewable_level_pct=result.renewable_level_pct,
+        all_sources_level_pct=result.all_sources_level_pct,
+        generation_shared_wh=result.generation_shared_wh,
     )
+
+
+def cooperative_carried_in(*, cluster: Cluster, period_start: dt.date) -> tuple[int | None, tuple[CarriedSurplus, ...]]:
+    """The surplus the cooperative comparison carries into a period starting ``period_start``: the
+    ``carried_out`` of the cluster's previous finished run (the latest version of the period that
+    ends the day before), with that run's id; nothing when there is none or it did not record it."""
+    from .snapshot import SnapshotError, run_snapshot_read
+
+    previous = (
+        SettlementRun.objects.filter(
+            cluster=cluster, status=JobStatus.DONE, period_end=period_start - dt.timedelta(days=1)
+        ).order_by("-period_start", "-version").first()
+    )
+    if previous is None:
+        return None, ()
+    try:
+        netting = run_snapshot_read(previous).cooperative_netting
+    except SnapshotError:
+        return previous.pk, ()
+    return previous.pk, (netting.carried_out if netting else ())
+
+
+def run_cooperative_netting(
+    *, result: SettlementResult, netting_period: str, carry_months: int, carried_from_run: int | None,
+    carried_in: tuple[CarriedSurplus, ...],
+) -> SnapshotCooperativeNetting:
+    return SnapshotCooperativeNetting(
+        netting_period=netting_period,
+        carry_months=carry_months,
+        carried_from_run=carried_from_run,
+        carried_in=tuple(carried_in),
+        periods=tuple(
+            NettingPeriodResult(
+                start=start, balanced_wh=n.balanced_wh, surplus_wh=n.surplus_wh, deficit_wh=n.deficit_wh,
+                carried_in_wh=n.carried_in_wh, expired_wh=n.expired_wh, netted_wh=n.netted_wh,
+                used_surplus_wh=n.used_surplus_wh,
+            )
+            for start, n in zip(_netting_starts(result, netting_period), result.netting, strict=True)
+        ),
+        carried_out=result.carried_out,
+    )
+
+
+def _netting_starts(result: SettlementResult, netting_period: str) -> list[dt.date]:
+    keys = dict.fromkeys(m if netting_period == "month" else m[:4] for m in result.flows.axis.month_of_day)
+    return [dt.date(int(k[:4]), int(k[5:7]) if netting_period == "month" else 1, 1) for k in keys]
 
 
 def run_cluster_status(
@@ -290,6 +343,7 @@ def run_rules(*, run: SettlementRun, gathered: Gathered, price_spread: Decimal) 
 def run_snapshot(
     *, run: SettlementRun, gathered: Gathered, result: SettlementResult, totals: SnapshotTotals,
     storage: SnapshotStorage, status: ClusterStatus, price_spread: Decimal,
+    cooperative_netting: SnapshotCooperativeNetting | None = None,
 ) -> RunSnapshot:
     """Everything statements and the cluster report read, built once when the run is computed."""
     g = gathered
@@ -322,6 +376,7 @@ def run_snapshot(
         ),
         totals=totals,
         cooperative=result.cooperative,
+        cooperative_netting=cooperative_netting,
         storage=storage,
         monthly=tuple(MonthEnergy(**m) for m in result.monthly),
         scenarios=run_scenarios(
@@ -379,9 +434,16 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
     cluster = Cluster.objects.select_related("dso").get(pk=run.cluster_id)
     if old.get("schema") == 2:
         return _snapshot_upgrade_2(old, run=run, cluster=cluster)
+    if old.get("schema") == 3:
+        return _snapshot_upgrade_3(old)
     recorded = old.get("cluster") or {}
     # runs of schema 1 predate the estimated PPE-hours: not recorded
-    totals = decode(SnapshotTotals, {"estimated": None} | run.totals if isinstance(run.totals, dict) else run.totals, "totals")
+    totals = decode(
+        SnapshotTotals,
+        {"estimated": None} | _LEVEL_BEFORE_RULE | run.totals | _level_of(run.totals)
+        if isinstance(run.totals, dict) else run.totals,
+        "totals",
+    )
     storage = decode(SnapshotStorage, run.storage, "storage")
     rules = decode(SnapshotRules, _legacy_rules(old, run), "")
     return RunSnapshot(
@@ -406,6 +468,7 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         cooperative=decode(
             CooperativeScenario, {"demand_wh": totals.drawn_wh, "unit_rate": "0.00"} | (run.cooperative or {}), "cooperative"
         ),
+        cooperative_netting=None,
         storage=storage,
         monthly=decode(tuple[MonthEnergy, ...], run.monthly or [], "monthly"),
         scenarios=run_scenarios(
@@ -417,8 +480,6 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
 
 def _snapshot_upgrade_2(old: dict, *, run, cluster: Cluster) -> RunSnapshot:
     """Schema 2 → 3: the eligibility verdict, evaluated from the registry as it is now (``evaluated: conversion``)."""
-    from .snapshot import SCHEMA, snapshot_from_json
-
     status = old.get("status")
     if not isinstance(status, dict):
         raise SnapshotError("status", "oczekiwano obiektu")
@@ -428,7 +489,28 @@ def _snapshot_upgrade_2(old: dict, *, run, cluster: Cluster) -> RunSnapshot:
             area_ok=bool(status.get("area_ok")), area_errors=list(status.get("area_errors") or []),
             conditions=list(status.get("conditions") or []), evaluated="conversion",
         )
-    return snapshot_from_json(old | {"schema": SCHEMA, "status": status | {"eligibility": encode(eligibility)}})
+    return _snapshot_upgrade_3(old | {"schema": 3, "status": status | {"eligibility": encode(eligibility)}})
+
+
+# Runs computed before the level rule counted the renewable energy only, hour by hour, and settled
+# the cooperative hour by hour: their tier was set by the renewable level; the other was not recorded.
+_LEVEL_BEFORE_RULE = {"level_numerator": "renewable", "all_sources_level_pct": None, "generation_shared_wh": None}
+
+
+def _level_of(totals: dict) -> dict:
+    return {"renewable_level_pct": totals.get("autoconsumption_pct")} if "renewable_level_pct" not in totals else {}
+
+
+def _snapshot_upgrade_3(old: dict) -> RunSnapshot:
+    """Schema 3 → 4: the level rule (the renewable level set the tier) and no netting record."""
+    from .snapshot import SCHEMA, snapshot_from_json
+
+    totals = old.get("totals")
+    if not isinstance(totals, dict):
+        raise SnapshotError("totals", "oczekiwano obiektu")
+    return snapshot_from_json(
+        old | {"schema": SCHEMA, "totals": _LEVEL_BEFORE_RULE | totals | _level_of(totals), "cooperative_netting": None}
+    )
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:

@@ -36,7 +36,9 @@ from .gather import allocation_keys, engine_input, engine_segments, engine_tiers
 from .keys import allocation_keys_period_check
 from .results import (
     benefit_start,
+    cooperative_carried_in,
     run_cluster_status,
+    run_cooperative_netting,
     run_diff,
     run_estimated,
     run_snapshot,
@@ -167,6 +169,8 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     )
     verdict = status.eligibility
     first_day = benefit_start(verdict.benefit_from, verdict.support_from, run.period_start, run.period_end)
+    # The cooperative comparison carries the surplus the previous period's run left unused.
+    carried_from, carried_in = cooperative_carried_in(cluster=run.cluster, period_start=run.period_start)
     _progress(run, 20, msg(gettext_noop("Dopasowanie godzinowe")))
     # The meter data are read once, in PPE chunks, while the engine consumes them;
     # the completeness gate is counted on the same chunks and applied before anything is published.
@@ -182,6 +186,10 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
             allocation=run.allocation,
             keys=keys,
             coefficient=g.plan.rule.cooperative_coefficient,
+            level_numerator=g.plan.rule.level_numerator,
+            netting_period=g.plan.rule.cooperative_netting_period,
+            carried_in=carried_in,
+            carry_months=g.plan.rule.cooperative_carry_months,
         )
     else:
         for part in g.meter_chunks():
@@ -213,7 +221,11 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
         override_completeness=run.override_completeness, estimated=run_estimated(result=result, gathered=g),
     )
     snapshot = run_snapshot(
-        run=run, gathered=g, result=result, totals=totals, storage=storage, status=status, price_spread=price_spread
+        run=run, gathered=g, result=result, totals=totals, storage=storage, status=status, price_spread=price_spread,
+        cooperative_netting=run_cooperative_netting(
+            result=result, netting_period=g.plan.rule.cooperative_netting_period,
+            carry_months=g.plan.rule.cooperative_carry_months, carried_from_run=carried_from, carried_in=carried_in,
+        ),
     )
     _progress(run, 90, msg(gettext_noop("Zapisywanie wyniku")))
     return _publish(run=run, g=g, result=result, snapshot=snapshot, missing=done.missing)

@@ -33,9 +33,11 @@ from typing import Any
 
 from okeportal.messages import Msg
 from reports.engine import CooperativeScenario, Fee, PerMWh, StorageComparison, StorageScenario, Tier, TierScenario
+from reports.engine.cooperative import CarriedSurplus
 from reports.models import FEE_ORDER
 
-SCHEMA = 3  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict
+SCHEMA = 4  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
+# 3: before the level rule and the cooperative's netting
 
 __all__ = [
     "SCHEMA",
@@ -44,8 +46,10 @@ __all__ = [
     "EstimatedHours",
     "EstimatedPPE",
     "MonthEnergy",
+    "NettingPeriodResult",
     "RunSnapshot",
     "SnapshotCluster",
+    "SnapshotCooperativeNetting",
     "SnapshotEligibility",
     "SnapshotError",
     "SnapshotFee",
@@ -325,6 +329,12 @@ class SnapshotTotals:
     override_completeness: bool
     # None: a run computed before renewable energy was attributed from production data (not recorded)
     estimated: EstimatedHours | None
+    # The level that set the tier: "all_sources" (members' generation of any kind matched hour by hour,
+    # the seed's definition) or "renewable" (renewable only); ``autoconsumption_pct`` is that level.
+    level_numerator: str
+    renewable_level_pct: Decimal
+    all_sources_level_pct: Decimal | None  # None: a run computed before both levels were recorded
+    generation_shared_wh: int | None  # Σ_h min(members' generation fed-in_h, drawn_h)
 
 
 @dataclass(frozen=True)
@@ -371,6 +381,37 @@ class SnapshotScenarios:
 
 
 @dataclass(frozen=True)
+class NettingPeriodResult:
+    """One netting period of the cooperative (``reports.engine.cooperative.CooperativeNetting``)."""
+
+    start: dt.date  # the calendar month's or year's first day
+    balanced_wh: int
+    surplus_wh: int
+    deficit_wh: int
+    carried_in_wh: int
+    expired_wh: int
+    netted_wh: int
+    used_surplus_wh: int
+
+
+@dataclass(frozen=True)
+class SnapshotCooperativeNetting:
+    """The cooperative comparison as the 2022 regulation settles it (Dz.U. 2022 poz. 703: hourly
+    1 : 1 balancing; art. 38e ustawy o OZE: surplus netted 1 : coefficient, carried forward).
+
+    ``carried_in`` came from ``carried_from_run`` (the previous finished run of the cluster, the
+    period ending the day before this one starts); ``carried_out`` is what the next period may use.
+    """
+
+    netting_period: str  # "month" | "year"
+    carry_months: int
+    carried_from_run: int | None
+    carried_in: tuple[CarriedSurplus, ...]
+    periods: tuple[NettingPeriodResult, ...]
+    carried_out: tuple[CarriedSurplus, ...]
+
+
+@dataclass(frozen=True)
 class RunSnapshot:
     cluster: SnapshotCluster
     status: ClusterStatus
@@ -379,7 +420,9 @@ class RunSnapshot:
     memberships: tuple[SnapshotMembership, ...]
     ppes: tuple[SnapshotPPE, ...]
     totals: SnapshotTotals
-    cooperative: CooperativeScenario  # the cooperative settled hour by hour on the run's data
+    cooperative: CooperativeScenario  # the cooperative settled on the run's data (``cooperative_netting``)
+    # None: a run computed before the netting was recorded (settled hour by hour, nothing carried)
+    cooperative_netting: SnapshotCooperativeNetting | None
     storage: SnapshotStorage
     monthly: tuple[MonthEnergy, ...]  # the cluster, month by month
     scenarios: SnapshotScenarios

@@ -58,7 +58,12 @@ def tariff_defaults_load() -> None:
             valid_from=START,
             exemption_end_date=dt.date(2029, 12, 31),
             cooperative_coefficient=Decimal("0.600"),
+            # The cooperative nets hourly surplus against deficit per month and carries it 12 months.
+            cooperative_netting_period="month",
+            cooperative_carry_months=12,
             completeness_gate_pct=Decimal("99.00"),
+            # The level counts all member sources (the seed's definition); exemptions stay on renewable energy.
+            level_numerator="all_sources",
             # The support mechanism of art. 184k ustawy o OZE runs from 2 July 2024.
             support_earliest=dt.date(2024, 7, 2),
         )

@@ -78,8 +78,17 @@ def test_it_settles_the_seed_example_with_the_default_tariffs(cluster, seventy, 
     assert lines["gmina"].member_name == "Miasto Orzesze"
     # full variable + quality + cluster-exempt fees on 875 MWh: 875 × (253.51 + 12.10815)
     assert lines["gmina"].cost_without_cluster == D("232415.88")
-    # min(0.6 × fed, drawn) hour by hour: 140 h × 8 MWh (fed 2× drawn) + 28 h × 0.6 × 10 MWh
-    assert run.cooperative["settled_wh"] == 1288 * MWH
+    # hourly 1 : 1 balancing: 140 h × 8 MWh + 28 h × 10 MWh = 1,400 MWh; the 140 h leave 1,120 MWh of surplus,
+    # the other hours 600 MWh of deficit; netted min(0.6 × 1,120, 600) = 600 → all 2,000 MWh settled
+    assert run.cooperative["settled_wh"] == 2000 * MWH
+    netting = run.snapshot["cooperative_netting"]
+    assert netting["periods"][0] | {"start": "2025-01-01"} == {
+        "start": "2025-01-01", "balanced_wh": 1400 * MWH, "surplus_wh": 1120 * MWH, "deficit_wh": 600 * MWH,
+        "carried_in_wh": 0, "expired_wh": 0, "netted_wh": 600 * MWH, "used_surplus_wh": 1000 * MWH,
+    }
+    # 120 MWh of surplus left for February
+    assert netting["carried_out"] == [{"origin": "2025-01-01", "wh": 120 * MWH}]
+    assert (t["level_numerator"], t["renewable_level_pct"], t["all_sources_level_pct"]) == ("all_sources", "70.00", "70.00")
     assert run.snapshot["rates"][0]["variable_rate"] == "229.3000"
     assert {m["ref"] for m in run.snapshot["members"]} == {"gmina", "zielone", "pv"}
     assert len(run.hourly_profile) == 24 and run.monthly[0]["month"] == "2025-01"

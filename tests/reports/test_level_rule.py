@@ -1,0 +1,120 @@
+"""The autoconsumption level's numerator is a rule: all member sources (the seed) or renewable only.
+
+Hand-computed hours: a PV PPE, a gas CHP PPE, a storage-only PPE and two consumers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import numpy as np
+import pytest
+
+from reports.engine import Fee, HourlyInput, RateSegment, Tariff, Tier, hour_axis, hours_for_days, settle
+from reports.engine.results import ALL_SOURCES, RENEWABLE
+
+MWH = 1_000_000
+TARIFF = Tariff(D("229.30"), D("24.21"))
+FEES = (
+    Fee("oze", D("0.00")),
+    Fee("cogeneration", D("6.18")),
+    Fee("green", D("2.3515")),
+    Fee("blue", D("1.50135")),
+    Fee("white", D("2.0753")),
+    Fee("capacity", D("50.00"), cluster=False),
+)
+TIERS = tuple(Tier(D(t), D(d)) for t, d in [(60, 5), (70, 10), (80, 15), (90, 20), (100, 25)])
+
+# MWh in hours 0, 1, 2 of one day (the other hours are zero)
+PV = [30, 60, 0]
+CHP = [20, 20, 40]
+STORAGE = [10, 0, 20]  # a PPE with a storage unit and no generator: its export is not generation
+A = [60, 30, 50]
+B = [40, 20, 0]
+
+
+def dataset(*, generating=(True, True, False, False, False)) -> HourlyInput:
+    hours = hours_for_days(start=dt.date(2025, 6, 2), end=dt.date(2025, 6, 2))
+    n = len(hours)
+
+    def row(values):
+        return np.pad(np.asarray(values, dtype=np.int64) * MWH, (0, n - len(values)))
+
+    zero = row([])
+    n_days = len(hour_axis(hours).days)
+    return HourlyInput(
+        hours_utc=hours,
+        import_wh=np.vstack([zero, zero, zero, row(A), row(B)]),
+        export_wh=np.vstack([row(PV), row(CHP), row(STORAGE), zero, zero]),
+        renewable_share=np.array([1.0, 0.0, 0.0, 0.0, 0.0]),
+        membership=np.array([[m] * n_days for m in range(5)], dtype=np.int32),
+        n_members=5,
+        generating=np.array(generating, dtype=bool),
+    )
+
+
+def run(numerator: str, **kwargs):
+    data = dataset(**kwargs)
+    segments = [RateSegment(0, data.membership.shape[1], (TARIFF,), np.zeros(5, dtype=np.int64), FEES, True)]
+    return settle(data=data, tiers=TIERS, segments=segments, level_numerator=numerator)
+
+
+def test_both_levels_are_computed_hour_by_hour():
+    r = run(ALL_SOURCES)
+    # drawn 100 + 50 + 50 = 200 MWh
+    # renewable: min(30, 100) + min(60, 50) + min(0, 50) = 80 MWh → 40 %
+    # all sources: min(30 + 20, 100) + min(60 + 20, 50) + min(40, 50) = 50 + 50 + 40 = 140 MWh → 70 %
+    assert (r.drawn_wh, r.shared_wh, r.generation_shared_wh) == (200 * MWH, 80 * MWH, 140 * MWH)
+    assert (r.renewable_level_pct, r.all_sources_level_pct) == (D("40.00"), D("70.00"))
+
+
+def test_all_member_sources_set_the_tier_by_default():
+    r = run(ALL_SOURCES)
+    assert r.tier == Tier(D(70), D(10))
+    assert r.autoconsumption_pct == D("70.00")
+    # the discount is on the renewable shared energy: 10 % × 253.51 × 80 MWh
+    assert r.discount == D("2028.08")
+    assert r.totals_json()["level_numerator"] == "all_sources"
+    assert r.totals_json()["all_sources_level_pct"] == "70.00"
+
+
+def test_renewable_only_gives_no_tier():
+    r = run(RENEWABLE)
+    assert r.tier is None  # 40 % < 60 %
+    assert r.autoconsumption_pct == D("40.00")
+    assert r.discount == D("0.00")
+
+
+def test_exemptions_stay_on_renewable_shared_energy_under_both_rules():
+    a, b = run(ALL_SOURCES), run(RENEWABLE)
+    # 80 MWh: cogeneration 494.40, green 188.12, blue 120.11, white 166.02, OZE 0
+    expected = {"oze": D("0.00"), "cogeneration": D("494.40"), "green": D("188.12"), "blue": D("120.11"), "white": D("166.02")}
+    assert a.exemptions == b.exemptions == expected
+    assert a.shared_wh == b.shared_wh == 80 * MWH
+
+
+def test_a_storage_only_ppe_feeds_in_no_generation():
+    # counted as generation the storage export would make it min(60, 100) + 50 + min(60, 50) = 160 MWh → 80 %
+    assert run(ALL_SOURCES, generating=(True, True, True, False, False)).all_sources_level_pct == D("80.00")
+    assert run(ALL_SOURCES).all_sources_level_pct == D("70.00")
+
+
+def test_an_unknown_rule_is_refused():
+    with pytest.raises(ValueError):
+        run("everything")
+
+
+def test_the_cooperative_nets_the_hourly_surplus_against_the_deficit():
+    r = run(ALL_SOURCES)
+    # renewable fed vs drawn: hour 0 30/100 → balanced 30, deficit 70; hour 1 60/50 → 50, surplus 10;
+    # hour 2 0/50 → deficit 50. Netted min(0.6 × 10, 120) = 6 → settled 80 + 6 = 86 MWh
+    (netting,) = r.netting
+    assert (netting.balanced_wh, netting.surplus_wh, netting.deficit_wh, netting.netted_wh) == (
+        80 * MWH, 10 * MWH, 120 * MWH, 6 * MWH)
+    assert r.cooperative.settled_wh == 86 * MWH
+    assert r.carried_out == ()
+    # consumer A: balanced 60 × 0.3 + 30 = 48; deficit draw 60 × 0.7 + 50 = 92 of 120, × 6 / 120 = 4.6 → 52.6 MWh
+    # consumer B: 40 × 0.3 + 20 = 32; 40 × 0.7 = 28 → 1.4 → 33.4 MWh
+    settled = r.flows.daily_settled.sum(axis=1)
+    assert np.allclose(settled, [0, 0, 0, 52.6 * MWH, 33.4 * MWH])
