@@ -118,3 +118,86 @@ def test_the_cooperative_nets_the_hourly_surplus_against_the_deficit():
     # consumer B: 40 × 0.3 + 20 = 32; 40 × 0.7 = 28 → 1.4 → 33.4 MWh
     settled = r.flows.daily_settled.sum(axis=1)
     assert np.allclose(settled, [0, 0, 0, 52.6 * MWH, 33.4 * MWH])
+
+
+# --- through a settlement run ----------------------------------------------------------
+
+DAY = dt.date(2025, 6, 2)
+
+
+@pytest.fixture
+def mixed_cluster(cluster):
+    """One day: a consumer draws 10 MWh in hours 0–9; a PV PPE feeds in 4 MWh, a gas CHP PPE 3 MWh
+    and a storage-only PPE 2 MWh in each of those hours."""
+    from members.models import Source
+    from reports.metering.store import Block, meter_blocks_upsert
+    from reports.models import Quality
+    from tests.factories import (
+        GeneratorFactory,
+        MemberFactory,
+        MeteringPointFactory,
+        PPEMembershipFactory,
+        StorageUnitFactory,
+    )
+
+    hours = hours_for_days(start=DAY, end=DAY)
+    n = len(hours)
+    first = dt.datetime.fromtimestamp(int(hours[0].astype("datetime64[s]").astype(np.int64)), dt.UTC)
+
+    def series(mwh):
+        out = np.zeros(n, dtype=np.int64)
+        out[:10] = mwh * MWH
+        return out
+
+    for ref, imp, exp, kind in (
+        ("odbiorca", series(10), series(0), None),
+        ("pv", series(0), series(4), Source.PV),
+        ("cieplownia", series(0), series(3), Source.CHP_GAS),
+        ("magazyn", series(0), series(2), "storage"),
+    ):
+        ppe = MeteringPointFactory(cluster=cluster)
+        PPEMembershipFactory(ppe=ppe, member=MemberFactory(cluster=cluster, ref=ref))
+        meter_blocks_upsert(blocks=[Block(ppe.pk, first, 60, imp, exp, np.full(n, Quality.MEASURED, dtype=np.uint8))])
+        if kind == "storage":
+            StorageUnitFactory(ppe=ppe)
+        elif kind:
+            GeneratorFactory(ppe=ppe, source=kind, capacity_kw=D("500"))
+    return cluster
+
+
+def _settle(cluster):
+    from reports.models import JobStatus
+    from reports.settlement import settlement_request
+    from reports.settlement.tasks import settlement_run_task
+
+    run = settlement_request(cluster=cluster, period_start=DAY, period_end=DAY, dispatch=False)
+    settlement_run_task(run.pk)
+    run.refresh_from_db()
+    assert run.status == JobStatus.DONE, run.error
+    return run
+
+
+def test_a_run_records_both_levels_and_the_rule_that_set_the_tier(mixed_cluster):
+    from reports.settlement.snapshot import run_snapshot_read
+
+    run = _settle(mixed_cluster)
+    totals = run_snapshot_read(run).totals
+    # renewable 10 × min(4, 10) = 40 MWh → 40 %; all member sources 10 × min(4 + 3, 10) = 70 MWh → 70 %
+    # (the storage PPE's 2 MWh an hour are not generation: counted they would give 90 %)
+    assert (totals.renewable_level_pct, totals.all_sources_level_pct) == (D("40.00"), D("70.00"))
+    assert totals.generation_shared_wh == 70 * MWH and totals.shared_wh == 40 * MWH
+    assert totals.level_numerator == "all_sources" and totals.autoconsumption_pct == D("70.00")
+    assert totals.tier == Tier(D("70.00"), D("10.00"))
+
+
+def test_the_renewable_only_rule_gives_no_tier_and_the_same_exemptions(mixed_cluster):
+    from reports.models import SettlementRule
+
+    default = _settle(mixed_cluster)
+    SettlementRule.objects.update(level_numerator="renewable")
+    renewable = _settle(mixed_cluster)
+    assert renewable.totals["level_numerator"] == "renewable"
+    assert renewable.totals["tier"] is None and renewable.totals["discount"] == "0.00"
+    assert renewable.totals["autoconsumption_pct"] == "40.00"
+    assert default.totals["discount"] != "0.00"
+    assert renewable.totals["exemptions"] == default.totals["exemptions"]

@@ -57,9 +57,17 @@ def run_report(run: SettlementRun) -> dict:
             for line in run.lines.order_by("member_ref")
         ],
         "rates": {k: run.snapshot.get(k) for k in ("rates", "fees", "tiers", "rule")},
-        "cooperative": run.cooperative,
+        # settled_wh: Σ_h min(fed_h, drawn_h) + min(coefficient × (Σ_h surplus_h + carried), Σ_h deficit_h)
+        # (Dz.U. 2022 poz. 703, art. 38e ustawy o OZE); "netting": per netting period, with the carried surplus
+        "cooperative": (run.cooperative or {}) | {"netting": (run.snapshot or {}).get("cooperative_netting")},
         "eligibility": eligibility_report(run),
     }
+
+
+LEVEL_TEXT = {
+    "all_sources": "poziom autokonsumpcji liczony ze wszystkich źródeł członków",
+    "renewable": "poziom autokonsumpcji liczony tylko z OZE",
+}
 
 
 class Command(BaseCommand):
@@ -107,6 +115,10 @@ class Command(BaseCommand):
             f"energia współdzielona {t['shared_wh'] / 1e6:.3f} MWh ({t['autoconsumption_pct']} %), "
             f"upust {t['discount']} zł, zwolnienia {t['exemptions_total']} zł, razem {t['total']} zł"
         )
+        self.stdout.write("  " + LEVEL_TEXT.get(t.get("level_numerator"), "") + (
+            f" (tylko OZE: {t['renewable_level_pct']} %, wszystkie źródła: {t['all_sources_level_pct']} %)"
+            if t.get("all_sources_level_pct") is not None else ""
+        ))
         eligibility = report["eligibility"]
         if not eligibility["eligible"]:
             self.stdout.write("  NIE SPEŁNIA WARUNKÓW WSPARCIA (kwoty jak dla klastra uprawnionego): "
