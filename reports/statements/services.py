@@ -367,6 +367,8 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "total_per_mwh": per_mwh(amount=line.total, wh=shared_wh),
         "saving_pct": saving_pct,
         "autoconsumption_pct": snapshot.totals.autoconsumption_pct,
+        # which level set the tier: "all_sources" (all member sources) or "renewable" (renewable only)
+        "level_numerator": snapshot.totals.level_numerator,
         "tier": tier_context(snapshot.totals.tier),
         "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=150),
         "tariff_notes": tariff_notes(snapshot),

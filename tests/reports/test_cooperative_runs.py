@@ -124,3 +124,35 @@ def test_settle_json_reports_the_netted_cooperative(quarter):
     coop = json.loads(out.getvalue())["cooperative"]
     assert coop["settled_wh"] == 3 * MWH
     assert coop["netting"]["carried_out"] == [{"origin": "2025-01-01", "wh": 1_333_333}]
+
+
+def test_the_cluster_report_shows_the_runs_cooperative_figure_and_the_level_rule(quarter):
+    from django.template.loader import render_to_string
+
+    from reports.statements.cluster_report import cluster_report_data
+
+    settle_month(quarter, JAN)
+    feb = settle_month(quarter, FEB)
+    data = cluster_report_data(run=feb)
+    html = render_to_string("reports/pdf/cluster_report.html", {**data, "pdf_created": "x"})
+    assert data["coop_actual"].settled_wh == feb.cooperative["settled_wh"] == 3 * MWH
+    # page 1 and Table 8 show the run's settled energy (3.000 MWh), not 0.6 × demand
+    row = html.split('id="coop-actual"')[1].split("</tr>")[0]
+    assert "3,00" in row
+    assert "Dz.U. 2022 poz. 703" in html
+    assert "Poziom autokonsumpcji liczony ze wszystkich źródeł członków" in html
+
+
+def test_the_statement_says_which_level_set_the_tier(quarter):
+    from django.template.loader import render_to_string
+
+    from reports.statements.services import statement_data, statements_prepare
+
+    def statement_html(run) -> str:
+        statements_prepare(run=run)
+        statement = run.statements.order_by("pk").first()
+        return render_to_string("reports/pdf/statement.html", {**statement_data(statement=statement), "pdf_created": "x"})
+
+    assert "poziom autokonsumpcji liczony ze wszystkich źródeł członków" in statement_html(settle_month(quarter, JAN))
+    SettlementRule.objects.update(level_numerator="renewable")
+    assert "poziom autokonsumpcji liczony tylko z OZE" in statement_html(settle_month(quarter, JAN))
