@@ -156,3 +156,28 @@ def test_the_statement_says_which_level_set_the_tier(quarter):
     assert "poziom autokonsumpcji liczony ze wszystkich źródeł członków" in statement_html(settle_month(quarter, JAN))
     SettlementRule.objects.update(level_numerator="renewable")
     assert "poziom autokonsumpcji liczony tylko z OZE" in statement_html(settle_month(quarter, JAN))
+
+
+def test_a_schema_3_run_is_converted_recording_the_renewable_level_and_no_netting(quarter):
+    from reports.settlement.results import run_snapshot_upgrade
+
+    run = settle_month(quarter, JAN)
+    old = dict(run.snapshot)
+    old["schema"] = 3
+    del old["cooperative_netting"]
+    old["totals"] = {k: v for k, v in old["totals"].items()
+                     if k not in ("level_numerator", "renewable_level_pct", "all_sources_level_pct",
+                                  "generation_shared_wh")}
+    run.snapshot = old
+    snapshot = run_snapshot_upgrade(run)
+    # before the rule the level counted renewable energy only; the other level and the netting were not recorded
+    assert snapshot.totals.level_numerator == "renewable"
+    assert snapshot.totals.renewable_level_pct == snapshot.totals.autoconsumption_pct
+    assert snapshot.totals.all_sources_level_pct is None and snapshot.totals.generation_shared_wh is None
+    assert snapshot.cooperative_netting is None
+    # a run converted so carries nothing into the next period
+    run.snapshot = {**run.snapshot, "cooperative_netting": None}
+    SettlementRun.objects.filter(pk=run.pk).update(snapshot=run.snapshot)
+    feb = settle_month(quarter, FEB)
+    netting = run_snapshot_read(feb).cooperative_netting
+    assert netting.carried_from_run == run.pk and netting.carried_in == ()
