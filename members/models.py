@@ -48,7 +48,7 @@ class VoltageLevel(models.TextChoices):
     NN_HIGH = "NN", _("NN — najwyższe napięcie (> 110 kV)")
 
 
-# The area rule (art. 38a Prawa energetycznego): members connect "o napięciu
+# The area rule (art. 2 pkt 15a ustawy o OZE): members connect "o napięciu
 # znamionowym niższym niż 110 kV", i.e. nN or SN.
 VOLTAGE_LEVELS_BELOW_110KV = frozenset({VoltageLevel.NN_LOW, VoltageLevel.SN})
 

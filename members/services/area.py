@@ -1,6 +1,6 @@
 """The cluster's area of operation (obszar działania klastra energii).
 
-Art. 38a ust. 4 Prawa energetycznego: the area is set by the places where the
+Art. 2 pkt 15a and art. 38a ust. 4 ustawy o OZE: the area is set by the places where the
 members' installations connect to the distribution grid of **one DSO** at a
 rated voltage **below 110 kV**, and may not exceed **one powiat** or **five
 gminas that neighbour each other**. "Neighbour each other" is read as: the
@@ -18,12 +18,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from members.legal import AREA_RULE
 from members.models import DSO, VOLTAGE_LEVELS_BELOW_110KV, Cluster, Gmina, MeteringPoint, VoltageLevel
 
 MAX_GMINAS = 5
-RULE = gettext_lazy("art. 38a Prawa energetycznego")
+RULE = AREA_RULE
 
 
 @dataclass(frozen=True)

@@ -257,8 +257,7 @@ def cluster_status(*, cluster: Cluster, on: dt.date) -> dict[str, Any]:
         warnings.append(
             _(
                 "Klaster nie obejmuje jednostki samorządu terytorialnego (gminy, powiatu) ani spółki przez nią "
-                "kontrolowanej — od nowelizacji z 2023 r. to warunek klastra energii (art. 38a ust. 1a Prawa "
-                "energetycznego)."
+                "kontrolowanej — od nowelizacji z 2023 r. to warunek klastra energii (art. 2 pkt 15a ustawy o OZE)."
             )
         )
     if counts["ppes_without_demand"]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from members.legal import CLUSTER_CONDITIONS, COOPERATIVE_CONDITIONS
 from members.models import (
     DSO,
     ClusterKind,
@@ -35,8 +36,8 @@ DEFAULT_DSOS: list[tuple[str, str, str]] = [
     ("stoen", "Stoen Operator sp. z o.o.", "5903801"),
 ]
 
-_ACT = "art. 38a ustawy Prawo energetyczne (Dz.U. 2024 poz. 266 ze zm.)"
-_COOP = "art. 2 pkt 33a ustawy o OZE (Dz.U. 2024 poz. 1361 ze zm.)"
+_ACT = CLUSTER_CONDITIONS
+_COOP = COOPERATIVE_CONDITIONS
 _START = dt.date(2024, 1, 1)
 
 # (applies_to, code, comparison, threshold, unit, valid_from, valid_to, legal basis)

@@ -348,7 +348,7 @@ class Checker:
         if dso.pk != self.cluster.dso_id:
             self.error(
                 "dso",
-                msg_str(gettext_noop("PPE jest w sieci %(dso)s, a klaster działa w sieci %(cd)s: wszystkie PPE klastra muszą być przyłączone do sieci jednego OSD (art. 38a Prawa energetycznego)."), dso=dso.name, cd=self.cluster.dso.name),
+                msg_str(gettext_noop("PPE jest w sieci %(dso)s, a klaster działa w sieci %(cd)s: wszystkie PPE klastra muszą być przyłączone do sieci jednego OSD (art. 2 pkt 15a i art. 38a ustawy o OZE)."), dso=dso.name, cd=self.cluster.dso.name),
             )
             return dso, False
         return dso, True
@@ -385,7 +385,7 @@ class Checker:
     def _ppe_voltage(self, row: dict[str, str]) -> str | None:
         level = self.cell(row, "voltage_level", lambda v: parse_choice(v, choices=list(VoltageLevel.values)), required=True)
         if level and level not in {"nN", "SN"}:
-            self.error("voltage_level", msg_str(gettext_noop("PPE na poziomie napięcia %(v)s: członkowie klastra przyłączają się do sieci o napięciu znamionowym niższym niż 110 kV — nN lub SN (art. 38a Prawa energetycznego)."), v=level))
+            self.error("voltage_level", msg_str(gettext_noop("PPE na poziomie napięcia %(v)s: członkowie klastra przyłączają się do sieci o napięciu znamionowym niższym niż 110 kV — nN lub SN (art. 2 pkt 15a i art. 38a ustawy o OZE)."), v=level))
         return level
 
     def _ppe_tariff(self, row: dict[str, str]) -> str | None:
@@ -487,7 +487,7 @@ class Checker:
     # --- the area rule on the whole file --------------------------------------------
 
     def check_area(self) -> None:
-        """The area rule on the set the import would leave (art. 38a Prawa energetycznego).
+        """The area rule on the set the import would leave (art. 2 pkt 15a and art. 38a ustawy o OZE).
 
         Every PPE row whose gmina, DSO and voltage level are right counts, even when
         another of its cells is wrong, so the rule is checked in the same round as
