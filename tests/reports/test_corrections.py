@@ -13,8 +13,15 @@ from reports.models import JobStatus, Statement
 from reports.settlement import settlement_request
 from reports.statements.services import statements_generate, statements_publish
 from tests.conftest import _consents_confirmed
+from tests.factories import StorageUnitFactory
 from tests.reports.test_pdf import pdf_text
 from tests.reports.test_settlement_service import END, START, seventy, store  # noqa: F401  (fixture)
+
+
+@pytest.fixture(autouse=True)
+def _eligible(seventy) -> None:  # noqa: F811
+    """Storage of 5 % of the PV's 20 MW: the cluster meets the statutory conditions, so its runs are published."""
+    StorageUnitFactory(ppe=seventy["ppes"][2], power_kw=Decimal("1000"), capacity_kwh=Decimal("2000"))
 
 
 def _settle_and_publish(cluster, coordinator, capture) -> list[Statement]:
