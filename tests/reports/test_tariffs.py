@@ -32,7 +32,7 @@ def test_it_prefers_dso_and_group_over_dso_over_group_over_general(cluster):
     rate("150", group="G11")
     rate("140", group="B21")
     rate("999", dso=other)  # another DSO's rate never applies
-    rate("111", dso=cluster.dso, group="C11", since=dt.date(2023, 1, 1))  # older, equally specific
+    rate("111", dso=cluster.dso, group="C11", since=dt.date(2023, 1, 1), until=dt.date(2023, 12, 31))  # older, equally specific
     plan = tariff_plan(ppes=[c11, g11, b21, c21], start=JAN1, end=JAN31)
     assert len(plan.segments) == 1
     rates = {pk: r.variable_rate for pk, r in plan.segments[0].rates.items()}
@@ -43,7 +43,7 @@ def test_it_prefers_dso_and_group_over_dso_over_group_over_general(cluster):
 def test_it_takes_the_later_valid_from_among_equals_and_splits_the_period_by_day(cluster):
     ppe = MeteringPointFactory(cluster=cluster)
     rate("250", dso=cluster.dso, since=dt.date(2025, 1, 16))
-    rate("240", dso=cluster.dso, since=dt.date(2024, 6, 1))
+    rate("240", dso=cluster.dso, since=dt.date(2024, 6, 1), until=dt.date(2025, 1, 15))
     plan = tariff_plan(ppes=[ppe], start=JAN1, end=JAN31)
     assert [(s.start, s.end, s.rates[ppe.pk].variable_rate) for s in plan.segments] == [
         (JAN1, dt.date(2025, 1, 15), D("240")),
@@ -82,6 +82,7 @@ def test_it_refuses_a_period_without_tiers_or_rule_and_tiers_changing_inside(clu
 
 def test_it_uses_the_latest_fee_row_and_stops_exemptions_after_the_end_date(cluster):
     ppe = MeteringPointFactory(cluster=cluster)
+    ExemptFee.objects.filter(code="oze").update(valid_to=dt.date(2029, 12, 19))  # one row of a fee in force at a time
     ExemptFee.objects.create(code="oze", rate=D("7.30"), valid_from=dt.date(2029, 12, 20))
     plan = tariff_plan(ppes=[ppe], start=dt.date(2029, 12, 1), end=dt.date(2030, 1, 31))
     shape = [(s.start, s.end, s.exempt, {f.code: f.effective_rate for f in s.fees}["oze"]) for s in plan.segments]
