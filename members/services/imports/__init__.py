@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
@@ -212,7 +212,7 @@ def registry_import(
 # --- the background job ----------------------------------------------------------
 
 
-def registry_import_create(*, cluster: Cluster, file: File | NamedFile, name: str, user: Any = None) -> RegistryImport:
+def registry_import_create(*, cluster: Cluster, file: File | IO[bytes], name: str, user: Any = None) -> RegistryImport:
     """Store the uploaded file as a queued ``RegistryImport`` and send the task.
 
     The row is committed before the message is sent. If the broker refuses it
@@ -253,7 +253,8 @@ def registry_import_process(*, import_id: int) -> RegistryImport | None:
     entry = RegistryImport.objects.select_related("cluster__dso").filter(pk=import_id).first()
     if entry is None or entry.status != JobStatus.RUNNING:
         return entry
-    if not entry.file or not entry.file.storage.exists(entry.file.name):
+    stored_name = entry.file.name  # empty when no file is stored
+    if not stored_name or not entry.file.storage.exists(stored_name):
         jobs.job_fail(
             job_model=RegistryImport, pk=import_id,
             reason=msg(gettext_noop("Plik %(name)s nie jest już przechowywany; prześlij go ponownie."), name=entry.file_name),

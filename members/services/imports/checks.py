@@ -80,11 +80,11 @@ class Row:
     existing: Any = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PPERow(Row):
-    member_ref: str = ""
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = None
+    member_ref: str
+    valid_from: dt.date
+    valid_to: dt.date | None
 
 
 @dataclass
@@ -327,6 +327,8 @@ class Checker:
             self._ppe_clash(row, checked.code, valid_from, valid_to, elsewhere)
         if self._failed(before=before) or checked is None or member_failed:
             return
+        # A row without problems has its member's ref, and a start date (its own or, when empty, its member's).
+        assert member_ref is not None and valid_from is not None
         values = {
             "is_legacy_code": checked.is_legacy, "gmina": gmina, "dso": dso, "voltage_level": level,
             "tariff_group": tariff, "contracted_kw": kw, "annual_demand_kwh": demand, "address": row.get("address", ""),

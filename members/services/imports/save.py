@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 from django.utils.translation import gettext_noop
@@ -18,11 +18,13 @@ from okeportal.messages import msg
 # What a settlement uses from the registry (member names and addresses do not change figures).
 SETTLED_KINDS = ("metering_points", "memberships", "generators", "storage_units")
 
+_M = TypeVar("_M", bound=models.Model)
 
-def _upsert(instance: models.Model | None, model: type[models.Model], values: dict[str, Any], **create: Any) -> tuple[models.Model, str]:
+
+def _upsert(instance: _M | None, model: type[_M], values: dict[str, Any], **create: Any) -> tuple[_M, str]:
     """Returns the object and "created" / "updated" / "unchanged"."""
     if instance is None:
-        return model.objects.create(**create, **values), "created"
+        return model._default_manager.create(**create, **values), "created"
     changed = [k for k, v in values.items() if getattr(instance, k) != v]
     if not changed:
         return instance, "unchanged"

@@ -21,6 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
 
@@ -44,7 +45,8 @@ MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSErr
 
 
 class NamedFile(Protocol):
-    name: str
+    @property
+    def name(self) -> str | None: ...
 
     def read(self, *args: int) -> bytes: ...
 
@@ -432,7 +434,7 @@ def zip_tables(*, file: str, data: IO[bytes] | Path, limits: Limits | None = Non
             path = PurePosixPath(info.filename)
             display = info.filename
             try:
-                _add_csv(out, display=display, stem=path.stem.lower(), opener=lambda info=info: archive.open(info), limits=limits, seen=seen)
+                _add_csv(out, display=display, stem=path.stem.lower(), opener=partial(archive.open, info), limits=limits, seen=seen)
             except MEMBER_ERRORS as exc:
                 out.tables.pop(path.stem.lower(), None)
                 out.complete = False
@@ -471,6 +473,10 @@ def _csv_by_header(*, name: str, opener: Callable[[], IO[bytes]], limits: Limits
     return out
 
 
+def _binary_opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
+
+
 def sources_read(source: Path | str | NamedFile, *, name: str | None = None, limits: Limits | None = None) -> Sources:
     """Read a folder, .zip, .xlsx or .csv given as a path or an uploaded file object.
 
@@ -485,7 +491,7 @@ def sources_read(source: Path | str | NamedFile, *, name: str | None = None, lim
             seen: dict[str, str] = {}
             for child in sorted(path.iterdir()):
                 if child.is_file() and child.suffix.lower() == ".csv":
-                    _add_csv(out, display=child.name, stem=child.stem.lower(), opener=lambda child=child: child.open("rb"), limits=limits, seen=seen)
+                    _add_csv(out, display=child.name, stem=child.stem.lower(), opener=_binary_opener(child), limits=limits, seen=seen)
                 elif child.is_file() and not child.name.startswith("."):
                     out.ignored.append(child.name)
             return out
