@@ -29,6 +29,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -93,7 +94,8 @@ class _Progress:
     writer, so there the bar jumps from 60 to 100 at commit)."""
 
     def __init__(self, import_id: int, echo: Callable[[int], None] | None) -> None:
-        self.import_id, self.echo, self.last, self.side = import_id, echo, -1, None
+        self.import_id, self.echo, self.last = import_id, echo, -1
+        self.side: BaseDatabaseWrapper | None = None
         self.in_save = False
 
     def __call__(self, percent: float) -> None:
@@ -222,7 +224,7 @@ def _resolve_ppes(run: _Run, parsed: ParseResult) -> list[RowError]:
             series.ppe_code = ppe.code
         run.ppes[ppe.code] = ppe
         return errors
-    wanted = {s.ppe_code for s in parsed.series} - run.ppes.keys() - run.unknown
+    wanted = {s.ppe_code for s in parsed.series if s.ppe_code is not None} - run.ppes.keys() - run.unknown
     if wanted:
         run.ppes.update((p.code, p) for p in MeteringPoint.objects.filter(cluster=cluster, code__in=wanted))
         run.unknown |= wanted - run.ppes.keys()
@@ -324,16 +326,15 @@ def _store_chunk(run: _Run, parsed: ParseResult) -> None:
     if not parsed.series:
         return
     errors = _resolve_ppes(run, parsed)
-    known = [s for s in parsed.series if s.ppe_code in run.ppes]
-    new_ids = {run.ppes[s.ppe_code].id for s in known} - run.memberships.keys()
+    known = [(run.ppes[s.ppe_code], s) for s in parsed.series if s.ppe_code is not None and s.ppe_code in run.ppes]
+    new_ids = {ppe.id for ppe, _series in known} - run.memberships.keys()
     if new_ids:
         for ppe_id in new_ids:
             run.memberships[ppe_id] = []
         for m in PPEMembership.objects.filter(ppe_id__in=new_ids).order_by("valid_from"):
             run.memberships[m.ppe_id].append(m)
     checked = []
-    for series in known:
-        ppe = run.ppes[series.ppe_code]
+    for ppe, series in known:
         local = local_dates(series.starts)
         period_errors = _check_period(run, series, ppe, local)
         errors += period_errors
@@ -386,7 +387,7 @@ def reading_import_run(*, reading_import: ReadingImport, progress: Callable[[flo
         with transaction.atomic():
             meter_store_lock()
             with reading_import.file.open("rb") as handle:
-                chunks = _parse_chunks(reading_import, handle, on_parse)
+                chunks = _parse_chunks(reading_import, handle, on_parse)  # type: ignore[arg-type]  # opened "rb": a binary stream; django-stubs types FieldFile IO[Any]
                 while True:
                     t0 = time.perf_counter()
                     parsed = next(chunks, None)
@@ -415,6 +416,7 @@ def reading_import_run(*, reading_import: ReadingImport, progress: Callable[[flo
 
 def _outdate_settlements(reading_import: ReadingImport, run: _Run) -> None:
     """Finished settlements of the local days the file carried no longer match the stored meter data."""
+    assert run.first is not None and run.last is not None  # readings were written, so their span is known
     warsaw = ZoneInfo(settings.TIME_ZONE)
     first = dt.datetime.fromtimestamp(run.first, UTC).astimezone(warsaw).date()
     last = dt.datetime.fromtimestamp(run.last - 1, UTC).astimezone(warsaw).date()
@@ -425,6 +427,7 @@ def _outdate_settlements(reading_import: ReadingImport, run: _Run) -> None:
 
 def _done(reading_import: ReadingImport, run: _Run, *, seconds: float) -> ReadingImport:
     """Mark the import DONE inside its transaction; a job cancelled meanwhile rolls the data back."""
+    assert run.first is not None and run.last is not None  # readings were written, so their span is known
     summary = {
         "rows": run.rows,
         "readings": run.readings,

@@ -277,7 +277,7 @@ def production_import_run(
     report = progress or (lambda percent: None)
     report(2)
     with reading_import.file.open("rb") as handle:
-        parsed = parse_production(handle)
+        parsed = parse_production(handle)  # type: ignore[arg-type]  # opened "rb": a binary stream; django-stubs types FieldFile IO[Any]
     report(50)
     errors, count = list(parsed.errors), parsed.error_count
     checked: list[_Checked] = []
