@@ -70,9 +70,10 @@ test: $(VENV)/.installed-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Style and complexity (ruff), then types (mypy with django-stubs; files and strictness in pyproject.toml).
+# Style and complexity (ruff), the import graph (no loops, no upward imports), then types (mypy with django-stubs; files and strictness in pyproject.toml).
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
+	$(PY) scripts/import_graph.py
 	$(PY) -m mypy
 
 typecheck: $(VENV)/.installed-dev
