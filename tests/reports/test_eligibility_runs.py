@@ -73,7 +73,7 @@ def test_an_ineligible_run_is_computed_as_if_eligible_and_stores_the_verdict(
     assert len(blocking) == 1 and NO_JST in blocking[0]
     # the figures are the comparison "as if eligible": the seed's 70 % example
     assert run.totals["total"] == "52442.81"
-    assert run.snapshot["schema"] == 3 and run.snapshot["status"]["eligibility"]["eligible"] is False
+    assert run.snapshot["schema"] >= 3 and run.snapshot["status"]["eligibility"]["eligible"] is False
 
 
 def test_publishing_an_ineligible_run_needs_a_written_reason_recorded_and_printed(
@@ -214,3 +214,20 @@ def test_an_older_run_gets_a_verdict_marked_as_evaluated_at_conversion(cluster, 
     upgraded = run_snapshot_upgrade(run)
     assert upgraded.status.eligibility.evaluated == "conversion" and upgraded.status.eligibility.eligible is True
     assert upgraded.totals == run_snapshot_read(type(run).objects.get(pk=run.pk)).totals
+
+
+def test_the_dashboard_says_when_the_register_entry_is_missing_and_the_form_records_it(client, cluster, coordinator):
+    cluster.ure_register_number, cluster.ure_register_date = "", None
+    cluster.save()
+    client.force_login(coordinator)
+    dashboard = client.get(reverse("members:dashboard", args=[cluster.slug])).content.decode()
+    assert "Brak wpisu do rejestru klastrów energii URE" in dashboard
+    url = reverse("members:cluster-register", args=[cluster.slug])
+    refused = client.post(url, {"ure_register_number": "KE/3/2025", "ure_register_date": ""})
+    assert refused.status_code == 200 and "podaj oba albo żadne" in refused.content.decode()
+    client.post(url, {"ure_register_number": "KE/3/2025", "ure_register_date": "2025-02-14", "support_start": "2025-03-01"})
+    cluster.refresh_from_db()
+    assert (cluster.ure_register_number, cluster.ure_register_date, cluster.support_start) == (
+        "KE/3/2025", dt.date(2025, 2, 14), dt.date(2025, 3, 1))
+    dashboard = client.get(reverse("members:dashboard", args=[cluster.slug])).content.decode()
+    assert "nr KE/3/2025 z 14.02.2025" in dashboard and "Brak wpisu" not in dashboard
