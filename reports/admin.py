@@ -57,8 +57,14 @@ class DatedAdminForm(forms.ModelForm):
     Non-negative rates, percentages 0–100, an end not before the start and no two rows
     of the same key in force on the same day are ``Meta.constraints`` of the models
     (``reports.models.tariffs``), which the form validates and shows on the field; this
-    form adds only that a row a settlement used is not edited.
+    form adds only that a row a settlement used is not edited (a new value from a date must
+    name its source: ``reports.forms.NewValueForms``).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "source" in self.fields:
+            self.fields["source"].widget.attrs["rows"] = 2
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -70,25 +76,25 @@ class DatedAdminForm(forms.ModelForm):
 class DistributionRateForm(DatedAdminForm):
     class Meta:
         model = DistributionRate
-        fields = ["valid_from", "valid_to", "dso", "tariff_group", "variable_rate", "quality_rate", "source_note"]
+        fields = ["valid_from", "valid_to", "dso", "tariff_group", "variable_rate", "quality_rate", "source", "verified"]
 
 
 class ExemptFeeForm(DatedAdminForm):
     class Meta:
         model = ExemptFee
-        fields = ["valid_from", "valid_to", "code", "mode", "rate", "obligation_pct", "price", "applies_to_cluster", "applies_to_cooperative"]
+        fields = ["valid_from", "valid_to", "code", "mode", "rate", "obligation_pct", "price", "applies_to_cluster", "applies_to_cooperative", "source", "verified"]
 
 
 class DiscountTierForm(DatedAdminForm):
     class Meta:
         model = DiscountTier
-        fields = ["valid_from", "valid_to", "threshold_pct", "discount_pct"]
+        fields = ["valid_from", "valid_to", "threshold_pct", "discount_pct", "source", "verified"]
 
 
 class SettlementRuleForm(DatedAdminForm):
     class Meta:
         model = SettlementRule
-        fields = ["valid_from", "valid_to", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread"]
+        fields = ["valid_from", "valid_to", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "source", "verified"]
 
 
 class LockedWhenUsedAdmin(SimpleHistoryAdmin):
@@ -159,9 +165,10 @@ class LockedWhenUsedAdmin(SimpleHistoryAdmin):
 @admin.register(DistributionRate)
 class DistributionRateAdmin(LockedWhenUsedAdmin):
     form = DistributionRateForm
-    list_display = ("__str__", "dso", "tariff_group", "variable_rate", "quality_rate", "valid_from", "valid_to")
-    list_filter = ("dso", "tariff_group", "valid_from")
-    search_fields = ("tariff_group", "dso__name", "source_note")
+    list_display = ("__str__", "dso", "tariff_group", "variable_rate", "quality_rate", "valid_from", "valid_to",
+                    "source", "verified")
+    list_filter = ("dso", "tariff_group", "valid_from", "verified")
+    search_fields = ("tariff_group", "dso__name", "source")
     list_select_related = ("dso",)
     date_hierarchy = "valid_from"
 
@@ -170,9 +177,9 @@ class DistributionRateAdmin(LockedWhenUsedAdmin):
 class ExemptFeeAdmin(LockedWhenUsedAdmin):
     form = ExemptFeeForm
     list_display = ("code", "mode", "rate", "obligation_pct", "price", "effective_rate", "applies_to_cluster",
-                    "applies_to_cooperative", "valid_from", "valid_to")
-    list_filter = ("code", "mode", "applies_to_cluster", "applies_to_cooperative")
-    search_fields = ("code",)
+                    "applies_to_cooperative", "valid_from", "valid_to", "source", "verified")
+    list_filter = ("code", "mode", "applies_to_cluster", "applies_to_cooperative", "verified")
+    search_fields = ("code", "source")
     date_hierarchy = "valid_from"
 
     @admin.display(description=_("stawka efektywna [zł/MWh]"))
@@ -183,16 +190,17 @@ class ExemptFeeAdmin(LockedWhenUsedAdmin):
 @admin.register(DiscountTier)
 class DiscountTierAdmin(LockedWhenUsedAdmin):
     form = DiscountTierForm
-    list_display = ("threshold_pct", "discount_pct", "valid_from", "valid_to")
-    list_filter = ("valid_from",)
-    search_fields = ("threshold_pct",)
+    list_display = ("threshold_pct", "discount_pct", "valid_from", "valid_to", "source", "verified")
+    list_filter = ("valid_from", "verified")
+    search_fields = ("threshold_pct", "source")
 
 
 @admin.register(SettlementRule)
 class SettlementRuleAdmin(LockedWhenUsedAdmin):
     form = SettlementRuleForm
-    list_display = ("__str__", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "valid_from", "valid_to")
-    list_filter = ("valid_from",)
+    list_display = ("__str__", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "valid_from", "valid_to",
+                    "source", "verified")
+    list_filter = ("valid_from", "verified")
 
 
 class AllocationKeyForm(forms.ModelForm):

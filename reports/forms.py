@@ -186,7 +186,13 @@ class NewValueForms:
         )
         self.row = row
         self.date_form = NewValueForm(data)
-        self.values_form = values_form_class(data, initial=forms.model_to_dict(row))
+        # The new value names its own source: the old row's does not vouch for it.
+        self.values_form = values_form_class(data, initial=forms.model_to_dict(row) | {"source": "", "verified": False})
+        source = self.values_form.fields["source"]
+        source.required = True
+        source.error_messages["required"] = _(
+            "Podaj źródło nowej wartości: tytuł dokumentu, adres URL albo „przykład z prezentacji koordynatora”."
+        )
 
     def apply(self) -> tuple[Any, list[SettlementRun]] | None:
         """The new row and the runs it outdates, or None when the input is refused (errors on the forms)."""

@@ -58,6 +58,7 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
 
     with django_db_blocker.unblock():
         reference_data_load()
+        presentation_tariffs_only()
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +83,19 @@ def reference_data(request) -> None:
 
     if not Gmina.objects.filter(terc="2408031").exists():
         reference_data_load()
+        presentation_tariffs_only()
+
+
+def presentation_tariffs_only() -> None:
+    """The tests reproduce the coordinator's presentation figures, computed with its example rows in
+    every year: the sourced rows the reference data adds (2025/2026 fees, TAURON 2026) are taken out
+    and the example rows reopened. ``tests/reports/test_rate_sources.py`` loads them again."""
+    from reports.models import DistributionRate, ExemptFee
+    from reports.settlement.tariff_defaults import EXAMPLE
+
+    for model in (DistributionRate, ExemptFee):
+        model.objects.exclude(source__startswith=EXAMPLE).delete()
+        model.objects.filter(source__startswith=EXAMPLE).update(valid_to=None)
 
 
 # --- the fixed cast (healthchecks style) -------------------------------------

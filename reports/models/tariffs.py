@@ -34,6 +34,17 @@ class DatedQuerySet(models.QuerySet):
 class Dated(models.Model):
     valid_from = models.DateField(_("obowiązuje od"))
     valid_to = models.DateField(_("obowiązuje do (włącznie)"), null=True, blank=True)
+    # Where the value comes from (document title, URL, or "przykład z prezentacji koordynatora")
+    # and whether it was checked against the issuing authority's own publication. A run that
+    # used a row not verified says so (``reports.settlement.selectors.unverified_json``).
+    source = models.TextField(
+        _("źródło"), blank=True,
+        help_text=_("Tytuł dokumentu, adres URL albo „przykład z prezentacji koordynatora”."),
+    )
+    verified = models.BooleanField(
+        _("zweryfikowane"), default=False,
+        help_text=_("Wartość sprawdzona w publikacji organu, który ją ustala (URE, minister, OSD)."),
+    )
 
     objects = DatedQuerySet.as_manager()
 
@@ -51,7 +62,6 @@ class DistributionRate(Dated):
     tariff_group = models.CharField(_("grupa taryfowa (puste = każda)"), max_length=10, blank=True)
     variable_rate = models.DecimalField(_("stawka zmienna sieciowa [zł/MWh]"), max_digits=10, decimal_places=4)
     quality_rate = models.DecimalField(_("stawka jakościowa [zł/MWh]"), max_digits=10, decimal_places=4)
-    source_note = models.CharField(_("źródło"), max_length=200, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -325,11 +325,14 @@ def run_scenarios(
 
 def run_rules(*, run: SettlementRun, gathered: Gathered, price_spread: Decimal) -> SnapshotRules:
     """The rates, fees, tiers and rule of the tariff plan (as ``TariffPlan.snapshot`` records them) and the settings."""
-    recorded = {k: v for k, v in gathered.plan.snapshot().items() if k in ("rates", "fees", "tiers", "rule", "segments")}
+    recorded = {k: v for k, v in gathered.plan.snapshot().items() if k in ("rates", "fees", "tiers", "rule", "segments", "unverified")}
     keys, keys_from = None, None
     if run.allocation == "static":
         valid_from = allocation_key_set_in_force(cluster=run.cluster, on=run.period_start)
-        rows = AllocationKey.objects.filter(cluster=run.cluster, valid_from=valid_from).values_list("member__ref", "share")
+        rows = (
+            AllocationKey.objects.filter(cluster=run.cluster, valid_from=valid_from).values_list("member__ref", "share")
+            if valid_from is not None else []  # no set had begun: no keys
+        )
         keys = {ref: str(share) for ref, share in rows}
         keys_from = str(valid_from) if valid_from else None
     return decode(SnapshotRules, recorded | {
@@ -402,7 +405,7 @@ def _legacy_rules(old: dict, run) -> dict:
         rule.setdefault("id", None)
         rule.setdefault("valid_to", None)
         rule.setdefault("storage_price_spread", old.get("price_spread") or storage_spread)
-    return {
+    legacy = {
         "rates": [
             {"id": None, "valid_to": None, "source_note": ""} | r | used(r) for r in old.get("rates") or []
         ],
@@ -419,6 +422,21 @@ def _legacy_rules(old: dict, run) -> dict:
         "allocation_keys_valid_from": old.get("allocation_keys_valid_from"),
         "price_spread": old.get("price_spread") or storage_spread,
     }
+    return legacy | {"unverified": _unverified_before_flags(legacy)}
+
+
+def _unverified_before_flags(rules: dict) -> list[dict]:
+    """A run recorded before rows had a verified flag used rows nobody had verified: all of them,
+    with the source the snapshot recorded (a distribution rate's note; none for the others)."""
+    from .selectors import unverified_json
+
+    rows = [
+        *(("rate", r, r.get("source_note") or "") for r in rules.get("rates") or []),
+        *(("fee", f, "") for f in rules.get("fees") or []),
+        *(("tier", t, "") for t in rules.get("tiers") or []),
+        *([("rule", rules["rule"], "")] if isinstance(rules.get("rule"), dict) else []),
+    ]
+    return [unverified_json(kind, data, source=source) for kind, data, source in rows if isinstance(data, dict)]
 
 
 def run_snapshot_upgrade(run) -> RunSnapshot:
@@ -436,6 +454,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         return _snapshot_upgrade_2(old, run=run, cluster=cluster)
     if old.get("schema") == 3:
         return _snapshot_upgrade_3(old)
+    if old.get("schema") == 4:
+        return _snapshot_upgrade_4(old)
     recorded = old.get("cluster") or {}
     # runs of schema 1 predate the estimated PPE-hours: not recorded
     totals = decode(
@@ -503,14 +523,19 @@ def _level_of(totals: dict) -> dict:
 
 def _snapshot_upgrade_3(old: dict) -> RunSnapshot:
     """Schema 3 → 4: the level rule (the renewable level set the tier) and no netting record."""
-    from .snapshot import SCHEMA, snapshot_from_json
-
     totals = old.get("totals")
     if not isinstance(totals, dict):
         raise SnapshotError("totals", "oczekiwano obiektu")
-    return snapshot_from_json(
-        old | {"schema": SCHEMA, "totals": _LEVEL_BEFORE_RULE | totals | _level_of(totals), "cooperative_netting": None}
+    return _snapshot_upgrade_4(
+        old | {"schema": 4, "totals": _LEVEL_BEFORE_RULE | totals | _level_of(totals), "cooperative_netting": None}
     )
+
+
+def _snapshot_upgrade_4(old: dict) -> RunSnapshot:
+    """Schema 4 → 5: the rows the run used that were not verified (before the flag: all of them)."""
+    from .snapshot import SCHEMA, snapshot_from_json
+
+    return snapshot_from_json(old | {"schema": SCHEMA, "unverified": _unverified_before_flags(old)})
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:

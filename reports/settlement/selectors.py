@@ -18,9 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from members.models import MeteringPoint
-from reports.models import DiscountTier, DistributionRate, ExemptFee, SettlementRule
+from reports.models import DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule
+
+DatedRow = DistributionRate | ExemptFee | DiscountTier | SettlementRule
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class TariffPlan:
             for fee in seg.fees:
                 row = fees.setdefault(fee.pk, fee_json(fee) | {"used_from": str(seg.start)})
                 row["used_to"] = str(seg.end)
+        used: list[tuple[str, DatedRow, dict]] = [
+            *(("rate", r, rates[r.pk]) for r in {r.pk: r for s in self.segments for r in s.rates.values()}.values()),
+            *(("fee", f, fees[f.pk]) for f in {f.pk: f for s in self.segments for f in s.fees}.values()),
+            *(("tier", t, tier_json(t)) for t in self.tiers),
+            ("rule", self.rule, rule_json(self.rule)),
+        ]
         return {
             "rates": list(rates.values()),
             "fees": list(fees.values()),
@@ -58,6 +67,7 @@ class TariffPlan:
                  "fee_ids": [f.pk for f in s.fees]}
                 for s in self.segments
             ],
+            "unverified": [unverified_json(kind, data, source=row.source) for kind, row, data in used if not row.verified],
         }
 
 
@@ -70,7 +80,7 @@ def rate_json(rate: DistributionRate) -> dict:
         "quality_rate": str(rate.quality_rate),
         "valid_from": str(rate.valid_from),
         "valid_to": str(rate.valid_to) if rate.valid_to else None,
-        "source_note": rate.source_note,
+        "source_note": rate.source,
     }
 
 
@@ -110,6 +120,27 @@ def rule_json(rule: SettlementRule) -> dict:
         "valid_from": str(rule.valid_from),
         "valid_to": str(rule.valid_to) if rule.valid_to else None,
     }
+
+
+def unverified_json(kind: str, data: dict, *, source: str) -> dict:
+    """A used row that was not verified, as ``SnapshotUnverified`` records it: ``kind`` is a
+    ``RateUse.Kind`` value, ``data`` the row as ``rate_json`` / ``fee_json`` / ... record it."""
+    return {"kind": kind, "id": data.get("id"), "row": row_label(kind, data), "source": source}
+
+
+def row_label(kind: str, data: dict) -> str:
+    """The row in the document language, from its recorded values (a stored run's snapshot reads the same)."""
+    start = f" (od {data['valid_from']})" if data.get("valid_from") else ""
+    if kind == "rate":
+        return (f"Stawka dystrybucyjna {data.get('dso') or 'każdy OSD'} / {data.get('tariff_group') or 'każda grupa'}: "
+                f"{data.get('variable_rate')} + {data.get('quality_rate')} zł/MWh{start}")
+    if kind == "fee":
+        with translation.override("pl"):
+            name = str(FeeCode(data["code"]).label) if data.get("code") in FeeCode.values else str(data.get("code"))
+        return f"{name}: {data.get('effective_rate')} zł/MWh{start}"
+    if kind == "tier":
+        return f"Próg upustu ≥ {data.get('threshold_pct')} % → {data.get('discount_pct')} %{start}"
+    return f"Zasady rozliczenia{start}"
 
 
 def _covers(row, day: dt.date) -> bool:

@@ -36,8 +36,8 @@ from reports.engine import CooperativeScenario, Fee, PerMWh, StorageComparison, 
 from reports.engine.cooperative import CarriedSurplus
 from reports.models import FEE_ORDER
 
-SCHEMA = 4  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
-# 3: before the level rule and the cooperative's netting
+SCHEMA = 5  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
+# 3: before the level rule and the cooperative's netting; 4: before the unverified rows were recorded
 
 __all__ = [
     "SCHEMA",
@@ -64,6 +64,7 @@ __all__ = [
     "SnapshotStorage",
     "SnapshotTier",
     "SnapshotTotals",
+    "SnapshotUnverified",
     "StorageRegistered",
     "decode",
     "encode",
@@ -203,6 +204,16 @@ class SnapshotRule:
 
 
 @dataclass(frozen=True)
+class SnapshotUnverified:
+    """A dated row the run used whose value nobody verified: a presentation example or an unchecked source."""
+
+    kind: str  # reports.models.RateUse.Kind value: "rate" | "fee" | "tier" | "rule"
+    id: int | None
+    row: str  # the row in the document language (``reports.settlement.selectors.row_label``)
+    source: str  # as the row recorded it; "" when it named none
+
+
+@dataclass(frozen=True)
 class SnapshotSegment:
     start: dt.date
     end: dt.date
@@ -229,6 +240,7 @@ class SnapshotRules:
     allocation_keys: dict[str, Decimal] | None  # member ref → share (static allocation only)
     allocation_keys_valid_from: dt.date | None
     price_spread: Decimal  # zł/MWh, the storage scenarios' price spread
+    unverified: tuple[SnapshotUnverified, ...]  # the rows above not verified (result page, coordinator's report)
 
     def rate_in_force(self) -> SnapshotRate:
         """The distribution rate the report's tables use: the general row (any DSO, any
@@ -496,7 +508,7 @@ def decode(kind: Any, value: Any, path: str) -> Any:
         return decode(inner, value, path)
     if value is None:
         raise SnapshotError(path, "brak wartości")
-    if dataclasses.is_dataclass(kind) and kind is not Msg:
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind) and kind is not Msg:
         return _decode_dataclass(kind, value, path)
     if origin is tuple:
         if not isinstance(value, list):

@@ -1,19 +1,33 @@
 """Initial tariff data: the seed's values (domain.md), valid from 2024-01-01,
 applying to every DSO and tariff group until the administrator enters more
-specific rates. The seed took them from PGE Dystrybucja's tariff.
+specific rates. The seed took them from PGE Dystrybucja's tariff; they are marked
+as the coordinator's presentation examples, not verified.
+
+Then the researched values of ``reports/data/rates_sourced.json`` (docs/rates-sources.md),
+each with its source and verified flag: a row is added only where no row of the same
+key covers its dates; an open-ended row that starts earlier is ended the day before
+(used rows are never edited otherwise). Loading again changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
+from members.models import DSO
 from reports.models import DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule
 
 START = dt.date(2024, 1, 1)
-SEED_NOTE = "Prezentacja koordynatora OKE (taryfa PGE Dystrybucja)"
+EXAMPLE = "przykład z prezentacji koordynatora"
+EXAMPLE_PGE = "przykład z prezentacji koordynatora (PGE Dystrybucja)"
+SOURCED = Path(__file__).resolve().parent.parent / "data" / "rates_sourced.json"
+# The data file names DSOs as their tariffs do; the reference data keys them by slug.
+DSO_SLUGS = {"TAURON Dystrybucja": "tauron", "PGE Dystrybucja": "pge"}
 
 
 @transaction.atomic
@@ -22,7 +36,7 @@ def tariff_defaults_load() -> None:
         # The seed's Table 1 prints a quality rate of 24.20, but all of its totals
         # (Tables 2, 3, 6, 8) are computed with 24.21 zł/MWh; the totals are the record.
         DistributionRate.objects.create(
-            variable_rate=Decimal("229.30"), quality_rate=Decimal("24.21"), valid_from=START, source_note=SEED_NOTE
+            variable_rate=Decimal("229.30"), quality_rate=Decimal("24.21"), valid_from=START, source=EXAMPLE_PGE
         )
     if not ExemptFee.objects.exists():
         RATE, OBLIGATION = ExemptFee.Mode.RATE, ExemptFee.Mode.OBLIGATION
@@ -47,15 +61,17 @@ def tariff_defaults_load() -> None:
                 applies_to_cluster=in_cluster,
                 applies_to_cooperative=True,
                 valid_from=START,
+                source=EXAMPLE,
             )
     if not DiscountTier.objects.exists():
         for threshold, discount in [(60, 5), (70, 10), (80, 15), (90, 20), (100, 25)]:
             DiscountTier.objects.create(
-                threshold_pct=Decimal(threshold), discount_pct=Decimal(discount), valid_from=START
+                threshold_pct=Decimal(threshold), discount_pct=Decimal(discount), valid_from=START, source=EXAMPLE
             )
     if not SettlementRule.objects.exists():
         SettlementRule.objects.create(
             valid_from=START,
+            source=EXAMPLE,
             exemption_end_date=dt.date(2029, 12, 31),
             cooperative_coefficient=Decimal("0.600"),
             # The cooperative nets hourly surplus against deficit per month and carries it 12 months.
@@ -67,3 +83,76 @@ def tariff_defaults_load() -> None:
             # The support mechanism of art. 184k ustawy o OZE runs from 2 July 2024.
             support_earliest=dt.date(2024, 7, 2),
         )
+    sourced_rates_load()
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _source(entries: list[dict[str, Any]]) -> str:
+    """``title, URL`` of each distinct source of the entries, joined by ``; ``."""
+    seen: list[str] = []
+    for e in entries:
+        text = ", ".join(part for part in (e.get("source_title"), e.get("source_url")) if part)
+        if text and text not in seen:
+            seen.append(text)
+    return "; ".join(seen)
+
+
+def sourced_entries() -> list[dict[str, Any]]:
+    return json.loads(SOURCED.read_text(encoding="utf-8"))
+
+
+def _add_where_uncovered(model: type, key: dict[str, Any], start: dt.date, end: dt.date | None, values: dict) -> bool:
+    """Create the row unless a row of ``key`` covers any of its days; an open-ended row that starts
+    earlier is ended the day before ``start`` first (the runs it outdates are recorded)."""
+    from reports.settlement.tariffs import tariff_row_end
+
+    rows = list(model.objects.filter(**key).in_force(start, end or dt.date.max).order_by("valid_from"))
+    if any(r.valid_to is not None or r.valid_from >= start for r in rows):
+        return False
+    for row in rows:  # open-ended, from before ``start``
+        tariff_row_end(row=row, valid_to=start - dt.timedelta(days=1))
+    model.objects.create(**key, **values, valid_from=start, valid_to=end)
+    return True
+
+
+def sourced_rates_load() -> int:
+    """The sourced fees and distribution rates (see the module docstring); returns the rows added.
+
+    A distribution row holds the variable and the quality rate together, for one price at
+    every hour: a group whose variable rate is priced by time zone (G12) is not loaded (the
+    zones are not modelled), nor a group that lacks either rate or a DSO not in the reference data.
+    """
+    added = 0
+    entries = sourced_entries()
+    for e in (e for e in entries if e["kind"] == "fee" and e.get("value") is not None):
+        latest = ExemptFee.objects.filter(code=e["code"]).order_by("-valid_from").first()
+        added += _add_where_uncovered(
+            ExemptFee, {"code": e["code"]}, _date(e["valid_from"]), _date(e["valid_to"]), {
+                "mode": ExemptFee.Mode.RATE, "rate": Decimal(e["value"]),
+                "applies_to_cluster": latest.applies_to_cluster if latest else e["code"] != FeeCode.CAPACITY,
+                "applies_to_cooperative": latest.applies_to_cooperative if latest else True,
+                "source": _source([e]), "verified": bool(e["verified"]),
+            },
+        )
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for e in entries:
+        if e["kind"] == "distribution_rate":
+            groups.setdefault((e["dso"], e["tariff_group"]), []).append(e)
+    for (dso_name, group), rows in groups.items():
+        by_code = {e["code"]: e for e in rows if e.get("zone") == "all"}
+        dso = DSO.objects.filter(slug=DSO_SLUGS.get(dso_name, "")).first()
+        if any(e.get("zone") != "all" for e in rows) or set(by_code) != {"variable", "quality"} or dso is None:
+            continue
+        variable, quality = by_code["variable"], by_code["quality"]
+        start = max(_date(variable["valid_from"]), _date(quality["valid_from"]))
+        ends = [d for d in (_date(variable["valid_to"]), _date(quality["valid_to"])) if d is not None]
+        added += _add_where_uncovered(
+            DistributionRate, {"dso": dso, "tariff_group": group}, start, min(ends) if ends else None, {
+                "variable_rate": Decimal(variable["value"]), "quality_rate": Decimal(quality["value"]),
+                "source": _source([variable, quality]), "verified": bool(variable["verified"] and quality["verified"]),
+            },
+        )
+    return added

@@ -110,6 +110,8 @@ def tariff_row_new_value(*, row: DatedRow, valid_from: dt.date, values: dict[str
             code="after-end",
         )
     fields = {f.name: getattr(row, f.name) for f in model._meta.concrete_fields if f.name not in ("id", "valid_from", "valid_to")}
+    # The old row's source does not vouch for a new value: it names its own (the forms require one).
+    fields |= {"source": "", "verified": False}
     unknown = set(values) - set(fields)
     if unknown:
         raise ValidationError(_("Nieznane pola: %(f)s.") % {"f": ", ".join(sorted(unknown))}, code="fields")
@@ -118,11 +120,34 @@ def tariff_row_new_value(*, row: DatedRow, valid_from: dt.date, values: dict[str
     row.save(update_fields=["valid_to"])
     successor.full_clean()
     successor.save()
-    affected = [r for r in tariff_row_runs(row=row) if r.period_end >= valid_from]
     detail = msg(gettext_noop("%(row)s: nowa wartość od %(start)s"), row=str(row), start=valid_from)
+    return successor, _runs_outdate(row=row, start=valid_from, detail=detail)
+
+
+def _runs_outdate(*, row: DatedRow, start: dt.date, detail: Any) -> list[SettlementRun]:
+    """Record that the runs which used ``row`` for days from ``start`` on no longer follow the rates."""
+    affected = [r for r in tariff_row_runs(row=row) if r.period_end >= start]
     RunOutdatedReason.objects.bulk_create(
         RunOutdatedReason(run=run, code=RunOutdatedReason.Code.RATE, detail=msg_polish(detail)[:300],
                           detail_data=detail.as_json())
         for run in affected
     )
-    return successor, affected
+    return affected
+
+
+@transaction.atomic
+def tariff_row_end(*, row: DatedRow, valid_to: dt.date) -> list[SettlementRun]:
+    """End an open-ended row on ``valid_to`` (the one change a used row allows) and return the runs
+    that used it for later days: they are now outdated. The caller adds the row that follows."""
+    row = type(row).objects.select_for_update().get(pk=row.pk)
+    if row.valid_to is not None or valid_to < row.valid_from:
+        raise ValidationError(
+            _("Wiersz „%(row)s” nie jest otwarty albo zaczyna się po %(end)s: nie można go zakończyć tego dnia.")
+            % {"row": row, "end": valid_to.strftime("%d.%m.%Y")},
+            code="end",
+        )
+    row.valid_to = valid_to
+    row.save(update_fields=["valid_to"])
+    start = valid_to + dt.timedelta(days=1)
+    detail = msg(gettext_noop("%(row)s: nowa wartość od %(start)s"), row=str(row), start=start)
+    return _runs_outdate(row=row, start=start, detail=detail)

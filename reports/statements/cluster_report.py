@@ -76,6 +76,8 @@ def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:
         "chart": monthly_chart_html(months=[asdict(m) for m in snapshot.monthly], series=MONTHLY_SERIES, height=170),
         "lines": list(run.lines.order_by("member_name")),
         "tariff_notes": tariff_notes(snapshot),
+        # The report is the coordinator's copy (members get statements only): it names the rows nobody verified.
+        "unverified": snapshot.rules.unverified,
     }
 
 

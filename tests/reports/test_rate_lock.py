@@ -97,12 +97,12 @@ def test_the_admin_new_value_page_does_it_in_one_step(client, superuser, used) -
     url = f"/admin/reports/distributionrate/{rate.pk}/new-value/"
     page = client.get(url).content.decode()
     assert "229,3" in page or "229.3" in page
-    response = client.post(url, {"valid_from": "2026-03-10", "tariff_group": "", "variable_rate": "251.00", "quality_rate": "24.21", "source_note": "taryfa 2026"}, follow=True)
+    response = client.post(url, {"valid_from": "2026-03-10", "tariff_group": "", "variable_rate": "251.00", "quality_rate": "24.21", "source": "taryfa 2026"}, follow=True)
     assert response.status_code == 200
     text = response.content.decode()
     assert "nieaktualne (1)" in text
     rate.refresh_from_db()
     assert rate.valid_to == dt.date(2026, 3, 9)
-    assert DistributionRate.objects.filter(valid_from=dt.date(2026, 3, 10), variable_rate=Decimal("251.00"), source_note="taryfa 2026").exists()
-    bad = client.post(url, {"valid_from": "2020-01-01", "tariff_group": "", "variable_rate": "1", "quality_rate": "1"})
+    assert DistributionRate.objects.filter(valid_from=dt.date(2026, 3, 10), variable_rate=Decimal("251.00"), source="taryfa 2026").exists()
+    bad = client.post(url, {"valid_from": "2020-01-01", "tariff_group": "", "variable_rate": "1", "quality_rate": "1", "source": "taryfa"})
     assert "późniejszego niż początek" in bad.content.decode()

@@ -49,7 +49,7 @@ def test_an_administrator_gives_a_new_value_from_a_date(client, used) -> None:
     url = f"/rates/rate/{rate.pk}/new-value/"
     assert "Wiersz użyły rozliczenia" in client.get(url).content.decode()
     response = client.post(url, {"valid_from": "2026-03-15", "tariff_group": "", "variable_rate": "250,00",
-                                 "quality_rate": "24.21", "source_note": "taryfa"}, follow=True)
+                                 "quality_rate": "24.21", "source": "taryfa"}, follow=True)
     assert "Nieaktualne rozliczenia (1)" in response.content.decode()
     rate.refresh_from_db()
     assert rate.valid_to == dt.date(2026, 3, 14)
