@@ -21,6 +21,7 @@ from django.db import transaction
 
 from members.models import DSO
 from reports.models import DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule
+from reports.models.tariffs import Dated
 
 START = dt.date(2024, 1, 1)
 EXAMPLE = "przykład z prezentacji koordynatora"
@@ -90,6 +91,11 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
+def _start(value: str) -> dt.date:
+    """A row's first day: every sourced entry has one."""
+    return dt.date.fromisoformat(value)
+
+
 def _source(entries: list[dict[str, Any]]) -> str:
     """``title, URL`` of each distinct source of the entries, joined by ``; ``."""
     seen: list[str] = []
@@ -104,7 +110,7 @@ def sourced_entries() -> list[dict[str, Any]]:
     return json.loads(SOURCED.read_text(encoding="utf-8"))
 
 
-def _add_where_uncovered(model: type, key: dict[str, Any], start: dt.date, end: dt.date | None, values: dict) -> bool:
+def _add_where_uncovered(model: type[Dated], key: dict[str, Any], start: dt.date, end: dt.date | None, values: dict) -> bool:
     """Create the row unless a row of ``key`` covers any of its days; an open-ended row that starts
     earlier is ended the day before ``start`` first (the runs it outdates are recorded)."""
     from reports.settlement.tariffs import tariff_row_end
@@ -130,7 +136,7 @@ def sourced_rates_load() -> int:
     for e in (e for e in entries if e["kind"] == "fee" and e.get("value") is not None):
         latest = ExemptFee.objects.filter(code=e["code"]).order_by("-valid_from").first()
         added += _add_where_uncovered(
-            ExemptFee, {"code": e["code"]}, _date(e["valid_from"]), _date(e["valid_to"]), {
+            ExemptFee, {"code": e["code"]}, _start(e["valid_from"]), _date(e["valid_to"]), {
                 "mode": ExemptFee.Mode.RATE, "rate": Decimal(e["value"]),
                 "applies_to_cluster": latest.applies_to_cluster if latest else e["code"] != FeeCode.CAPACITY,
                 "applies_to_cooperative": latest.applies_to_cooperative if latest else True,
@@ -147,7 +153,7 @@ def sourced_rates_load() -> int:
         if any(e.get("zone") != "all" for e in rows) or set(by_code) != {"variable", "quality"} or dso is None:
             continue
         variable, quality = by_code["variable"], by_code["quality"]
-        start = max(_date(variable["valid_from"]), _date(quality["valid_from"]))
+        start = max(_start(variable["valid_from"]), _start(quality["valid_from"]))
         ends = [d for d in (_date(variable["valid_to"]), _date(quality["valid_to"])) if d is not None]
         added += _add_where_uncovered(
             DistributionRate, {"dso": dso, "tariff_group": group}, start, min(ends) if ends else None, {
