@@ -94,7 +94,24 @@ class DiscountTierForm(DatedAdminForm):
 class SettlementRuleForm(DatedAdminForm):
     class Meta:
         model = SettlementRule
-        fields = ["valid_from", "valid_to", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "source", "verified"]
+        fields = ["valid_from", "valid_to", "exemption_end_date", "level_numerator", "cooperative_coefficient",
+                  "cooperative_netting_period", "cooperative_carry_months", "completeness_gate_pct",
+                  "storage_price_spread", "source", "verified"]
+
+    # Rule data added later: a submission without them (an older form or script) keeps the model defaults.
+    DEFAULTED = ("level_numerator", "cooperative_netting_period", "cooperative_carry_months")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.DEFAULTED:
+            self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in self.DEFAULTED:
+            if data.get(name) in (None, ""):
+                data[name] = SettlementRule._meta.get_field(name).get_default()
+        return data
 
 
 class LockedWhenUsedAdmin(SimpleHistoryAdmin):

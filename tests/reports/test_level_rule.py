@@ -201,3 +201,20 @@ def test_the_renewable_only_rule_gives_no_tier_and_the_same_exemptions(mixed_clu
     assert renewable.totals["autoconsumption_pct"] == "40.00"
     assert default.totals["discount"] != "0.00"
     assert renewable.totals["exemptions"] == default.totals["exemptions"]
+
+
+def test_the_rule_form_edits_the_level_and_netting_rules(db):
+    from reports.admin import SettlementRuleForm
+
+    data = {"exemption_end_date": "2029-12-31", "cooperative_coefficient": "0.6", "completeness_gate_pct": "99",
+            "storage_price_spread": "180", "valid_from": "2023-01-01", "valid_to": "2023-12-31"}
+    form = SettlementRuleForm({**data, "level_numerator": "renewable", "cooperative_netting_period": "year",
+                               "cooperative_carry_months": "6"})
+    assert form.is_valid(), form.errors
+    rule = form.save()
+    assert (rule.level_numerator, rule.cooperative_netting_period, rule.cooperative_carry_months) == ("renewable", "year", 6)
+    # left out: the defaults (all member sources, monthly netting, 12 months)
+    rule = SettlementRuleForm({**data, "valid_from": "2022-01-01", "valid_to": "2022-12-31"}).save()
+    assert (rule.level_numerator, rule.cooperative_netting_period, rule.cooperative_carry_months) == (
+        "all_sources", "month", 12)
+    assert "level_numerator" in SettlementRuleForm({**data, "level_numerator": "everything"}).errors
