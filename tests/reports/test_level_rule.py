@@ -218,3 +218,14 @@ def test_the_rule_form_edits_the_level_and_netting_rules(db):
     assert (rule.level_numerator, rule.cooperative_netting_period, rule.cooperative_carry_months) == (
         "all_sources", "month", 12)
     assert "level_numerator" in SettlementRuleForm({**data, "level_numerator": "everything"}).errors
+
+
+def test_the_result_page_says_which_level_set_the_tier(client, coordinator, mixed_cluster):
+    from django.urls import reverse
+
+    run = _settle(mixed_cluster)
+    client.force_login(coordinator)
+    html = client.get(reverse("reports:settlement-detail", args=[mixed_cluster.slug, run.id])).content.decode()
+    level = html.split('id="level-numerator"')[1].split("</div>")[0]
+    assert "poziom autokonsumpcji liczony ze wszystkich źródeł członków" in level
+    assert "40,00" in level and "70,00" in level
