@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -16,7 +17,13 @@ from reports.models import JobStatus, SettlementRun, Statement
 from reports.settlement import settlement_request
 from reports.statements.services import statements_generate, statements_publish
 from tests.browser import login
-from tests.factories import GeneratorFactory, MemberFactory, MeteringPointFactory, PPEMembershipFactory
+from tests.factories import (
+    GeneratorFactory,
+    MemberFactory,
+    MeteringPointFactory,
+    PPEMembershipFactory,
+    StorageUnitFactory,
+)
 from tests.reports.test_settlement_service import store
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -43,6 +50,8 @@ def published(transactional_db, cluster, coordinator):
         store(ppe, hours, imp, exp)
         ppes[member.ref] = ppe
     GeneratorFactory(ppe=ppes["pv"], capacity_kw=20000, source=Source.PV)
+    # storage of 5 % of the PV's power: the cluster meets the statutory conditions, so the run publishes
+    StorageUnitFactory(ppe=ppes["pv"], power_kw=Decimal("1000"), capacity_kwh=Decimal("2000"))
     run = settlement_request(cluster=cluster, period_start=START, period_end=END, period_kind="custom")
     run.refresh_from_db()
     assert run.status == JobStatus.DONE, run.error

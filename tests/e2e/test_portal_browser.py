@@ -40,7 +40,7 @@ def test_it_publishes_and_lets_the_member_download_its_pdf(live_server, browser,
     assert page.locator("#statement-table").get_by_text("Alicja Nowak — Zażółć Gęślą Jaźń").is_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#btn-publish")
-    page.wait_for_selector("text=Opublikowano 2 zestawień")
+    page.wait_for_selector("text=Opublikowano 2 zestawienia")
     assert set(rendered_run.statements.values_list("status", flat=True)) == {Statement.Status.PUBLISHED}
 
     notice = ConsentText.objects.create(

@@ -52,7 +52,7 @@ def all_urls(cluster, member, ppe, imp) -> list[str]:
         "storage-export": {"fmt": "csv"}, "registry-import-errors-export": {"pk": imp.pk, "fmt": "xlsx"},
         "member-history": {"pk": member.pk}, "ppe-history": {"pk": ppe.pk}, "ppe-remove": {"pk": ppe.pk},
         "ppe-membership-dates": {"pk": ppe.pk},
-        "consent-list": {},
+        "consent-list": {}, "cluster-register": {},
         "action-undo": {"pk": RegistryAction.objects.filter(cluster=cluster).values_list("pk", flat=True).first() or 0},
     }
     assert {p.name for p in urlpatterns} == set(kwargs)

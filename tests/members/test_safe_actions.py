@@ -290,7 +290,7 @@ def test_the_history_shows_field_changes_old_to_new_with_who_and_when(client, cl
     html = client.get(url("member-history", cluster, pk=alfa.pk)).content.decode()
     assert "Miejscowość: Orzesze → Mikołów" in html
     html = client.get(url("ppe-history", cluster, pk=p1.pk)).content.decode()
-    assert "Moc umowna [kW]: 40,00 → 42,00" in html and "Grupa taryfowa: C11 → C12a" in html
+    assert "Moc umowna [kW]: 40 → 42" in html and "Grupa taryfowa: C11 → C12a" in html
     client.post(url("member-leave", cluster, pk=alfa.pk), {"on": "2025-06-30", "confirm": "1"})
     html = client.get(url("member-history", cluster, pk=alfa.pk)).content.decode()
     assert "Data wystąpienia: — → 30.06.2025" in html and "Do (włącznie): — → 30.06.2025" in html

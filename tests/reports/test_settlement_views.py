@@ -148,7 +148,7 @@ def test_it_shows_one_members_line_per_ppe_and_month(client, coordinator, done_r
     assert response.status_code == 200
     assert "Miasto Orzesze" in html and line.ppes[0]["code"] in html and line.ppes[1]["code"] in html
     assert f"500,000{NBSP}MWh" in html and f"800,000{NBSP}MWh" in html and f"20{NBSP}977,13{NBSP}zł" in html
-    assert "2025-12" in html and f"70,00{NBSP}%" in html  # 560 / 800 MWh
+    assert "grudzień 2025" in html and f"70,00{NBSP}%" in html  # 560 / 800 MWh
 
 
 def test_it_does_not_show_a_line_of_another_run(client, coordinator, done_run) -> None:
