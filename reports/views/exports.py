@@ -74,7 +74,7 @@ def settlement_line_table(*, run: SettlementRun, rows: Iterable[SettlementLine])
         *(exemption(code) for code in codes),
         Column(_("Zwolnienia razem [zł]"), lambda line: line.exemptions_total, Kind.MONEY),
         Column(_("Korzyść razem [zł]"), lambda line: line.total, Kind.MONEY),
-        Column(_("Koszt bez klastra [zł]"), lambda line: line.cost_without_cluster, Kind.MONEY),
+        Column(_("Opłaty od energii współdzielonej bez klastra [zł netto]"), lambda line: line.cost_without_cluster, Kind.MONEY),
     ])
 
 

@@ -44,7 +44,7 @@ TOTALS_LABELS = {
     "fed_in_wh": gettext_lazy("energia wprowadzona"), "renewable_fed_in_wh": gettext_lazy("energia OZE wprowadzona"),
     "autoconsumption_pct": gettext_lazy("poziom autokonsumpcji"), "tier": gettext_lazy("próg upustu"),
     "discount": gettext_lazy("upust"), "exemptions_total": gettext_lazy("zwolnienia razem"),
-    "total": gettext_lazy("korzyść razem"), "cost_without_cluster": gettext_lazy("koszt bez klastra"),
+    "total": gettext_lazy("korzyść razem"), "cost_without_cluster": gettext_lazy("opłaty od energii współdzielonej bez klastra"),
     "exemptions": gettext_lazy("zwolnienia"), "members": gettext_lazy("członkowie"), "ppes": gettext_lazy("PPE"), "hours": gettext_lazy("godziny"),
     "completeness_pct": gettext_lazy("kompletność danych pomiarowych"), "missing_hours": gettext_lazy("godziny bez danych pomiarowych"),
     "override_completeness": gettext_lazy("rozliczono mimo braków danych"),

@@ -89,14 +89,14 @@ def test_member_sees_amount_and_downloads_the_pdf_at_390_px(live_server, browser
         assert overflow(tab) is None
         row = tab.locator("#portal-statements tbody tr").filter(has_text=site.statement_number)
         assert row.count() == 1
-        amount = row.locator("td[data-label='Korzyść']")
+        amount = row.locator("td[data-label='Korzyść (netto)']")
         assert re.fullmatch(r"[\d\u00a0\u202f ]+,\d\d[\u00a0 ]zł", amount.inner_text().strip()), amount.inner_text()
         download = row.get_by_role("link", name="Pobierz PDF")
         for part in (amount, download, row.locator("td").first):
             assert fits(tab, part), f"{part} is off-screen at 390 px: {part.bounding_box()}"
         # One card per statement: the period on top, then the values under their column names.
         assert row.evaluate("tr => getComputedStyle(tr).display") == "block"
-        assert amount.evaluate("td => getComputedStyle(td, '::before').content") == '"Korzyść"'
+        assert amount.evaluate("td => getComputedStyle(td, '::before').content") == '"Korzyść (netto)"'
         with tab.expect_download() as info:
             download.click()
         assert info.value.suggested_filename.endswith(".pdf")
