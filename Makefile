@@ -66,6 +66,10 @@ run: demo
 worker: venv
 	$(PY) -m celery -A okeportal worker -l info
 
+# Two test processes (pytest-xdist, one database each) on the embedded SQLite leg; the
+# PostgreSQL + Redis leg runs in one process because its real Celery worker shares one queue.
+PYTEST_ARGS ?= $(if $(CELERY_BROKER_URL),,-n 2)
+
 test: $(VENV)/.installed-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -199,7 +199,7 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     if done.pct < gate and not run.override_completeness:
         message = msg(gettext_noop(
             "Niekompletne dane pomiarowe: %(pct)s %% godzin członkowskich PPE ma odczyty, wymagane %(gate)s %%. "
-            "Brakuje %(hours)s godzin w %(ppes)s PPE — zaimportuj brakujące dane "
+            "Brakujące godziny: %(hours)s, w PPE: %(ppes)s — zaimportuj brakujące dane "
             "albo uruchom rozliczenie z pominięciem wymogu kompletności."
         ), pct=done.pct, gate=gate, hours=done.missing_hours, ppes=len(done.missing))
         text = msg_polish(message)

@@ -69,7 +69,7 @@ def tariff_row_is_used(*, row: DatedRow) -> bool:
 
 def _runs_label(runs: list[SettlementRun]) -> str:
     shown = ", ".join(f"{r.cluster.slug} {r.period_start:%Y-%m-%d}–{r.period_end:%Y-%m-%d} v{r.version}" for r in runs[:5])
-    return shown + (_(" i %(n)s innych") % {"n": len(runs) - 5} if len(runs) > 5 else "")
+    return shown + (_(" i inne (%(n)s)") % {"n": len(runs) - 5} if len(runs) > 5 else "")
 
 
 def tariff_row_guard_unused(*, row: DatedRow) -> None:

@@ -413,7 +413,7 @@ def statements_publish(*, run: SettlementRun, user: Any, override_reason: str = 
     ]
     if stale:
         raise ValidationError(
-            _("Od przygotowania zestawień opublikowano inną wersję tego okresu (%(n)d członków): anuluj zestawienia "
+            _("Od przygotowania zestawień opublikowano inną wersję tego okresu (liczba członków: %(n)d): anuluj zestawienia "
               "i wygeneruj je ponownie, aby korekty odnosiły się do ostatnio opublikowanych.") % {"n": len(stale)}
         )
     now = timezone.now()

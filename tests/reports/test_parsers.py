@@ -183,8 +183,8 @@ def test_the_elicznik_parser_reads_tiny_exponents_as_zero():
     ((HEADER + f"{A},1999-12-31T23:00Z,1,0\n{A},2101-01-01T00:00Z,1,0\n").encode(), [(2, "start"), (3, "start")],
      "2000–2100"),
     ((HEADER + f'{A},"2026-01-10T10:00Z,1,0\n' + "x" * 1000 + "\n") * 130, None, "cudzysłów"),
-    ((HEADER + f"{A},2026-01-10T10:00Z,1\n").encode(), [(2, "wiersz")], "3 pól"),
-    ((HEADER + f"{A},2026-01-10T10:00Z,1,0,7\n").encode(), [(2, "wiersz")], "5 pól"),
+    ((HEADER + f"{A},2026-01-10T10:00Z,1\n").encode(), [(2, "wiersz")], "Liczba pól w wierszu: 3"),
+    ((HEADER + f"{A},2026-01-10T10:00Z,1,0,7\n").encode(), [(2, "wiersz")], "Liczba pól w wierszu: 5"),
     ((HEADER + f"{A},2026-01-10T10:00Z,1,0\n" + "9" * (MAX_LINE_BYTES + 10) + "\n").encode(), [(3, "wiersz")],
      "dłuższy"),
     ((HEADER + "x" * 3_000_000).encode(), [(2, "wiersz")], "dłuższy"),
@@ -244,7 +244,7 @@ def test_it_reads_windows_1250():
 @pytest.mark.parametrize("row", ["2026-01-10 1:00;0,1", "2026-01-10 1:00", "2026-01-10 1:00;pobór"])
 def test_an_elicznik_row_with_too_few_fields_is_named(row):
     result = parse_tauron(f"Data; Wartość kWh; Rodzaj\n2026-01-10 2:00;0,1;pobór\n{row}\n".encode())
-    assert errors(result) == [(3, "wiersz")] and "co najmniej 3" in result.errors[0].message
+    assert errors(result) == [(3, "wiersz")] and "co najmniej: 3" in result.errors[0].message
 
 
 @pytest.mark.parametrize("content", [b"Data;Warto\x9c\xe6 kWh;Rodzaj\r\n2026-01-10 1:00;0,1;pob\xf3r\r\n",

@@ -189,7 +189,7 @@ def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | Non
             problems.append(
                 Problem(
                     file, line, "",
-                    msg_str(gettext_noop("plik ma więcej niż %(n)s wierszy danych (limit OKE_REGISTRY_MAX_ROWS); podziel go albo poproś administratora o wyższy limit."), n=limits.rows),
+                    msg_str(gettext_noop("liczba wierszy danych pliku przekracza %(n)s (limit OKE_REGISTRY_MAX_ROWS); podziel go albo poproś administratora o wyższy limit."), n=limits.rows),
                 )
             )
             return None, problems
@@ -200,7 +200,7 @@ def _csv_read(*, file: str, raw: IO[bytes], limits: Limits) -> tuple[Table | Non
                     file,
                     line,
                     "",
-                    msg_str(gettext_noop("Wiersz ma %(n)s wartości, a nagłówek %(m)s kolumn. Przy separatorze „,” liczby z "
+                    msg_str(gettext_noop("Liczba wartości w wierszu: %(n)s, liczba kolumn nagłówka: %(m)s. Przy separatorze „,” liczby z "
                         "przecinkiem dziesiętnym trzeba ująć w cudzysłów albo użyć separatora „;”."), n=len(columns) + len(extra), m=len(columns)),
                 )
             )
@@ -369,7 +369,7 @@ def _sheet_table(*, name: str, sheet, limits: Limits) -> tuple[Table | None, lis
             return None, [
                 Problem(
                     name, index, "",
-                    msg_str(gettext_noop("arkusz ma więcej niż %(n)s wierszy danych (limit OKE_REGISTRY_MAX_ROWS)."), n=limits.rows),
+                    msg_str(gettext_noop("liczba wierszy danych arkusza przekracza %(n)s (limit OKE_REGISTRY_MAX_ROWS)."), n=limits.rows),
                 )
             ]
         cells = [_cell(v) for v in values]

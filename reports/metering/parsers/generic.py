@@ -305,7 +305,7 @@ class _Parser:
             return msg_str(gettext_noop("Niezamknięty albo błędnie użyty cudzysłów w wierszu."))
 
     def _count_message(self, cells: list[str], k: int) -> str:
-        message = msg(gettext_noop("Wiersz ma %(n)d pól, a nagłówek %(k)d kolumn (separator „%(sep)s”)."),
+        message = msg(gettext_noop("Liczba pól w wierszu: %(n)d, liczba kolumn nagłówka: %(k)d (separator „%(sep)s”)."),
                       n=len(cells), k=k, sep=self.header.sep)
         if self.header.sep == "," and len(cells) > k and any(c.strip().isdigit() for c in cells[1:]):
             message = msg_join(message, msg(gettext_noop(

@@ -111,7 +111,7 @@ def parse_production(stream: BinaryIO) -> ProductionParse:
             continue
         if len(cells) != len(names):
             result.add(RowError(i, LINE_FIELD, msg(gettext_noop(
-                "Wiersz ma %(n)d pól, a nagłówek %(k)d kolumn (separator „%(sep)s”)."), n=len(cells), k=len(names), sep=sep)))
+                "Liczba pól w wierszu: %(n)d, liczba kolumn nagłówka: %(k)d (separator „%(sep)s”)."), n=len(cells), k=len(names), sep=sep)))
             continue
         row = _row(result, i, cells, col, sep=sep, bound_kwh=bound_kwh)
         if row is not None:

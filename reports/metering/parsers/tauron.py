@@ -256,7 +256,7 @@ def _shape_message(layout: _Layout, text: str, cells: list[str]) -> str | None:
     needed = max(layout.kind_col or 0, *layout.columns.values()) + 1
     if len(cells) < needed:
         return msg_str(gettext_noop(
-            "Wiersz ma %(n)d pól, a ten układ pliku eLicznik wymaga co najmniej %(k)d (kolumny rozdziela średnik)."
+            "Liczba pól w wierszu: %(n)d, a ten układ pliku eLicznik wymaga co najmniej: %(k)d (kolumny rozdziela średnik)."
         ), n=len(cells), k=needed)
     return None
 
