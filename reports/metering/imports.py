@@ -36,11 +36,12 @@ from django.utils.translation import gettext_noop
 from members.models import Cluster, MeteringPoint, PPEMembership
 from members.services.datastamp import conditions_invalidate
 from okeportal.jobs import JobCancelledError, job_checkpoint, job_claim, job_enqueue, job_fail, job_failure_reason
-from okeportal.messages import Msg, msg, msg_join, msg_plural, msg_polish, noop
+from okeportal.messages import msg, msg_join, msg_plural, msg_polish, noop
 from reports.metering import parsers
 from reports.metering.parsers import ParseResult, RowError, Series
 from reports.metering.parsers.common import DATA_FIELD, FILE_FIELD, MAX_ERRORS, max_file_days
 from reports.metering.production import production_import_run
+from reports.metering.records import reading_import_finish
 from reports.metering.selectors import membership_inside
 from reports.metering.signals import meter_data_changed_send
 from reports.metering.store import Block, MeterStoreError, local_dates, meter_blocks_upsert, meter_store_lock
@@ -134,17 +135,6 @@ def reading_import_process(*, import_id: int, on_progress: Callable[[int], None]
         progress.close()
 
 
-def _finish(reading_import: ReadingImport, *, status: str, message: Msg, **fields) -> ReadingImport:
-    for name, value in fields.items():
-        setattr(reading_import, name, value)
-    reading_import.status = status
-    reading_import.message = msg_polish(message)[:300]
-    reading_import.message_data = message.as_json()
-    reading_import.finished_at = timezone.now()
-    if status == JobStatus.DONE:
-        reading_import.progress = 100
-    reading_import.save()
-    return reading_import
 
 
 class _RollbackError(Exception):
@@ -189,7 +179,7 @@ def _fail(reading_import: ReadingImport, run: _Run) -> ReadingImport:
                                        "Plik odrzucony: %(n)d błędów, nic nie zapisano."), n=count)
     if count > MAX_ERRORS:
         message = msg_join(message, msg(gettext_noop("Pokazano pierwsze %(n)d."), n=MAX_ERRORS))
-    return _finish(
+    return reading_import_finish(
         reading_import, status=JobStatus.FAILED, message=message, errors=[e.as_dict() for e in run.errors[:MAX_ERRORS]],
         summary={"rows": run.rows, "error_count": count},
     )

@@ -33,10 +33,11 @@ from django.utils.translation import gettext_noop
 from members.models import Generator, MeteringPoint, PPEMembership
 from members.services.datastamp import conditions_invalidate
 from okeportal.jobs import JobCancelledError
-from okeportal.messages import Msg, msg, msg_join, msg_plural, msg_polish, noop
+from okeportal.messages import msg, msg_join, msg_plural, msg_polish, noop
 from reports.engine.calendar import quarters_to_hours
 from reports.metering.parsers import ProductionSeries, RowError, parse_production
 from reports.metering.parsers.common import FILE_FIELD, MAX_ERRORS
+from reports.metering.records import reading_import_finish
 from reports.metering.signals import meter_data_changed_send
 from reports.metering.store import local_dates
 from reports.models import GeneratorDay, JobStatus, ReadingImport
@@ -257,17 +258,6 @@ def _write(checked: list[_Checked]) -> int:
     return written
 
 
-def _finish(reading_import: ReadingImport, *, status: str, message: Msg, **fields) -> ReadingImport:
-    for name, value in fields.items():
-        setattr(reading_import, name, value)
-    reading_import.status = status
-    reading_import.message = msg_polish(message)[:300]
-    reading_import.message_data = message.as_json()
-    reading_import.finished_at = timezone.now()
-    if status == JobStatus.DONE:
-        reading_import.progress = 100
-    reading_import.save()
-    return reading_import
 
 
 def production_import_run(
@@ -289,12 +279,12 @@ def production_import_run(
                                            "Plik odrzucony: %(n)d błędów, nic nie zapisano."), n=count)
         if count > MAX_ERRORS:
             message = msg_join(message, msg(gettext_noop("Pokazano pierwsze %(n)d."), n=MAX_ERRORS))
-        return _finish(reading_import, status=JobStatus.FAILED, message=message,
+        return reading_import_finish(reading_import, status=JobStatus.FAILED, message=message,
                        errors=[e.as_dict() for e in sorted(errors, key=lambda e: e.line or 0)[:MAX_ERRORS]],
                        summary={"rows": parsed.rows, "error_count": count})
     if not checked:
         message = msg(gettext_noop("Plik nie zawiera żadnych odczytów."))
-        return _finish(reading_import, status=JobStatus.FAILED, message=message,
+        return reading_import_finish(reading_import, status=JobStatus.FAILED, message=message,
                        errors=[RowError(None, FILE_FIELD, message).as_dict()], summary={"rows": parsed.rows})
     with transaction.atomic():
         days = _write(checked)

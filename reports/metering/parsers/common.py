@@ -92,19 +92,26 @@ class Series:
     has_export: bool = True
 
 
+class CollectsErrors:
+    """``add``: count every error, keep the first ``MAX_ERRORS`` (a parse result's ``errors`` and ``error_count``)."""
+
+    errors: list[RowError]
+    error_count: int
+
+    def add(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+
 @dataclass
-class ParseResult:
+class ParseResult(CollectsErrors):
     """One chunk of a parsed file (or a whole file): its series, its errors, its data rows."""
 
     series: list[Series] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     rows: int = 0
     error_count: int = 0
-
-    def add(self, error: RowError) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(error)
 
 
 def max_wh_per_reading(resolution_min: int) -> int:

@@ -26,8 +26,8 @@ from .common import (
     FILE_FIELD,
     HEADER_FIELD,
     LINE_FIELD,
-    MAX_ERRORS,
     MAX_LINE_BYTES,
+    CollectsErrors,
     RowError,
     iso_utc,
     kwh_to_wh,
@@ -54,16 +54,11 @@ class ProductionSeries:
 
 
 @dataclass
-class ProductionParse:
+class ProductionParse(CollectsErrors):
     series: list[ProductionSeries] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     rows: int = 0
     error_count: int = 0
-
-    def add(self, error: RowError) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(error)
 
 
 def parse_production(stream: BinaryIO) -> ProductionParse:
