@@ -14,10 +14,11 @@ energetyczne governs DSOs and tariffs, not these rules.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 OZE_ACT = "ustawa o OZE (Dz.U. 2024 poz. 1361 ze zm.)"
-AREA_RULE = gettext_lazy("art. 2 pkt 15a i art. 38a ustawy o OZE")
+AREA_RULE_TEXT = gettext_noop("art. 2 pkt 15a i art. 38a ustawy o OZE")  # a stored message's ``rule_label``
+AREA_RULE = gettext_lazy(AREA_RULE_TEXT)
 CLUSTER_CONDITIONS = "art. 184k i nast. ustawy o OZE (Dz.U. 2024 poz. 1361 ze zm.)"
 COOPERATIVE_CONDITIONS = "art. 2 pkt 33a ustawy o OZE (Dz.U. 2024 poz. 1361 ze zm.)"
 SUPPORT = "art. 184k ust. 1 ustawy o OZE"

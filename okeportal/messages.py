@@ -235,6 +235,8 @@ def _json_value(value: Any) -> JSONParam:
         value = value.item()  # numpy integers, floats and datetime64 days as Python values
     if isinstance(value, Msg):
         return value.as_json()  # a phrase of its own (rendered in the same language)
+    if isinstance(value, MsgStr):
+        return value.msg.as_json()  # a message passed around as text keeps its code
     if isinstance(value, dt.datetime):
         return {"datetime": value.isoformat()}
     if isinstance(value, dt.date):

@@ -18,12 +18,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from members.legal import AREA_RULE
+from members.legal import AREA_RULE, AREA_RULE_TEXT
 from members.models import DSO, VOLTAGE_LEVELS_BELOW_110KV, Cluster, Gmina, MeteringPoint, VoltageLevel
+from okeportal.messages import msg_str
 
 MAX_GMINAS = 5
 RULE = AREA_RULE
+RULE_SOURCE = AREA_RULE_TEXT  # stored messages name the rule by its source text (``rule_label``)
 
 
 @dataclass(frozen=True)
@@ -148,27 +151,26 @@ def area_check(
     for p in points:
         if p.dso.pk != cluster.dso_id:
             errors.append(
-                _(
-                    "PPE %(code)s (gmina %(gmina)s) jest przyłączony do sieci %(dso)s, a klaster działa w sieci "
-                    "%(cluster_dso)s: wszystkie PPE klastra muszą być przyłączone do sieci jednego OSD (%(rule)s)."
+                msg_str(
+                    gettext_noop(
+                        "PPE %(code)s (gmina %(gmina)s) jest przyłączony do sieci %(dso)s, a klaster działa w sieci "
+                        "%(cluster_dso)s: wszystkie PPE klastra muszą być przyłączone do sieci jednego OSD (%(rule_label)s)."
+                    ),
+                    code=p.code, gmina=gmina_label(p.gmina), dso=p.dso.name, cluster_dso=cluster.dso.name,
+                    rule_label=RULE_SOURCE,
                 )
-                % {
-                    "code": p.code,
-                    "gmina": gmina_label(p.gmina),
-                    "dso": p.dso.name,
-                    "cluster_dso": cluster.dso.name,
-                    "rule": RULE,
-                }
             )
         if p.voltage_level not in VOLTAGE_LEVELS_BELOW_110KV:
             level = VoltageLevel(p.voltage_level).label if p.voltage_level in VoltageLevel.values else p.voltage_level
             errors.append(
-                _(
-                    "PPE %(code)s (gmina %(gmina)s) jest przyłączony na poziomie napięcia %(level)s: członkowie "
-                    "klastra przyłączają się do sieci o napięciu znamionowym niższym niż 110 kV — nN lub SN "
-                    "(%(rule)s)."
+                msg_str(
+                    gettext_noop(
+                        "PPE %(code)s (gmina %(gmina)s) jest przyłączony na poziomie napięcia %(level)s: członkowie "
+                        "klastra przyłączają się do sieci o napięciu znamionowym niższym niż 110 kV — nN lub SN "
+                        "(%(rule_label)s)."
+                    ),
+                    code=p.code, gmina=gmina_label(p.gmina), level=str(level), rule_label=RULE_SOURCE,
                 )
-                % {"code": p.code, "gmina": gmina_label(p.gmina), "level": level, "rule": RULE}
             )
 
     gminas = sorted({p.gmina.terc: p.gmina for p in points}.values(), key=lambda g: g.terc)
@@ -196,26 +198,32 @@ def area_check(
         return AreaResult(ok=not errors, errors=errors, mode="gminas", explanation=explanation, gminas=gminas, powiats=powiat_names)
 
     if len(gminas) > MAX_GMINAS:
-        why = _(
-            "PPE klastra leżałyby w %(n)s gminach w %(p)s powiatach (%(list)s), a obszar działania klastra to "
-            "jeden powiat albo najwyżej %(max)s sąsiadujących gmin (%(rule)s)."
-        ) % {"n": len(gminas), "p": len(powiats), "list": listing, "max": MAX_GMINAS, "rule": RULE}
+        why = msg_str(
+            gettext_noop(
+                "PPE klastra leżałyby w %(n)s gminach w %(p)s powiatach (%(list)s), a obszar działania klastra to "
+                "jeden powiat albo najwyżej %(max)s sąsiadujących gmin (%(rule_label)s)."
+            ),
+            n=len(gminas), p=len(powiats), list=listing, max=MAX_GMINAS, rule_label=RULE_SOURCE,
+        )
     else:
         parts = "; ".join(", ".join(gmina_label(g) for g in gminas if g.terc in part) for part in components)
-        why = _(
-            "gminy PPE klastra leżą w %(p)s powiatach i nie tworzą obszaru sąsiadujących gmin — rozpadają się "
-            "na niestykające się grupy: %(parts)s. Obszar działania klastra to jeden powiat albo najwyżej "
-            "%(max)s gmin sąsiadujących ze sobą (%(rule)s)."
-        ) % {"p": len(powiats), "parts": parts, "max": MAX_GMINAS, "rule": RULE}
+        why = msg_str(
+            gettext_noop(
+                "gminy PPE klastra leżą w %(p)s powiatach i nie tworzą obszaru sąsiadujących gmin — rozpadają się "
+                "na niestykające się grupy: %(parts)s. Obszar działania klastra to jeden powiat albo najwyżej "
+                "%(max)s gmin sąsiadujących ze sobą (%(rule_label)s)."
+            ),
+            p=len(powiats), parts=parts, max=MAX_GMINAS, rule_label=RULE_SOURCE,
+        )
     offenders = [c for c in candidates if c.gmina.terc not in _core(points, existing_tercs, components, len(gminas))]
     if offenders:
         for c in offenders:
             errors.append(
-                _("PPE %(code)s (gmina %(gmina)s) wykracza poza obszar działania klastra: %(why)s")
-                % {"code": c.code, "gmina": gmina_label(c.gmina), "why": why}
+                msg_str(gettext_noop("PPE %(code)s (gmina %(gmina)s) wykracza poza obszar działania klastra: %(why)s"),
+                        code=c.code, gmina=gmina_label(c.gmina), why=why)
             )
     else:
-        errors.append(_("Obszar działania klastra jest naruszony: %(why)s") % {"why": why})
+        errors.append(msg_str(gettext_noop("Obszar działania klastra jest naruszony: %(why)s"), why=why))
     return AreaResult(
         ok=False,
         errors=errors,
@@ -273,8 +281,8 @@ def area_candidates_errors(*, cluster: Cluster, candidates: Sequence[PPECandidat
                 only = candidates[0]
                 errors.append((
                     only,
-                    _("PPE %(code)s (gmina %(gmina)s): %(error)s")
-                    % {"code": only.code, "gmina": gmina_label(only.gmina), "error": error},
+                    msg_str(gettext_noop("PPE %(code)s (gmina %(gmina)s): %(error)s"),
+                            code=only.code, gmina=gmina_label(only.gmina), error=error),
                 ))
             else:
                 errors.append((None, error))

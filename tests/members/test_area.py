@@ -109,3 +109,21 @@ def test_it_lets_an_edit_replace_the_stored_ppe(cluster) -> None:
 def test_it_says_the_cluster_is_empty(cluster) -> None:
     result = area_check(cluster=cluster)
     assert result.ok and result.mode == "empty"
+
+
+def test_an_area_error_keeps_its_code_and_reads_in_the_readers_language(cluster) -> None:
+    """Stored (e.g. by a registry import), the error renders in the language of whoever reads it."""
+    from django.utils import translation
+
+    from okeportal.messages import as_msg, msg_render
+
+    _place(cluster, ORZESZE_AND_NEIGHBOURS)
+    result = area_check(cluster=cluster, candidates=[_candidate(cluster, "2408021")])
+    stored = as_msg(result.errors[0]).as_json()
+    assert stored["msg"].startswith("PPE %(code)s (gmina %(gmina)s) wykracza poza obszar")
+    assert stored["params"]["why"]["params"]["rule_label"] == "art. 2 pkt 15a i art. 38a ustawy o OZE"
+    with translation.override("pl"):
+        assert "wykracza poza obszar działania klastra" in msg_render(stored)
+    with translation.override("en"):
+        english = msg_render(stored)
+    assert "wykracza" not in english and "Mikołów [2408021]" in english and "Art. 2(15a) and Art. 38a of the RES Act" in english
