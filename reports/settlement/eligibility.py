@@ -3,7 +3,7 @@
 The support (fee exemptions, tariff discounts; art. 184k ust. 1 ustawy o OZE, Dz.U.
 2024 poz. 1361) applies to a cluster entered in the URE register of energy clusters
 that meets the statutory conditions and has a JST (or a company a JST controls) among
-its members; the mechanism runs from 2 July 2024 (rule data, ``support_earliest``).
+its members; the mechanism's first day is rule data (``SettlementRule.support_earliest``, shipped as 2 July 2024).
 Before the register entry, or while a condition fails, members get no benefit.
 
 ``eligibility_evaluate`` takes what the registry and the rules say for the period and
@@ -34,7 +34,7 @@ class ConditionVerdict:
     ok: bool | None  # None: could not be evaluated (no data)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EligibilityInput:
     kind: str  # members.models.ClusterKind value
     period_start: dt.date
@@ -46,7 +46,7 @@ class EligibilityInput:
     register_number: str = ""
     register_date: dt.date | None = None
     support_start: dt.date | None = None  # the cluster's own start, if later than the register entry
-    support_earliest: dt.date = dt.date(2024, 7, 2)
+    support_earliest: dt.date  # the rule's earliest support day (SettlementRule.support_earliest), never a constant here
 
 
 @dataclass(frozen=True)

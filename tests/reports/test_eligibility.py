@@ -8,7 +8,7 @@ from okeportal.messages import msg_render
 from reports.settlement.eligibility import ConditionVerdict, Eligibility, EligibilityInput, eligibility_evaluate
 
 MARCH = {"period_start": dt.date(2026, 3, 1), "period_end": dt.date(2026, 3, 31)}
-OK = {"kind": "cluster", "area_ok": True, "has_jst": True, "register_number": "KE/12/2024", "register_date": dt.date(2024, 9, 1),
+OK = {"kind": "cluster", "area_ok": True, "support_earliest": dt.date(2024, 7, 2), "has_jst": True, "register_number": "KE/12/2024", "register_date": dt.date(2024, 9, 1),
       "conditions": [ConditionVerdict("res_share", "udział OZE", True)]}
 
 
