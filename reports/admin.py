@@ -28,6 +28,8 @@ from okeportal.formatting import kwh, mwh, pct, zl
 from reports.forms import NewValueForms
 from reports.models import (
     AllocationKey,
+    AnnualStatement,
+    AnnualStatementDownload,
     ClusterReport,
     DiscountTier,
     DistributionRate,
@@ -94,12 +96,13 @@ class DiscountTierForm(DatedAdminForm):
 class SettlementRuleForm(DatedAdminForm):
     class Meta:
         model = SettlementRule
-        fields = ["valid_from", "valid_to", "exemption_end_date", "level_numerator", "cooperative_coefficient",
+        fields = ["valid_from", "valid_to", "exemption_end_date", "level_numerator", "evaluation_period",
+                  "cooperative_coefficient",
                   "cooperative_netting_period", "cooperative_carry_months", "completeness_gate_pct",
                   "storage_price_spread", "source", "verified"]
 
     # Rule data added later: a submission without them (an older form or script) keeps the model defaults.
-    DEFAULTED = ("level_numerator", "cooperative_netting_period", "cooperative_carry_months")
+    DEFAULTED = ("level_numerator", "evaluation_period", "cooperative_netting_period", "cooperative_carry_months")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -215,7 +218,8 @@ class DiscountTierAdmin(LockedWhenUsedAdmin):
 @admin.register(SettlementRule)
 class SettlementRuleAdmin(LockedWhenUsedAdmin):
     form = SettlementRuleForm
-    list_display = ("__str__", "exemption_end_date", "cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "valid_from", "valid_to",
+    list_display = ("__str__", "exemption_end_date", "evaluation_period", "cooperative_coefficient", "completeness_gate_pct",
+                    "storage_price_spread", "valid_from", "valid_to",
                     "source", "verified")
     list_filter = ("valid_from", "verified")
 
@@ -371,6 +375,25 @@ class StatementAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ("number", "member__name", "member__ref", "sha256")
     list_select_related = ("member", "run__cluster")
     inlines = [StatementDownloadInline]
+
+
+class AnnualStatementDownloadInline(admin.TabularInline):
+    model = AnnualStatementDownload
+    extra = 0
+    can_delete = False
+    readonly_fields = ("user", "at", "ip", "user_agent")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AnnualStatement)
+class AnnualStatementAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("number", "member", "year", "version", "evaluation_period", "total", "correction", "status", "published_at")
+    list_filter = ("status", "year", "evaluation_period", "cluster")
+    search_fields = ("number", "member__name", "member__ref", "sha256")
+    list_select_related = ("member", "cluster")
+    inlines = [AnnualStatementDownloadInline]
 
 
 @admin.register(StatementDownload)

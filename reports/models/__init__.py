@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from .annual import AnnualStatement, AnnualStatementDownload
 from .outdated import RunOutdatedReason
 from .production import GeneratorDay
 from .readings import JobStatus, MeterDay, Quality, ReadingImport
@@ -12,12 +13,23 @@ from .settlements import (
     Statement,
     StatementDownload,
 )
-from .tariffs import FEE_ORDER, DiscountTier, DistributionRate, ExemptFee, FeeCode, RateUse, SettlementRule
+from .tariffs import (
+    FEE_ORDER,
+    DiscountTier,
+    DistributionRate,
+    ExemptFee,
+    FeeCode,
+    LevelPeriod,
+    RateUse,
+    SettlementRule,
+)
 
 __all__ = [
     "FEE_ORDER",
     "AllocationKey",
     "AllocationMethod",
+    "AnnualStatement",
+    "AnnualStatementDownload",
     "ClusterReport",
     "DiscountTier",
     "DistributionRate",
@@ -25,6 +37,7 @@ __all__ = [
     "FeeCode",
     "GeneratorDay",
     "JobStatus",
+    "LevelPeriod",
     "MeterDay",
     "Quality",
     "RateUse",

@@ -179,6 +179,13 @@ class LevelNumerator(models.TextChoices):
     RENEWABLE = "renewable", _("tylko OZE")
 
 
+class LevelPeriod(models.TextChoices):
+    """The period over which the autoconsumption level and the discount tier are evaluated."""
+
+    MONTH = "month", _("okres rozliczeniowy OSD (miesiąc)")
+    YEAR = "year", _("rok kalendarzowy")
+
+
 class NettingPeriod(models.TextChoices):
     MONTH = "month", _("miesiąc")
     YEAR = "year", _("rok")
@@ -212,6 +219,15 @@ class SettlementRule(Dated):
             "Co liczy poziom autokonsumpcji, od którego zależy próg upustu: pokrycie potrzeb członków energią "
             "ze wszystkich ich źródeł wytwórczych (definicja klastra) albo tylko z OZE. Zwolnienia z opłat "
             "zawsze liczone są od energii z OZE."
+        ),
+    )
+    evaluation_period = models.CharField(
+        _("okres oceny poziomu autokonsumpcji"), max_length=8, choices=LevelPeriod.choices,
+        default=LevelPeriod.MONTH,
+        help_text=_(
+            "Za jaki okres ocenia się poziom autokonsumpcji i próg upustu: okres rozliczeniowy OSD (miesiąc; "
+            "domyślnie) albo rok kalendarzowy. Przy ocenie rocznej rozliczenia miesięczne są wstępne, a zestawienie "
+            "roczne zawiera korekty: korzyść za rok minus kwoty z zestawień miesięcznych."
         ),
     )
     cooperative_netting_period = models.CharField(
@@ -248,7 +264,10 @@ class SettlementRule(Dated):
         verbose_name_plural = _("zasady rozliczenia")
 
     def __str__(self) -> str:
-        return _("Zasady rozliczenia (od %(start)s)") % {"start": self.valid_from}
+        return _("Zasady rozliczenia (od %(start)s): poziom autokonsumpcji — %(numerator)s, oceniany za: %(period)s") % {
+            "start": self.valid_from, "numerator": self.get_level_numerator_display(),
+            "period": self.get_evaluation_period_display(),
+        }
 
 
 class RateUse(models.Model):

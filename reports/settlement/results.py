@@ -405,6 +405,7 @@ def _legacy_rules(old: dict, run) -> dict:
         rule.setdefault("id", None)
         rule.setdefault("valid_to", None)
         rule.setdefault("storage_price_spread", old.get("price_spread") or storage_spread)
+        rule.setdefault("evaluation_period", LEVEL_PERIOD_BEFORE_RULE)
     legacy = {
         "rates": [
             {"id": None, "valid_to": None, "source_note": ""} | r | used(r) for r in old.get("rates") or []
@@ -456,6 +457,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         return _snapshot_upgrade_3(old)
     if old.get("schema") == 4:
         return _snapshot_upgrade_4(old)
+    if old.get("schema") == 5:
+        return _snapshot_upgrade_5(old)
     recorded = old.get("cluster") or {}
     # runs of schema 1 predate the estimated PPE-hours: not recorded
     totals = decode(
@@ -533,9 +536,23 @@ def _snapshot_upgrade_3(old: dict) -> RunSnapshot:
 
 def _snapshot_upgrade_4(old: dict) -> RunSnapshot:
     """Schema 4 → 5: the rows the run used that were not verified (before the flag: all of them)."""
+    return _snapshot_upgrade_5(old | {"schema": 5, "unverified": _unverified_before_flags(old)})
+
+
+# Runs computed before the evaluation period was rule data evaluated the level per run: the run's own period.
+LEVEL_PERIOD_BEFORE_RULE = "month"
+
+
+def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
+    """Schema 5 → 6: the rule's evaluation period (before it was rule data: per run, ``month``)."""
     from .snapshot import SCHEMA, snapshot_from_json
 
-    return snapshot_from_json(old | {"schema": SCHEMA, "unverified": _unverified_before_flags(old)})
+    rule = old.get("rule")
+    if not isinstance(rule, dict):
+        raise SnapshotError("rule", "oczekiwano obiektu")
+    return snapshot_from_json(
+        old | {"schema": SCHEMA, "rule": {"evaluation_period": LEVEL_PERIOD_BEFORE_RULE} | rule}
+    )
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:

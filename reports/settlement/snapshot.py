@@ -36,8 +36,9 @@ from reports.engine import CooperativeScenario, Fee, PerMWh, StorageComparison, 
 from reports.engine.cooperative import CarriedSurplus
 from reports.models import FEE_ORDER
 
-SCHEMA = 5  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
-# 3: before the level rule and the cooperative's netting; 4: before the unverified rows were recorded
+SCHEMA = 6  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
+# 3: before the level rule and the cooperative's netting; 4: before the unverified rows were recorded;
+# 5: before the evaluation period (and the VAT rate, billing regimes, tariff zones) were recorded
 
 __all__ = [
     "SCHEMA",
@@ -199,6 +200,9 @@ class SnapshotRule:
     cooperative_coefficient: Decimal
     completeness_gate_pct: Decimal
     storage_price_spread: Decimal
+    # "month": the level and tier are evaluated per run (the DSO's billing period); "year": over the
+    # calendar year, monthly runs are provisional and the annual statement corrects them
+    evaluation_period: str
     valid_from: dt.date
     valid_to: dt.date | None
 

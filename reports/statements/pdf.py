@@ -102,7 +102,7 @@ def url_fetcher():  # -> weasyprint.urls.URLFetcher
 
 # A template with its own stylesheet; the others share pdf.css. The statement is
 # rendered once per member, so it has a small flat stylesheet of its own.
-TEMPLATE_STYLESHEETS = {"statement.html": "statement.css"}
+TEMPLATE_STYLESHEETS = {"statement.html": "statement.css", "annual_statement.html": "statement.css"}
 
 
 @cache

@@ -31,7 +31,8 @@ from okeportal.jobs import job_limits, queue_unavailable_msg, task_named, task_s
 from okeportal.messages import Msg, msg, msg_data, msg_polish
 from reports.engine import Tier, per_mwh
 from reports.engine.money import pct_of
-from reports.models import ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
+from reports.models import AnnualStatement, ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
+from reports.settlement.periods import level_period_provisional
 from reports.settlement.snapshot import RunSnapshot, SnapshotCluster, line_exemptions, run_snapshot_read
 from reports.statements.corrections import correction_data, correction_number, statement_predecessor
 from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
@@ -218,7 +219,7 @@ def statements_reap(*, now: dt.datetime) -> int:
     lost = msg(gettext_noop("Zestawienie nie zostało podjęte przez proces roboczy w ciągu %(seconds)d s; "
                             "wygeneruj zestawienia ponownie."), seconds=queued_timeout)
     rows = 0
-    for model in (Statement, ClusterReport):
+    for model in (Statement, ClusterReport, AnnualStatement):  # the annual statements render the same way
         pending = model.objects.filter(status=Statement.Status.PENDING)
         rows += pending.filter(rendered_at__lt=now - dt.timedelta(seconds=hard + margin)).update(
             status=Statement.Status.FAILED, error=msg_polish(stuck), error_data=stuck.as_json()
@@ -229,7 +230,7 @@ def statements_reap(*, now: dt.datetime) -> int:
     return rows
 
 
-def pdf_store(record: Statement | ClusterReport, pdf: RenderedPDF, storage_name: str) -> None:
+def pdf_store(record: Statement | ClusterReport | AnnualStatement, pdf: RenderedPDF, storage_name: str) -> None:
     # Replace, never pile up: the same name each time, the old file removed first.
     # The path holds cluster, run and the unique number, so whatever sits there is ours.
     if record.file:
@@ -369,6 +370,11 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "autoconsumption_pct": snapshot.totals.autoconsumption_pct,
         # which level set the tier: "all_sources" (all member sources) or "renewable" (renewable only)
         "level_numerator": snapshot.totals.level_numerator,
+        # over which period the level set the tier; "year": this run's figures are provisional (annual correction)
+        "evaluation_period": snapshot.rules.rule.evaluation_period,
+        "level_provisional": level_period_provisional(
+            evaluation_period=snapshot.rules.rule.evaluation_period, period_start=run.period_start,
+            period_end=run.period_end),
         "tier": tier_context(snapshot.totals.tier),
         "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=150),
         "tariff_notes": tariff_notes(snapshot),

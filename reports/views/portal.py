@@ -40,7 +40,9 @@ from reports.portal.services import (
     portal_last_data_day,
     portal_year_totals,
 )
+from reports.statements.annual import annual_statements_for_member
 from reports.statements.services import settlements_for_member, statements_for_member
+from reports.views.annual import annual_pdf_download
 from reports.views.statements import statement_pdf_download
 
 
@@ -119,6 +121,7 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "portal/home.html",
         {"member": member, "memberships": memberships, "settlements": settlements,
+         "annual_statements": list(annual_statements_for_member(member=member)),
          "totals": portal_year_totals(settlements=settlements, year=today.year), "portal_nav": "home"},
     )
 
@@ -209,8 +212,16 @@ def statement_download(request: HttpRequest, statement_id: int) -> HttpResponse:
     return statement_pdf_download(request, get_object_or_404(statements_for_member(member=member), pk=statement_id))
 
 
+@consent_required
+@require_GET
+def annual_download(request: HttpRequest, statement_id: int) -> HttpResponse:
+    member = _member_or_404(request)
+    return annual_pdf_download(request, get_object_or_404(annual_statements_for_member(member=member), pk=statement_id))
+
+
 urlpatterns = [
     path("", home, name="home"),
+    path("annual/<int:statement_id>/download/", annual_download, name="annual-download"),
     path("statements/<int:statement_id>/download/", statement_download, name="statement-download"),
     path("consents/", consents, name="consents"),
     path("help/", help_page, name="help"),

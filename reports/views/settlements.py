@@ -26,6 +26,7 @@ from reports.models import FEE_ORDER, AllocationMethod, FeeCode, JobStatus, Sett
 from reports.settlement import settlement_request
 from reports.settlement.archive import settlement_archive, settlement_unarchive
 from reports.settlement.outdated import settlement_outdated_reasons
+from reports.settlement.periods import run_level_provisional
 from reports.settlement.results import run_diff_causes, run_previous
 from reports.settlement.snapshot import run_snapshot_read
 
@@ -455,6 +456,9 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
             "diff": _diff_rows(run, lines),
             # the verdict the run recorded (never the live registry): reasons on top, an ineligible run as a comparison
             "eligibility": run_snapshot_read(run).status.eligibility,
+            # over which period the rule evaluates the level: "year" makes a shorter run provisional
+            "evaluation_period": run_snapshot_read(run).rules.rule.evaluation_period,
+            "level_provisional": run_level_provisional(run),
             **_snapshot_rows(run),
         })
     return render(request, "reports/settlements/detail.html", context)
