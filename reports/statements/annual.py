@@ -267,10 +267,16 @@ def _uncovered_months(*, member: Member, year: int, periods: list[AnnualPeriod])
 def annual_figures(*, cluster: Cluster, year: int) -> tuple[SettlementRule, SettlementRun | None, dict[int, AnnualFigures]]:
     """The rule, the whole-year run (evaluation over the year) and each member's figures for the year.
 
-    Raises ``ValidationError`` naming what is missing: no rule, overlapping or year-crossing
+    Raises ``ValidationError`` naming what is missing: a year not ended yet, no rule, overlapping or year-crossing
     period statements, no whole-year run (or one that is outdated) when the level is evaluated
     over the year, nothing published for the year at all.
     """
+    if year_bounds(year)[1] >= timezone.localdate():
+        raise ValidationError(
+            _("Rok %(year)d jeszcze się nie zakończył: zestawienia roczne można wystawić od 1 stycznia %(next)d.")
+            % {"year": year, "next": year + 1},
+            code="year-not-ended",
+        )
     rule = annual_rule(year=year)
     period = rule.evaluation_period
     statements = annual_period_statements(cluster=cluster, year=year)
@@ -455,7 +461,7 @@ def annual_statement_context(statement: AnnualStatement) -> dict[str, Any]:
         "chart": monthly_chart_html(
             months=months,
             series=[("drawn_wh", "Energia pobrana", "#adb5bd"), ("shared_wh", "Energia współdzielona w klastrze", "#198754")],
-            height=130,
+            height=100,
         ) if months else "",
     }
 

@@ -20,10 +20,12 @@ grosz to the larger remainder) → correction −4,182.91 zł; the other −2,78
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal as D
 
 import numpy as np
 import pytest
+from pypdf import PdfReader
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -151,7 +153,9 @@ def test_the_annual_statement_corrects_the_months_to_the_grosz(cluster, coordina
     assert sum(s.correction for s in rows.values()) == D("16109.39") - D("23080.91") == D("-6971.52")
     assert gmina.uncovered_months == tuple(f"2025-{m:02d}" for m in range(3, 13))
 
-    text = " ".join(pdf_text(rows["gmina"].file.read()).split())
+    content = rows["gmina"].file.read()
+    assert len(PdfReader(io.BytesIO(content)).pages) == 1
+    text = " ".join(pdf_text(content).split())
     assert "Roczne zestawienie korzyści z korektą" in text and rows["gmina"].number in text
     assert "Korzyść netto razem 8 239,08 zł" not in text  # that is the cluster's; the member's year is its own
     assert "-4 182,91 zł" in text and "za rok kalendarzowy" in text
@@ -262,3 +266,11 @@ def test_the_coordinator_issues_and_publishes_through_the_page(cluster, coordina
     assert 'id="annual-correction-total"' in page and "-6 971,52" in page.replace("\xa0", " ")
     client.post(reverse("reports:annual-publish", args=[cluster.slug, 2025]))
     assert AnnualStatement.objects.filter(status=Statement.Status.PUBLISHED).count() == 3
+
+
+def test_a_year_that_has_not_ended_is_refused(cluster, coordinator, year_cluster):
+    from django.utils import timezone
+
+    this_year = timezone.localdate().year
+    with pytest.raises(ValidationError, match=f"Rok {this_year} jeszcze się nie zakończył"):
+        annual_statements_issue(cluster=cluster, year=this_year, user=coordinator)
