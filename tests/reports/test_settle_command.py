@@ -22,6 +22,19 @@ def test_it_prints_the_settlement_as_json(cluster, seventy):  # noqa: F811
     assert sum(float(line["total"]) for line in lines.values()) == pytest.approx(52442.81)
     assert report["rates"]["rates"][0]["quality_rate"] == "24.2100"
     assert {t["threshold_pct"] for t in report["rates"]["tiers"]} == {"60.00", "70.00", "80.00", "90.00", "100.00"}
+    assert report["evaluation"] == {"period": "month", "provisional": False}
+
+
+def test_a_yearly_rule_makes_a_shorter_run_provisional(cluster, seventy):  # noqa: F811
+    from reports.models import SettlementRule
+
+    SettlementRule.objects.update(evaluation_period="year")
+    out = StringIO()
+    call_command("settle", "oke", "--start", str(START), "--end", str(END), "--json", stdout=out)
+    assert json.loads(out.getvalue())["evaluation"] == {"period": "year", "provisional": True}
+    text = StringIO()
+    call_command("settle", "oke", "--start", str(START), "--end", str(END), stdout=text)
+    assert "kwoty wstępne, korekta w zestawieniu rocznym" in text.getvalue()
 
 
 def test_it_exits_non_zero_with_the_reason(cluster, seventy):  # noqa: F811

@@ -12,6 +12,7 @@ from django.utils import translation
 from members.models import Cluster
 from reports.models import AllocationMethod, JobStatus, SettlementRun
 from reports.settlement import settlement_request
+from reports.settlement.periods import run_level_provisional
 from reports.settlement.snapshot import run_snapshot_read
 from reports.settlement.tasks import settlement_run_task
 
@@ -61,6 +62,11 @@ def run_report(run: SettlementRun) -> dict:
         # (Dz.U. 2022 poz. 703, art. 38e ustawy o OZE); "netting": per netting period, with the carried surplus
         "cooperative": (run.cooperative or {}) | {"netting": (run.snapshot or {}).get("cooperative_netting")},
         "eligibility": eligibility_report(run),
+        # over which period the rule evaluates the level; provisional: the annual statement will correct it
+        "evaluation": {
+            "period": (run.snapshot.get("rule") or {}).get("evaluation_period"),
+            "provisional": run_level_provisional(run),
+        },
     }
 
 
@@ -119,6 +125,8 @@ class Command(BaseCommand):
             f" (tylko OZE: {t['renewable_level_pct']} %, wszystkie źródła: {t['all_sources_level_pct']} %)"
             if t.get("all_sources_level_pct") is not None else ""
         ))
+        if report["evaluation"]["provisional"]:
+            self.stdout.write("  poziom i próg oceniane za rok kalendarzowy: kwoty wstępne, korekta w zestawieniu rocznym")
         eligibility = report["eligibility"]
         if not eligibility["eligible"]:
             self.stdout.write("  NIE SPEŁNIA WARUNKÓW WSPARCIA (kwoty jak dla klastra uprawnionego): "
