@@ -12,13 +12,24 @@ from .settlements import (
     Statement,
     StatementDownload,
 )
-from .tariffs import FEE_ORDER, DiscountTier, DistributionRate, ExemptFee, FeeCode, RateUse, SettlementRule
+from .tariffs import (
+    FEE_ORDER,
+    DayKind,
+    DiscountTier,
+    DistributionRate,
+    ExemptFee,
+    FeeCode,
+    RateUse,
+    SettlementRule,
+    TariffZoneHours,
+)
 
 __all__ = [
     "FEE_ORDER",
     "AllocationKey",
     "AllocationMethod",
     "ClusterReport",
+    "DayKind",
     "DiscountTier",
     "DistributionRate",
     "ExemptFee",
@@ -35,4 +46,5 @@ __all__ = [
     "SettlementRun",
     "Statement",
     "StatementDownload",
+    "TariffZoneHours",
 ]

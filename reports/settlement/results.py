@@ -325,7 +325,7 @@ def run_scenarios(
 
 def run_rules(*, run: SettlementRun, gathered: Gathered, price_spread: Decimal) -> SnapshotRules:
     """The rates, fees, tiers and rule of the tariff plan (as ``TariffPlan.snapshot`` records them) and the settings."""
-    recorded = {k: v for k, v in gathered.plan.snapshot().items() if k in ("rates", "fees", "tiers", "rule", "segments", "unverified")}
+    recorded = {k: v for k, v in gathered.plan.snapshot().items() if k in ("rates", "fees", "tiers", "rule", "segments", "unverified", "zone_hours")}
     keys, keys_from = None, None
     if run.allocation == "static":
         valid_from = allocation_key_set_in_force(cluster=run.cluster, on=run.period_start)
@@ -422,7 +422,7 @@ def _legacy_rules(old: dict, run) -> dict:
         "allocation_keys_valid_from": old.get("allocation_keys_valid_from"),
         "price_spread": old.get("price_spread") or storage_spread,
     }
-    return legacy | {"unverified": _unverified_before_flags(legacy)}
+    return _zones_before(legacy | {"unverified": _unverified_before_flags(legacy)})
 
 
 def _unverified_before_flags(rules: dict) -> list[dict]:
@@ -456,6 +456,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         return _snapshot_upgrade_3(old)
     if old.get("schema") == 4:
         return _snapshot_upgrade_4(old)
+    if old.get("schema") == 5:
+        return _snapshot_upgrade_5(old)
     recorded = old.get("cluster") or {}
     # runs of schema 1 predate the estimated PPE-hours: not recorded
     totals = decode(
@@ -533,9 +535,20 @@ def _snapshot_upgrade_3(old: dict) -> RunSnapshot:
 
 def _snapshot_upgrade_4(old: dict) -> RunSnapshot:
     """Schema 4 → 5: the rows the run used that were not verified (before the flag: all of them)."""
+    return _snapshot_upgrade_5(old | {"schema": 5, "unverified": _unverified_before_flags(old)})
+
+
+def _zones_before(rules: dict) -> dict:
+    """Rules recorded before tariff time zones: every rate priced all hours (zone ""), no zone hours used."""
+    rates = [{"zone": ""} | r if isinstance(r, dict) else r for r in rules.get("rates") or []]
+    return rules | {"rates": rates, "zone_hours": []}
+
+
+def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
+    """Schema 5 → 6: tariff time zones (``_zones_before``: zone "" on every rate, no zone hours)."""
     from .snapshot import SCHEMA, snapshot_from_json
 
-    return snapshot_from_json(old | {"schema": SCHEMA, "unverified": _unverified_before_flags(old)})
+    return snapshot_from_json(_zones_before(old) | {"schema": SCHEMA})
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:
