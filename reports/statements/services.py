@@ -288,16 +288,39 @@ def tariff_notes(snapshot: RunSnapshot) -> list[str]:
     notes = []
     for rate in snapshot.rules.rates:
         scope = " / ".join(x for x in [rate.dso or "", rate.tariff_group or ""] if x) or _("wszystkie PPE")
+        if rate.zone:
+            scope = _("%(scope)s, strefa %(zone)s") % {"scope": scope, "zone": rate.zone}
         notes.append(
             _("stawka zmienna sieciowa %(var)s zł/MWh i jakościowa %(qual)s zł/MWh (%(scope)s, od %(since)s)")
             % {"var": plnum(rate.variable_rate), "qual": plnum(rate.quality_rate), "scope": scope,
                "since": _date_pl(rate.valid_from)}
         )
+    notes.extend(zone_hours_notes(snapshot))
     if snapshot.rules.tiers:
         notes.append(
             _("progi upustu: %(tiers)s")
             % {"tiers": ", ".join(f"≥ {plnum(t.threshold_pct, 0)} % → {plnum(t.discount_pct, 0)} %" for t in snapshot.rules.tiers)}
         )
+    return notes
+
+
+def zone_hours_notes(snapshot: RunSnapshot) -> list[str]:
+    """The zone hours the run used, one note per group and zone: its hours on each kind of day."""
+    from reports.models import DayKind
+
+    by_zone: dict[tuple[str, str, str], dict[tuple[str, int, int], list[str]]] = {}
+    for z in sorted(snapshot.rules.zone_hours, key=lambda z: (z.tariff_group, z.zone, z.day_kind, z.hour_from)):
+        days = by_zone.setdefault((z.dso or "", z.tariff_group, z.zone), {})
+        days.setdefault((z.day_kind, z.month_from, z.month_to), []).append(f"{z.hour_from}–{z.hour_to}")
+    notes = []
+    for (dso, group, zone), days in by_zone.items():
+        parts = []
+        for (kind, m1, m2), hours in days.items():
+            label = str(DayKind(kind).label) if kind in DayKind.values else kind
+            months = "" if (m1, m2) == (1, 12) else f" ({m1}–{m2})"
+            parts.append(f"{label}{months} {', '.join(hours)}")
+        notes.append(_("strefa %(zone)s %(scope)s: %(hours)s (czas lokalny)") % {
+            "zone": zone, "scope": " / ".join(x for x in (dso, group) if x), "hours": "; ".join(parts)})
     return notes
 
 
