@@ -259,6 +259,55 @@ def _day_zones(
     return tuple(z[0] if z else "" for z in zones), problems
 
 
+def _group_rates(
+    *, rates: Sequence[DistributionRate], zone_rows: Sequence[TariffZoneHours], dso_id: int, dso_name: str,
+    group: str, days: Sequence[dt.date],
+) -> tuple[
+    dict[dt.date, dict[str, DistributionRate]], dict[dt.date, tuple[TariffZoneHours, ...]],
+    dict[dt.date, tuple[str, ...]], list[str],
+]:
+    """One (DSO, group)'s rates by day and zone, its zone schedule and hour zones on zoned days, and
+    the problems (no rate, no schedule, an hour in no zone or two, a zone without a rate) with their days."""
+    label = f"OSD {dso_name}, grupa taryfowa {group}"
+    missing: list[dt.date] = []
+    problem_days: dict[str, list[dt.date]] = {}  # message → days
+    per_day: dict[dt.date, dict[str, DistributionRate]] = {}
+    schedules: dict[dt.date, tuple[TariffZoneHours, ...]] = {}
+    zones_by_day: dict[dt.date, tuple[str, ...]] = {}
+    for d in days:
+        by_zone = distribution_rates_select(rates=rates, dso_id=dso_id, tariff_group=group, day=d)
+        if not by_zone:
+            missing.append(d)
+            continue
+        per_day[d] = by_zone
+        if set(by_zone) == {ALL_HOURS}:
+            continue
+        if ALL_HOURS in by_zone:
+            problem_days.setdefault(
+                f"Dla {label} obowiązują jednocześnie stawka całodobowa i stawki strefowe "
+                f"({', '.join(sorted(z for z in by_zone if z))}) — zakończ jedną z nich", []).append(d)
+            continue
+        schedule = schedules_in_force(zone_rows, dso_id=dso_id, group=group, day=d)
+        if not schedule:
+            problem_days.setdefault(
+                f"Brak godzin stref czasowych (TariffZoneHours) dla {label} "
+                f"(stawki strefowe: {', '.join(sorted(by_zone))})", []).append(d)
+            continue
+        zones, problems = _day_zones(schedule, d, schedule_label(dso=dso_name, group=group))
+        for problem in problems:
+            problem_days.setdefault(problem, []).append(d)
+        for zone in sorted(set(zones) - set(by_zone) - {""}):
+            problem_days.setdefault(f"Brak stawki dystrybucyjnej strefy {zone} dla {label}", []).append(d)
+        if not problems:
+            schedules[d] = tuple(schedule)
+            zones_by_day[d] = zones
+            # only the zones the schedule gives an hour are priced (and recorded)
+            per_day[d] = {z: r for z, r in by_zone.items() if z in set(zones)}
+    errors = [f"Brak stawki dystrybucyjnej dla {label} w dniach {day_ranges(missing)}."] if missing else []
+    errors.extend(f"{message} w dniach {day_ranges(ds)}." for message, ds in problem_days.items())
+    return per_day, schedules, zones_by_day, errors
+
+
 def tariff_plan(*, ppes: Sequence[MeteringPoint], start: dt.date, end: dt.date) -> TariffPlan:
     """Rates per PPE and day, fees, tiers and the rule for ``start``..``end``; raises
     ``ValidationError`` naming the days (and DSO / tariff group) nothing covers."""
@@ -290,43 +339,13 @@ def tariff_plan(*, ppes: Sequence[MeteringPoint], start: dt.date, end: dt.date) 
     schedule_of: dict[tuple[int, str], dict[dt.date, tuple[TariffZoneHours, ...]]] = {}
     zone_days: dict[tuple[int, str], dict[dt.date, tuple[str, ...]]] = {}
     for dso_id, group in groups:
-        label = f"OSD {names[dso_id]}, grupa taryfowa {group}"
-        missing: list[dt.date] = []
-        problem_days: dict[str, list[dt.date]] = {}  # message → days
-        per_day: dict[dt.date, dict[str, DistributionRate]] = {}
-        for d in days:
-            by_zone = distribution_rates_select(rates=rates, dso_id=dso_id, tariff_group=group, day=d)
-            if not by_zone:
-                missing.append(d)
-                continue
-            per_day[d] = by_zone
-            if set(by_zone) == {ALL_HOURS}:
-                continue
-            if ALL_HOURS in by_zone:
-                problem_days.setdefault(
-                    f"Dla {label} obowiązują jednocześnie stawka całodobowa i stawki strefowe "
-                    f"({', '.join(sorted(z for z in by_zone if z))}) — zakończ jedną z nich", []).append(d)
-                continue
-            schedule = schedules_in_force(zone_rows, dso_id=dso_id, group=group, day=d)
-            if not schedule:
-                problem_days.setdefault(
-                    f"Brak godzin stref czasowych (TariffZoneHours) dla {label} "
-                    f"(stawki strefowe: {', '.join(sorted(by_zone))})", []).append(d)
-                continue
-            zones, problems = _day_zones(schedule, d, schedule_label(dso=names[dso_id], group=group))
-            for problem in problems:
-                problem_days.setdefault(problem, []).append(d)
-            for zone in sorted(set(zones) - set(by_zone) - {""}):
-                problem_days.setdefault(f"Brak stawki dystrybucyjnej strefy {zone} dla {label}", []).append(d)
-            if not problems:
-                schedule_of.setdefault((dso_id, group), {})[d] = tuple(schedule)
-                zone_days.setdefault((dso_id, group), {})[d] = zones
-                # only the zones the schedule gives an hour are priced (and recorded)
-                per_day[d] = {z: r for z, r in by_zone.items() if z in set(zones)}
-        if missing:
-            errors.append(f"Brak stawki dystrybucyjnej dla {label} w dniach {day_ranges(missing)}.")
-        errors.extend(f"{message} w dniach {day_ranges(ds)}." for message, ds in problem_days.items())
+        per_day, schedules, zones_by_day, problems = _group_rates(
+            rates=rates, zone_rows=zone_rows, dso_id=dso_id, dso_name=names[dso_id], group=group, days=days)
+        errors.extend(problems)
         chosen[(dso_id, group)] = per_day
+        if schedules:
+            schedule_of[(dso_id, group)] = schedules
+            zone_days[(dso_id, group)] = zones_by_day
     if errors:
         raise ValidationError(errors)
 

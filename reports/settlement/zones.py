@@ -111,7 +111,8 @@ def zone_schedules_check(rows: Sequence[TariffZoneHours]) -> list[str]:
         by_key.setdefault((r.dso_id, r.tariff_group.upper()), []).append(r)
     problems: list[str] = []
     for (_dso_id, group), own in sorted(by_key.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
-        label = schedule_label(dso=own[0].dso.name if own[0].dso_id else None, group=group)
+        dso = own[0].dso if own[0].dso_id else None
+        label = schedule_label(dso=dso.name if dso is not None else None, group=group)
         starts = sorted({r.valid_from for r in own} | {r.valid_to + dt.timedelta(days=1) for r in own if r.valid_to})
         seen: set[tuple[int, ...]] = set()
         for start in starts:
