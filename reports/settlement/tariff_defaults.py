@@ -195,11 +195,12 @@ def _zone_hours_load(*, dso: DSO, group: str, entries: list[dict[str, Any]]) -> 
     rows: list[TariffZoneHours] = []
     for e in entries:
         source = _source([e]) + (f" ({DISPUTED})" if "DISPUTED" in (e.get("note") or "") else "")
+        month_from, month_to = e.get("months") or (1, 12)  # a seasonal zone: [first, last] month
         for day_type in e["day_types"]:
             for hour_from, hour_to in e["hours"]:
                 rows.append(TariffZoneHours(
                     dso=dso, tariff_group=group, zone=_zone(e), day_kind=DAY_TYPES[day_type],
-                    hour_from=hour_from, hour_to=hour_to, valid_from=_start(e["valid_from"]),
+                    month_from=month_from, month_to=month_to, hour_from=hour_from, hour_to=hour_to, valid_from=_start(e["valid_from"]),
                     valid_to=_date(e["valid_to"]), source=source, verified=bool(e["verified"]),
                 ))
     if problems := zone_schedule_problems(rows, label=schedule_label(dso=dso.name, group=group)):
