@@ -229,14 +229,16 @@ class _ZoneSums:
         return cls(rows, slot, scheme, zone_of_hour, np.zeros(shape), np.zeros(shape))
 
     def add(self, a: int, b: int, shared: np.ndarray, settled: np.ndarray, axis: HourAxis) -> None:
-        """Rows a..b of pass 2: split each zoned row's hourly energy by the zone of the hour."""
-        for row in self.rows[(self.rows >= a) & (self.rows < b)].tolist():
-            zone = self.zone_of_hour[self.scheme[row]]
-            i = self.slot[row]
-            for z in range(self.shared.shape[0]):
-                in_zone = zone == z
-                self.shared[z, i] = _per_day(np.where(in_zone, shared[row - a], 0.0)[None, :], axis.day_starts)[0]
-                self.settled[z, i] = _per_day(np.where(in_zone, settled[row - a], 0.0)[None, :], axis.day_starts)[0]
+        """Rows a..b of pass 2: split the zoned rows' hourly energy by the zone of the hour."""
+        rows = self.rows[(self.rows >= a) & (self.rows < b)]
+        if not len(rows):
+            return
+        zone = self.zone_of_hour[self.scheme[rows]]  # [k, n_hours]
+        slots = self.slot[rows]
+        for z in range(self.shared.shape[0]):
+            in_zone = zone == z
+            self.shared[z, slots] = _per_day(np.where(in_zone, shared[rows - a], 0.0), axis.day_starts)
+            self.settled[z, slots] = _per_day(np.where(in_zone, settled[rows - a], 0.0), axis.day_starts)
 
 
 def _cooperative(
@@ -414,10 +416,12 @@ def _share_rows(
         else:
             # within a member, its hourly share goes to its PPEs pro rata to their draw
             shared = drawn * factor[np.clip(_member_of(data, axis, a, b), 0, None), hour_index[None, :]]
-        settled = drawn * ratio_settled
         daily_shared[a:b] = _per_day(shared, axis.day_starts)
-        daily_settled[a:b] = _per_day(settled, axis.day_starts)
-        if zones is not None:
+        if zones is None:
+            daily_settled[a:b] = _per_day(drawn * ratio_settled, axis.day_starts)
+        else:
+            settled = drawn * ratio_settled
+            daily_settled[a:b] = _per_day(settled, axis.day_starts)
             zones.add(a, b, shared, settled, axis)
     return daily_shared, daily_settled
 

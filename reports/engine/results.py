@@ -322,21 +322,25 @@ def _zone_cells(
     run's totals. Returns (cell index, zone, shared Wh, settled Wh) per (cell, zone)."""
     assert flows.zone_daily_shared is not None and flows.zone_daily_settled is not None
     n_zones = flows.zone_daily_shared.shape[0]
+    n_cells = int(inverse.max(initial=-1)) + 1
+    size = n_cells * n_zones
     slot = np.full(flows.daily_shared.shape[0], -1, dtype=np.int64)
     slot[flows.zone_rows] = np.arange(len(flows.zone_rows))
     zr = slot[p_idx]
     zoned = zr >= 0
     plain = ~zoned
-    n_zoned = int(zoned.sum())
-    e_cell = np.concatenate((inverse[plain], np.tile(inverse[zoned], n_zones)))
-    e_zone = np.concatenate((np.zeros(int(plain.sum()), dtype=np.int64), np.repeat(np.arange(n_zones), n_zoned)))
-    w_shared = np.concatenate(
-        (flows.daily_shared[p_idx[plain], d_idx[plain]], flows.zone_daily_shared[:, zr[zoned], d_idx[zoned]].ravel()))
-    w_settled = np.concatenate(
-        (flows.daily_settled[p_idx[plain], d_idx[plain]], flows.zone_daily_settled[:, zr[zoned], d_idx[zoned]].ravel()))
-    z_cells, z_inverse = np.unique(e_cell * n_zones + e_zone, return_inverse=True)
-    shared = int_split(np.bincount(z_inverse, weights=w_shared, minlength=len(z_cells)), shared_total)
-    settled = int_split(np.bincount(z_inverse, weights=w_settled, minlength=len(z_cells)), settled_total)
+    # dense (cell, zone) sums: cells are few (PPE × member × segment), so no sort over the member-days
+    code = inverse[plain].astype(np.int64) * n_zones
+    shared_w, settled_w = np.zeros(size), np.zeros(size)
+    shared_w += np.bincount(code, weights=flows.daily_shared[p_idx[plain], d_idx[plain]], minlength=size)
+    settled_w += np.bincount(code, weights=flows.daily_settled[p_idx[plain], d_idx[plain]], minlength=size)
+    base, rows, days = inverse[zoned].astype(np.int64) * n_zones, zr[zoned], d_idx[zoned]
+    for z in range(n_zones):
+        shared_w += np.bincount(base + z, weights=flows.zone_daily_shared[z, rows, days], minlength=size)
+        settled_w += np.bincount(base + z, weights=flows.zone_daily_settled[z, rows, days], minlength=size)
+    z_cells = np.arange(size, dtype=np.int64)
+    shared = int_split(shared_w, shared_total)
+    settled = int_split(settled_w, settled_total)
     return z_cells // n_zones, z_cells % n_zones, shared, settled
 
 
