@@ -323,13 +323,13 @@ def zone_hours_notes(snapshot: RunSnapshot) -> list[str]:
         for (kind, m1, m2), hours in days.items():
             same.setdefault((", ".join(hours), m1, m2), []).append(kind)
         parts = []
-        for (hours, m1, m2), kinds in same.items():
+        for (hour_ranges, m1, m2), kinds in same.items():
             if set(kinds) >= every or DayKind.ALL in kinds:
                 label = str(DayKind.ALL.label)
             else:
                 label = ", ".join(str(DayKind(k).label) for k in sorted(kinds, key=order.index))
             months = "" if (m1, m2) == (1, 12) else f" ({m1}–{m2})"
-            parts.append(f"{label}{months} {hours}")
+            parts.append(f"{label}{months} {hour_ranges}")
         notes.append(_("strefa %(zone)s %(scope)s: %(hours)s (czas lokalny)") % {
             "zone": zone, "scope": " / ".join(x for x in (dso, group) if x), "hours": "; ".join(parts)})
     return notes
