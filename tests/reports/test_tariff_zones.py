@@ -280,3 +280,31 @@ def test_old_runs_read_with_zone_all_hours_and_no_zone_hours(cluster, g12_cluste
     assert row_label("rate", {"dso": "TAURON", "tariff_group": "G12", "zone": "night", "variable_rate": "55.80",
                               "quality_rate": "33.10", "valid_from": "2026-01-01"}) == (
         "Stawka dystrybucyjna TAURON / G12 strefa night: 55.80 + 33.10 zł/MWh (od 2026-01-01)")
+
+
+def test_the_rates_page_lists_zone_hours_and_a_broken_schedule(cluster, coordinator, client):
+    g12_hours(cluster.dso, night=[(0, 6), (22, 24)])  # 13:00–15:00 in no zone
+    client.force_login(coordinator)
+    page = client.get(reverse("rates:list")).content.decode()
+    assert 'id="rates-zone"' in page and "Godziny stref czasowych" in page
+    assert "strefa night: każdy dzień, mies. 1–12, godz. 22–24" in page
+    assert "data-zone-problems" in page
+    assert "dzień roboczy (pon.–pt.), styczeń — godziny 13:00–14:00, 14:00–15:00 nie należą do żadnej strefy" in page
+    TariffZoneHours.objects.create(dso=cluster.dso, tariff_group="G12", zone="night", hour_from=13, hour_to=15,
+                                   valid_from=dt.date(2026, 1, 1), source="taryfa testowa")
+    assert "data-zone-problems" not in client.get(reverse("rates:list")).content.decode()
+
+
+def test_an_administrator_gives_zone_hours_a_new_value_from_a_date(cluster, client, django_user_model):
+    g12_hours(cluster.dso)
+    admin = django_user_model.objects.create_superuser("admin-strefy", "a@example.com", "x")
+    client.force_login(admin)
+    row = TariffZoneHours.objects.get(zone="night", hour_from=13)
+    response = client.post(reverse("rates:new-value", args=["zone", row.pk]), {
+        "valid_from": "01.07.2026", "dso": cluster.dso.pk, "tariff_group": "G12", "zone": "night", "month_from": 1,
+        "month_to": 12, "day_kind": "all", "hour_from": 13, "hour_to": 15, "source": "taryfa po zmianie",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    row.refresh_from_db()
+    assert row.valid_to == dt.date(2026, 6, 30)
+    assert TariffZoneHours.objects.get(zone="night", hour_from=13, valid_from=dt.date(2026, 7, 1)).source == "taryfa po zmianie"
