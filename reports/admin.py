@@ -42,6 +42,7 @@ from reports.models import (
     SettlementRun,
     Statement,
     StatementDownload,
+    TariffZoneHours,
 )
 from reports.settlement.tariffs import tariff_row_guard_unused, tariff_row_is_used, tariff_row_runs
 
@@ -78,7 +79,19 @@ class DatedAdminForm(forms.ModelForm):
 class DistributionRateForm(DatedAdminForm):
     class Meta:
         model = DistributionRate
-        fields = ["valid_from", "valid_to", "dso", "tariff_group", "variable_rate", "quality_rate", "source", "verified"]
+        fields = ["valid_from", "valid_to", "dso", "tariff_group", "zone", "variable_rate", "quality_rate", "source", "verified"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "zone" in self.fields:
+            self.fields["zone"].required = False  # "" = all hours; a form without the field keeps it
+
+
+class TariffZoneHoursForm(DatedAdminForm):
+    class Meta:
+        model = TariffZoneHours
+        fields = ["valid_from", "valid_to", "dso", "tariff_group", "zone", "month_from", "month_to", "day_kind",
+                  "hour_from", "hour_to", "source", "verified"]
 
 
 class ExemptFeeForm(DatedAdminForm):
@@ -185,12 +198,22 @@ class LockedWhenUsedAdmin(SimpleHistoryAdmin):
 @admin.register(DistributionRate)
 class DistributionRateAdmin(LockedWhenUsedAdmin):
     form = DistributionRateForm
-    list_display = ("__str__", "dso", "tariff_group", "variable_rate", "quality_rate", "valid_from", "valid_to",
+    list_display = ("__str__", "dso", "tariff_group", "zone", "variable_rate", "quality_rate", "valid_from", "valid_to",
                     "source", "verified")
-    list_filter = ("dso", "tariff_group", "valid_from", "verified")
+    list_filter = ("dso", "tariff_group", "zone", "valid_from", "verified")
     search_fields = ("tariff_group", "dso__name", "source")
     list_select_related = ("dso",)
     date_hierarchy = "valid_from"
+
+
+@admin.register(TariffZoneHours)
+class TariffZoneHoursAdmin(LockedWhenUsedAdmin):
+    form = TariffZoneHoursForm
+    list_display = ("__str__", "dso", "tariff_group", "zone", "day_kind", "month_from", "month_to", "hour_from",
+                    "hour_to", "valid_from", "valid_to", "verified")
+    list_filter = ("dso", "tariff_group", "zone", "day_kind", "verified")
+    search_fields = ("tariff_group", "zone", "dso__name", "source")
+    list_select_related = ("dso",)
 
 
 @admin.register(ExemptFee)

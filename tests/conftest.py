@@ -88,11 +88,12 @@ def reference_data(request) -> None:
 
 def presentation_tariffs_only() -> None:
     """The tests reproduce the coordinator's presentation figures, computed with its example rows in
-    every year: the sourced rows the reference data adds (2025/2026 fees, TAURON 2026) are taken out
+    every year: the sourced rows the reference data adds (2025/2026 fees, TAURON 2026 rates and zone hours) are taken out
     and the example rows reopened. ``tests/reports/test_rate_sources.py`` loads them again."""
-    from reports.models import DistributionRate, ExemptFee
+    from reports.models import DistributionRate, ExemptFee, TariffZoneHours
     from reports.settlement.tariff_defaults import EXAMPLE
 
+    TariffZoneHours.objects.all().delete()
     for model in (DistributionRate, ExemptFee):
         model.objects.exclude(source__startswith=EXAMPLE).delete()
         model.objects.filter(source__startswith=EXAMPLE).update(valid_to=None)

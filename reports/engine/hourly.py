@@ -20,6 +20,9 @@ For every hour h of the period, counting only PPEs that are members in h:
   ``cooperative.cooperative_netting``). A PPE's settled energy: its pro-rata share of the
   balanced energy in the hour, plus its draw in the hour × deficit_h / drawn_h scaled by
   netted / Σ deficit of the netting period.
+- tariff time zones: a zoned PPE's shared and settled energy is also summed per zone and day
+  (the zone of each hour comes from its scheme's ``zone_of_hour``: local clock hours, so a 23-
+  or 25-hour day maps hour by hour), so ``results.settle`` prices each zone at its own rate.
 
 The PPE axis is processed in chunks so the temporaries stay small; only
 PPE × day sums and the members' hourly draw (int32 where it fits) are kept.
@@ -64,6 +67,12 @@ class HourlyInput:
     estimated_rows: tuple[int, ...] = ()
     # bool[n_ppe]: the PPE has at least one generator, its export is generation; None: every PPE's export is
     generating: np.ndarray | None = None
+    # tariff time zones: int[n_ppe] zone scheme of each PPE (-1: priced at one rate in every hour) and
+    # int8[n_schemes, n_hours] the zone of each hour in each scheme (0: the all-hours rate; 1..n_zones-1 the
+    # run's zone codes). None: no PPE is zoned (the per-zone sums are not computed)
+    zone_scheme: np.ndarray | None = None
+    zone_of_hour: np.ndarray | None = None
+    n_zones: int = 1
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,12 @@ class HourlyStream:
     estimated_rows: tuple[int, ...] = ()
     # bool[n_ppe]: the PPE has at least one generator, its export is generation; None: every PPE's export is
     generating: np.ndarray | None = None
+    # tariff time zones: int[n_ppe] zone scheme of each PPE (-1: priced at one rate in every hour) and
+    # int8[n_schemes, n_hours] the zone of each hour in each scheme (0: the all-hours rate; 1..n_zones-1 the
+    # run's zone codes). None: no PPE is zoned (the per-zone sums are not computed)
+    zone_scheme: np.ndarray | None = None
+    zone_of_hour: np.ndarray | None = None
+    n_zones: int = 1
 
 
 # PPE rows per temporary: ~1 M cells keeps each float64 temporary near 8 MB
@@ -113,6 +128,11 @@ class EnergyFlows:
     generation_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # the cooperative's netting, one entry per netting period of the run, in order
     netting: tuple[CooperativeNetting, ...] = ()
+    # zoned PPEs only (``zone_scheme`` ≥ 0): their rows, and their shared / settled energy per zone and day,
+    # float[n_zones, len(zone_rows), n_days] (Σ over zones = the rows of ``daily_shared`` / ``daily_settled``)
+    zone_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    zone_daily_shared: np.ndarray | None = None
+    zone_daily_settled: np.ndarray | None = None
 
 
 def energy_flows(
@@ -150,8 +170,10 @@ def energy_flows(
                 raise ValueError("static allocation needs one key per member")
             alloc = keys_allocate(shared_h=shared_h, member_drawn=sums.member_drawn, keys=np.asarray(keys))
             factor = np.where(sums.member_drawn > 0, alloc / sums.member_drawn, 0.0)
+    zones = _ZoneSums.of(data, n_days=n_days, n_hours=n_hours)
     daily_shared, daily_settled = _share_rows(
-        data, axis, drawn_store=sums.drawn_store, ratio=ratio, ratio_settled=ratio_settled, factor=factor, step=step
+        data, axis, drawn_store=sums.drawn_store, ratio=ratio, ratio_settled=ratio_settled, factor=factor, step=step,
+        zones=zones,
     )
     return EnergyFlows(
         axis=axis,
@@ -168,7 +190,55 @@ def energy_flows(
         estimated_hours=sums.estimated_hours,
         generation_h=sums.generation_h,
         netting=netting,
+        zone_rows=zones.rows if zones else np.zeros(0, dtype=np.int64),
+        zone_daily_shared=zones.shared if zones else None,
+        zone_daily_settled=zones.settled if zones else None,
     )
+
+
+@dataclass
+class _ZoneSums:
+    """Pass 2's per-zone sums of the zoned PPEs (``HourlyInput.zone_scheme`` ≥ 0)."""
+
+    rows: np.ndarray  # int64[n_zoned] PPE rows
+    slot: np.ndarray  # int64[n_ppe] index into ``rows`` (-1: not zoned)
+    scheme: np.ndarray  # int64[n_ppe]
+    zone_of_hour: np.ndarray  # int[n_schemes, n_hours]
+    shared: np.ndarray  # float[n_zones, n_zoned, n_days]
+    settled: np.ndarray
+
+    @classmethod
+    def of(cls, data: HourlyInput | HourlyStream, *, n_days: int, n_hours: int) -> _ZoneSums | None:
+        if data.zone_scheme is None or data.zone_of_hour is None:
+            return None
+        scheme = np.asarray(data.zone_scheme, dtype=np.int64)
+        rows = np.nonzero(scheme >= 0)[0]
+        if not len(rows):
+            return None
+        zone_of_hour = np.asarray(data.zone_of_hour)
+        n_zones = int(data.n_zones)
+        if zone_of_hour.ndim != 2 or zone_of_hour.shape[1] != n_hours:
+            raise ValueError("zone_of_hour must be [n_schemes, n_hours]")
+        if zone_of_hour.size and (zone_of_hour.min() < 0 or zone_of_hour.max() >= n_zones):
+            raise ValueError(f"zone_of_hour holds zones outside 0..{n_zones - 1}")
+        if scheme.max() >= len(zone_of_hour):
+            raise ValueError("zone_scheme names a scheme zone_of_hour does not have")
+        slot = np.full(len(scheme), -1, dtype=np.int64)
+        slot[rows] = np.arange(len(rows))
+        shape = (n_zones, len(rows), n_days)
+        return cls(rows, slot, scheme, zone_of_hour, np.zeros(shape), np.zeros(shape))
+
+    def add(self, a: int, b: int, shared: np.ndarray, settled: np.ndarray, axis: HourAxis) -> None:
+        """Rows a..b of pass 2: split the zoned rows' hourly energy by the zone of the hour."""
+        rows = self.rows[(self.rows >= a) & (self.rows < b)]
+        if not len(rows):
+            return
+        zone = self.zone_of_hour[self.scheme[rows]]  # [k, n_hours]
+        slots = self.slot[rows]
+        for z in range(self.shared.shape[0]):
+            in_zone = zone == z
+            self.shared[z, slots] = _per_day(np.where(in_zone, shared[rows - a], 0.0), axis.day_starts)
+            self.settled[z, slots] = _per_day(np.where(in_zone, settled[rows - a], 0.0), axis.day_starts)
 
 
 def _cooperative(
@@ -331,8 +401,9 @@ def _share_rows(
     ratio_settled: np.ndarray,
     factor: np.ndarray | None,
     step: int,
+    zones: _ZoneSums | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pass 2: each PPE's shared and cooperative-settled energy per day."""
+    """Pass 2: each PPE's shared and cooperative-settled energy per day (and per zone: ``zones``)."""
     n_ppe, n_days = data.membership.shape
     hour_index = np.arange(len(axis.day_of_hour), dtype=np.int64)
     daily_shared = np.zeros((n_ppe, n_days))
@@ -346,7 +417,12 @@ def _share_rows(
             # within a member, its hourly share goes to its PPEs pro rata to their draw
             shared = drawn * factor[np.clip(_member_of(data, axis, a, b), 0, None), hour_index[None, :]]
         daily_shared[a:b] = _per_day(shared, axis.day_starts)
-        daily_settled[a:b] = _per_day(drawn * ratio_settled, axis.day_starts)
+        if zones is None:
+            daily_settled[a:b] = _per_day(drawn * ratio_settled, axis.day_starts)
+        else:
+            settled = drawn * ratio_settled
+            daily_settled[a:b] = _per_day(settled, axis.day_starts)
+            zones.add(a, b, shared, settled, axis)
     return daily_shared, daily_settled
 
 

@@ -2,7 +2,8 @@
 
 Money follows ``money.py``: exact Decimal amounts per member and tariff,
 each cluster amount rounded once, members' lines split by largest remainder.
-The discount uses the tariff of each PPE (DSO / tariff group may differ) and
+The discount uses the tariff of each PPE (DSO / tariff group may differ; a zoned
+group's energy is priced hour by hour at the rate of the hour's time zone) and
 the tier reached by the whole cluster over the period; exemptions apply only on
 days up to the rule's exemption end (``RateSegment.exempt``).
 
@@ -47,6 +48,16 @@ class RateSegment:
     exempt: bool = True
     # False: days before the cluster's support starts; their shared energy gets no discount and no exemption.
     benefit: bool = True
+    # int[n_ppe, n_zones]: the tariff of each time zone of a zoned PPE (-1: none); zone 0 (all hours) is
+    # ``tariff_of_ppe``. None: no PPE is priced by zone in these days
+    zone_tariffs: np.ndarray | None = None
+
+    def tariff_index(self, ppe: int, zone: int) -> int:
+        if zone == 0:
+            return int(self.tariff_of_ppe[ppe])
+        if self.zone_tariffs is None:
+            return -1
+        return int(self.zone_tariffs[ppe, zone])
 
 
 @dataclass
@@ -181,8 +192,15 @@ def settle(
     drawn = np.rint(cell_sum(flows.daily_drawn)).astype(np.int64)
     fed = np.rint(cell_sum(flows.daily_fed)).astype(np.int64)
     renewable = int_split(cell_sum(flows.daily_renewable), int(np.rint(flows.renewable_h.sum())))
-    shared = int_split(cell_sum(flows.daily_shared), int(np.rint(flows.shared_h.sum())))
-    settled = int_split(cell_sum(flows.daily_settled), sum(n.settled_wh for n in flows.netting))
+    shared_total, settled_total = int(np.rint(flows.shared_h.sum())), sum(n.settled_wh for n in flows.netting)
+    if flows.zone_daily_shared is None:
+        shared = int_split(cell_sum(flows.daily_shared), shared_total)
+        settled = int_split(cell_sum(flows.daily_settled), settled_total)
+        z_cell, z_zone, z_shared, z_settled = np.arange(len(cells)), np.zeros(len(cells), dtype=np.int64), shared, settled
+    else:
+        z_cell, z_zone, z_shared, z_settled = _zone_cells(flows, p_idx, d_idx, inverse, shared_total, settled_total)
+        shared = np.bincount(z_cell, weights=z_shared, minlength=len(cells)).astype(np.int64)
+        settled = np.bincount(z_cell, weights=z_settled, minlength=len(cells)).astype(np.int64)
     drawn_wh, shared_wh = int(drawn.sum()), int(shared.sum())
     generation_shared_wh = int(np.rint(np.minimum(flows.generation_h, flows.drawn_h).sum()))
     level_wh = generation_shared_wh if level_numerator == ALL_SOURCES else shared_wh
@@ -201,10 +219,17 @@ def settle(
     coop_variable = coop_quality = Decimal(0)
     coop_fees = {c: Decimal(0) for c in coop_codes}
 
-    # group Wh by (member, segment, tariff) before touching Decimal: money is linear in energy
-    c_tariff = np.array([segments[s].tariff_of_ppe[p] for p, s in zip(c_ppe, c_seg, strict=True)], dtype=np.int64)
+    # group Wh by (member, segment, tariff of the zone) before touching Decimal: money is linear in energy
     groups: dict[tuple[int, int, int], list[int]] = {}
-    for m, s, t, sh, st in zip(c_mem.tolist(), c_seg.tolist(), c_tariff.tolist(), shared.tolist(), settled.tolist(), strict=True):
+    for p, m, s, z, sh, st in zip(
+        c_ppe[z_cell].tolist(), c_mem[z_cell].tolist(), c_seg[z_cell].tolist(), z_zone.tolist(), z_shared.tolist(),
+        z_settled.tolist(), strict=True,
+    ):
+        t = segments[s].tariff_index(p, z)
+        if t < 0:
+            if sh or st:
+                raise ValueError(f"PPE row {p}: energy in zone {z} on segment {s} without a tariff")
+            continue
         acc = groups.setdefault((m, s, t), [0, 0])
         acc[0] += sh
         acc[1] += st
@@ -287,6 +312,36 @@ def settle(
         level_numerator=level_numerator,
         netting=flows.netting,
     )
+
+
+def _zone_cells(
+    flows: EnergyFlows, p_idx: np.ndarray, d_idx: np.ndarray, inverse: np.ndarray, shared_total: int, settled_total: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shared and settled Wh per (cell, zone): the cells of unzoned PPEs in zone 0 (their daily sums),
+    those of zoned PPEs in each zone (``flows.zone_daily_*``); each split to integers adding up to the
+    run's totals. Returns (cell index, zone, shared Wh, settled Wh) per (cell, zone)."""
+    assert flows.zone_daily_shared is not None and flows.zone_daily_settled is not None
+    n_zones = flows.zone_daily_shared.shape[0]
+    n_cells = int(inverse.max(initial=-1)) + 1
+    size = n_cells * n_zones
+    slot = np.full(flows.daily_shared.shape[0], -1, dtype=np.int64)
+    slot[flows.zone_rows] = np.arange(len(flows.zone_rows))
+    zr = slot[p_idx]
+    zoned = zr >= 0
+    plain = ~zoned
+    # dense (cell, zone) sums: cells are few (PPE × member × segment), so no sort over the member-days
+    code = inverse[plain].astype(np.int64) * n_zones
+    shared_w, settled_w = np.zeros(size), np.zeros(size)
+    shared_w += np.bincount(code, weights=flows.daily_shared[p_idx[plain], d_idx[plain]], minlength=size)
+    settled_w += np.bincount(code, weights=flows.daily_settled[p_idx[plain], d_idx[plain]], minlength=size)
+    base, rows, days = inverse[zoned].astype(np.int64) * n_zones, zr[zoned], d_idx[zoned]
+    for z in range(n_zones):
+        shared_w += np.bincount(base + z, weights=flows.zone_daily_shared[z, rows, days], minlength=size)
+        settled_w += np.bincount(base + z, weights=flows.zone_daily_settled[z, rows, days], minlength=size)
+    z_cells = np.arange(size, dtype=np.int64)
+    shared = int_split(shared_w, shared_total)
+    settled = int_split(settled_w, settled_total)
+    return z_cells // n_zones, z_cells % n_zones, shared, settled
 
 
 def _segment_of_day(segments: Sequence[RateSegment], n_days: int) -> np.ndarray:

@@ -15,6 +15,7 @@ from .settlements import (
 )
 from .tariffs import (
     FEE_ORDER,
+    DayKind,
     DiscountTier,
     DistributionRate,
     ExemptFee,
@@ -22,6 +23,7 @@ from .tariffs import (
     LevelPeriod,
     RateUse,
     SettlementRule,
+    TariffZoneHours,
 )
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "AnnualStatement",
     "AnnualStatementDownload",
     "ClusterReport",
+    "DayKind",
     "DiscountTier",
     "DistributionRate",
     "ExemptFee",
@@ -48,4 +51,5 @@ __all__ = [
     "SettlementRun",
     "Statement",
     "StatementDownload",
+    "TariffZoneHours",
 ]

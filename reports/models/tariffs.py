@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from members.constraints import FieldCheckConstraint, at_least_zero, dated_constraints, percent
+from members.constraints import FieldCheckConstraint, at_least_zero, dated_constraints, ends_after_start, percent
 from members.models import DSO
 
 
@@ -53,33 +54,166 @@ class Dated(models.Model):
 
 
 class DistributionRate(Dated):
-    """Variable network rate and quality rate, zł/MWh, per DSO and tariff group.
+    """Variable network rate and quality rate, zł/MWh, per DSO, tariff group and time zone.
 
-    An empty DSO or tariff group means "every"; a specific row beats a general one.
+    An empty DSO or tariff group means "every"; a specific row beats a general one. An
+    empty zone is the all-hours (całodobowa) rate; a zone code (``day``, ``night``, …) prices
+    only the hours the group's ``TariffZoneHours`` give that zone (zoned groups: G12, C12a, B23).
     """
 
     dso = models.ForeignKey(DSO, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("OSD (puste = każdy)"))
     tariff_group = models.CharField(_("grupa taryfowa (puste = każda)"), max_length=10, blank=True)
+    zone = models.CharField(
+        _("strefa czasowa (puste = całodobowa)"), max_length=10, blank=True, default="",
+        help_text=_("Kod strefy z godzin stref czasowych grupy, np. day, night, peak. Puste: wszystkie godziny."),
+    )
     variable_rate = models.DecimalField(_("stawka zmienna sieciowa [zł/MWh]"), max_digits=10, decimal_places=4)
     quality_rate = models.DecimalField(_("stawka jakościowa [zł/MWh]"), max_digits=10, decimal_places=4)
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["valid_from", "dso", "tariff_group"]
+        ordering = ["valid_from", "dso", "tariff_group", "zone"]
         constraints = [
-            *dated_constraints("distributionrate", key=("dso", "tariff_group")),
+            *dated_constraints("distributionrate", key=("dso", "tariff_group", "zone")),
             at_least_zero("distributionrate", "variable_rate", _("Stawka zmienna sieciowa nie może być ujemna (co najmniej 0 zł/MWh).")),
             at_least_zero("distributionrate", "quality_rate", _("Stawka jakościowa nie może być ujemna (co najmniej 0 zł/MWh).")),
+            FieldCheckConstraint(
+                field="tariff_group",
+                condition=Q(zone="") | ~Q(tariff_group=""),
+                name="distributionrate_zone_needs_group",
+                violation_error_message=_("Stawka strefowa wymaga grupy taryfowej: strefy ma tylko grupa taryfowa."),
+            ),
         ]
         verbose_name = _("stawka dystrybucyjna")
         verbose_name_plural = _("stawki dystrybucyjne")
 
     def __str__(self) -> str:
         any_dso, any_group = _("każdy OSD"), _("każda grupa")
+        group = self.tariff_group or any_group
+        if self.zone:
+            group = _("%(group)s strefa %(zone)s") % {"group": group, "zone": self.zone}
         return _("%(dso)s / %(group)s: %(variable)s + %(quality)s zł/MWh (od %(start)s)") % {
-            "dso": self.dso or any_dso, "group": self.tariff_group or any_group,
+            "dso": self.dso or any_dso, "group": group,
             "variable": self.variable_rate, "quality": self.quality_rate, "start": self.valid_from,
         }
+
+    def clean(self) -> None:
+        """The all-hours rate and zone rates of one DSO and group are not in force on the same day."""
+        super().clean()
+        if self.valid_from is None:
+            return
+        others = (
+            DistributionRate.objects.filter(dso=self.dso, tariff_group=self.tariff_group)
+            .in_force(self.valid_from, self.valid_to or dt.date.max).exclude(pk=self.pk)
+        )
+        clash = (others.exclude(zone="") if self.zone == "" else others.filter(zone="")).first()
+        if clash is not None:
+            raise ValidationError({"zone": _(
+                "Stawka całodobowa i stawki strefowe tej samej grupy nie mogą obowiązywać tego samego dnia: "
+                "w okresie tego wiersza obowiązuje „%(row)s”."
+            ) % {"row": clash}})
+
+
+class DayKind(models.TextChoices):
+    """The kinds of day a zone schedule distinguishes; a public holiday is a holiday whatever its weekday."""
+
+    ALL = "all", _("każdy dzień")
+    WORKDAY = "workday", _("dzień roboczy (pon.–pt.)")
+    SATURDAY = "saturday", _("sobota")
+    SUNDAY = "sunday", _("niedziela")
+    HOLIDAY = "holiday", _("święto (dzień ustawowo wolny od pracy)")
+
+
+class TariffZoneHours(Dated):
+    """The hours of one time zone of a tariff group: local clock hours [hour_from, hour_to) on the
+    days of ``day_kind`` in the months ``month_from``–``month_to`` (wrapping over the new year when
+    ``month_from`` > ``month_to``: October–March).
+
+    The rows of a DSO and group in force on a day are its zone schedule: every local hour of
+    every kind of day must fall in exactly one zone (``reports.settlement.zones.zone_schedule_problems``).
+    An empty DSO means every DSO; a DSO's own rows beat the general ones.
+    """
+
+    dso = models.ForeignKey(DSO, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("OSD (puste = każdy)"))
+    tariff_group = models.CharField(_("grupa taryfowa"), max_length=10)
+    zone = models.CharField(_("strefa czasowa"), max_length=10, help_text=_("Kod strefy, np. day, night, peak."))
+    month_from = models.PositiveSmallIntegerField(_("od miesiąca"), default=1)
+    month_to = models.PositiveSmallIntegerField(_("do miesiąca (włącznie)"), default=12)
+    day_kind = models.CharField(_("rodzaj dnia"), max_length=10, choices=DayKind.choices, default=DayKind.ALL)
+    hour_from = models.PositiveSmallIntegerField(_("od godziny"), help_text=_("Czas lokalny, pełna godzina 0–23."))
+    hour_to = models.PositiveSmallIntegerField(_("do godziny (bez niej)"), help_text=_("Czas lokalny, 1–24."))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tariff_group", "valid_from", "month_from", "day_kind", "hour_from"]
+        constraints = [
+            ends_after_start("tariffzonehours", "valid_from", "valid_to"),
+            FieldCheckConstraint(
+                field="tariff_group", condition=~Q(tariff_group=""), name="tariffzonehours_group_required",
+                violation_error_message=_("Godziny strefy wymagają grupy taryfowej."),
+            ),
+            FieldCheckConstraint(
+                field="zone", condition=~Q(zone=""), name="tariffzonehours_zone_required",
+                violation_error_message=_("Godziny strefy wymagają kodu strefy."),
+            ),
+            FieldCheckConstraint(
+                field="month_from", condition=Q(month_from__gte=1, month_from__lte=12), name="tariffzonehours_month_from_1_12",
+                violation_error_message=_("Miesiąc to liczba od 1 do 12."),
+            ),
+            FieldCheckConstraint(
+                field="month_to", condition=Q(month_to__gte=1, month_to__lte=12), name="tariffzonehours_month_to_1_12",
+                violation_error_message=_("Miesiąc to liczba od 1 do 12."),
+            ),
+            FieldCheckConstraint(
+                field="hour_from", condition=Q(hour_from__lte=23), name="tariffzonehours_hour_from_0_23",
+                violation_error_message=_("Godzina początku to liczba od 0 do 23."),
+            ),
+            FieldCheckConstraint(
+                field="hour_to", condition=Q(hour_to__gt=F("hour_from"), hour_to__lte=24),
+                name="tariffzonehours_hour_to_after_from",
+                violation_error_message=_(
+                    "Godzina końca musi być późniejsza niż godzina początku i nie większa niż 24 "
+                    "(strefę przez północ wpisz jako dwa wiersze, np. 22–24 i 0–6)."
+                ),
+            ),
+        ]
+        verbose_name = _("godziny strefy czasowej")
+        verbose_name_plural = _("godziny stref czasowych")
+
+    def __str__(self) -> str:
+        return _("%(dso)s / %(group)s strefa %(zone)s: %(kind)s, mies. %(m1)s–%(m2)s, godz. %(h1)s–%(h2)s (od %(start)s)") % {
+            "dso": self.dso or _("każdy OSD"), "group": self.tariff_group, "zone": self.zone,
+            "kind": self.get_day_kind_display(), "m1": self.month_from, "m2": self.month_to,
+            "h1": self.hour_from, "h2": self.hour_to, "start": self.valid_from,
+        }
+
+    def months(self) -> set[int]:
+        if self.month_from <= self.month_to:
+            return set(range(self.month_from, self.month_to + 1))
+        return set(range(self.month_from, 13)) | set(range(1, self.month_to + 1))
+
+    def clean(self) -> None:
+        """No hour of a kind of day in a month is given two zones by rows of the same schedule."""
+        super().clean()
+        if None in (self.valid_from, self.hour_from, self.hour_to, self.month_from, self.month_to) or not self.tariff_group:
+            return
+        others = (
+            TariffZoneHours.objects.filter(dso=self.dso, tariff_group__iexact=self.tariff_group)
+            .in_force(self.valid_from, self.valid_to or dt.date.max).exclude(pk=self.pk)
+        )
+        kinds = {self.day_kind}
+        for other in others:
+            other_kinds = {other.day_kind}
+            if not (kinds & other_kinds or DayKind.ALL in kinds | other_kinds):
+                continue
+            if not self.months() & other.months():
+                continue
+            if max(self.hour_from, other.hour_from) < min(self.hour_to, other.hour_to):
+                hour = max(self.hour_from, other.hour_from)
+                raise ValidationError({"hour_from": _(
+                    "Godzina %(hour)s:00 (%(kind)s) jest już w strefie „%(zone)s” wiersza „%(row)s”: "
+                    "każda godzina należy do dokładnie jednej strefy."
+                ) % {"hour": hour, "kind": self.get_day_kind_display(), "zone": other.zone, "row": other}})
 
 
 class FeeCode(models.TextChoices):
@@ -283,6 +417,7 @@ class RateUse(models.Model):
         FEE = "fee", _("opłata zwolniona")
         TIER = "tier", _("próg upustu")
         RULE = "rule", _("zasady rozliczenia")
+        ZONE = "zone", _("godziny strefy czasowej")
 
     run = models.ForeignKey("reports.SettlementRun", on_delete=models.CASCADE, related_name="rate_uses")
     kind = models.CharField(max_length=4, choices=Kind.choices)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from members.models import Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
-from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hours_for_days
+from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hour_axis, hours_for_days
 from reports.metering.production import ShareAttribution, production_attribution
 from reports.metering.selectors import ppe_export_required
 from reports.metering.store import HourlyData, hourly_chunks
@@ -129,6 +129,7 @@ def engine_input(
     """
     parts = g.meter_chunks(on_chunk=on_chunk) if meter is None else meter
     attribution = g.attribution or ShareAttribution()
+    zones = engine_zones(g)
     return HourlyStream(
         hours_utc=g.hours,
         chunks=((part.import_wh, part.export_wh) for part in parts),
@@ -139,28 +140,71 @@ def engine_input(
         estimated_rows=attribution.mixed,
         # the level's "all member sources" counts the export of PPEs with a generator (not storage-only PPEs)
         generating=np.array([any(True for _ in p.generators.all()) for p in g.ppes], dtype=bool),
+        zone_scheme=zones.scheme_of_ppe if zones else None,
+        zone_of_hour=zones.zone_of_hour if zones else None,
+        n_zones=len(zones.codes) if zones else 1,
     )
+
+
+@dataclass(frozen=True)
+class EngineZones:
+    """The run's tariff time zones as the engine takes them (``HourlyStream.zone_*``)."""
+
+    codes: tuple[str, ...]  # zone index → code; index 0 is "" (the all-hours rate)
+    scheme_of_ppe: np.ndarray  # int64[n_ppe]: index into the plan's zoned (DSO, group) keys, -1 = never zoned
+    zone_of_hour: np.ndarray  # int8[n_schemes, n_hours]: zone index of each hour (0 on days the group is not zoned)
+
+
+def engine_zones(g: Gathered) -> EngineZones | None:
+    """Per zoned (DSO, group) the zone of each UTC hour of the period, read from its local day and
+    clock hour (a 23- or 25-hour day maps hour by hour); None when no PPE is priced by zone."""
+    keys = sorted(g.plan.zone_days, key=lambda k: (k[0], k[1]))
+    if not keys:
+        return None
+    codes = ("", *sorted({z for days in g.plan.zone_days.values() for zones in days.values() for z in zones} - {""}))
+    index = {code: i for i, code in enumerate(codes)}
+    axis = hour_axis(g.hours)
+    zone_of_hour = np.zeros((len(keys), len(axis.day_of_hour)), dtype=np.int8)
+    for k, key in enumerate(keys):
+        days = g.plan.zone_days[key]
+        for d, day in enumerate(axis.days):
+            zones = days.get(day)
+            if zones is None:
+                continue
+            lookup = np.array([index[z] for z in zones], dtype=np.int8)
+            hours = slice(int(axis.day_starts[d]), int(axis.day_starts[d + 1]) if d + 1 < len(axis.days) else None)
+            zone_of_hour[k, hours] = lookup[axis.local_hour[hours]]
+    scheme = {key: i for i, key in enumerate(keys)}
+    scheme_of_ppe = np.array([scheme.get((p.dso_id, p.tariff_group), -1) for p in g.ppes], dtype=np.int64)
+    return EngineZones(codes, scheme_of_ppe, zone_of_hour)
 
 
 def engine_segments(g: Gathered) -> list[RateSegment]:
     start = g.days[0]
+    zones = engine_zones(g)
+    zone_index = {code: i for i, code in enumerate(zones.codes)} if zones else {"": 0}
     segments = []
     for seg in g.plan.segments:
         tariffs: list[Tariff] = []
         index: dict[int, int] = {}
-        of_ppe = np.zeros(len(g.ppes), dtype=np.int64)
+        of_ppe = np.full(len(g.ppes), -1, dtype=np.int64)
+        zone_tariffs = np.full((len(g.ppes), len(zone_index)), -1, dtype=np.int64) if zones else None
         for i, ppe in enumerate(g.ppes):
-            rate = seg.rates[ppe.pk]
-            if rate.pk not in index:
-                index[rate.pk] = len(tariffs)
-                tariffs.append(Tariff(rate.variable_rate, rate.quality_rate))
-            of_ppe[i] = index[rate.pk]
+            for zone, rate in seg.rates[ppe.pk].items():
+                if rate.pk not in index:
+                    index[rate.pk] = len(tariffs)
+                    tariffs.append(Tariff(rate.variable_rate, rate.quality_rate))
+                if zone == "":
+                    of_ppe[i] = index[rate.pk]
+                elif zone_tariffs is not None:
+                    zone_tariffs[i, zone_index[zone]] = index[rate.pk]
         fees = tuple(
             Fee(f.code, f.effective_rate, cluster=f.applies_to_cluster, cooperative=f.applies_to_cooperative)
             for f in seg.fees
         )
         segments.append(
-            RateSegment((seg.start - start).days, (seg.end - start).days + 1, tuple(tariffs), of_ppe, fees, seg.exempt)
+            RateSegment((seg.start - start).days, (seg.end - start).days + 1, tuple(tariffs), of_ppe, fees, seg.exempt,
+                        zone_tariffs=zone_tariffs)
         )
     return segments
 

@@ -325,7 +325,7 @@ def run_scenarios(
 
 def run_rules(*, run: SettlementRun, gathered: Gathered, price_spread: Decimal) -> SnapshotRules:
     """The rates, fees, tiers and rule of the tariff plan (as ``TariffPlan.snapshot`` records them) and the settings."""
-    recorded = {k: v for k, v in gathered.plan.snapshot().items() if k in ("rates", "fees", "tiers", "rule", "segments", "unverified")}
+    recorded = {k: v for k, v in gathered.plan.snapshot().items() if k in ("rates", "fees", "tiers", "rule", "segments", "unverified", "zone_hours")}
     keys, keys_from = None, None
     if run.allocation == "static":
         valid_from = allocation_key_set_in_force(cluster=run.cluster, on=run.period_start)
@@ -423,7 +423,7 @@ def _legacy_rules(old: dict, run) -> dict:
         "allocation_keys_valid_from": old.get("allocation_keys_valid_from"),
         "price_spread": old.get("price_spread") or storage_spread,
     }
-    return legacy | {"unverified": _unverified_before_flags(legacy)}
+    return _zones_before(legacy | {"unverified": _unverified_before_flags(legacy)})
 
 
 def _unverified_before_flags(rules: dict) -> list[dict]:
@@ -543,16 +543,31 @@ def _snapshot_upgrade_4(old: dict) -> RunSnapshot:
 LEVEL_PERIOD_BEFORE_RULE = "month"
 
 
-def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
-    """Schema 5 → 6: the rule's evaluation period (before it was rule data: per run, ``month``)."""
-    from .snapshot import SCHEMA, snapshot_from_json
-
+def _evaluation_period_before(old: dict) -> dict:
+    """The rule's evaluation period (before it was rule data: per run, ``month``)."""
     rule = old.get("rule")
     if not isinstance(rule, dict):
         raise SnapshotError("rule", "oczekiwano obiektu")
-    return snapshot_from_json(
-        old | {"schema": SCHEMA, "rule": {"evaluation_period": LEVEL_PERIOD_BEFORE_RULE} | rule}
-    )
+    return old | {"rule": {"evaluation_period": LEVEL_PERIOD_BEFORE_RULE} | rule}
+
+
+def _zones_before(rules: dict) -> dict:
+    """Rules recorded before tariff time zones: every rate priced all hours (zone ""), no zone hours used."""
+    rates = [{"zone": ""} | r if isinstance(r, dict) else r for r in rules.get("rates") or []]
+    return rules | {"rates": rates, "zone_hours": []}
+
+
+# Schema 5 → 6, one step per subject the schema added; each fills what runs before it never recorded.
+_SCHEMA_6_STEPS = (_evaluation_period_before, _zones_before)
+
+
+def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
+    """Schema 5 → 6: the evaluation period (``month``), tariff zones (zone "" on every rate, no zone hours)."""
+    from .snapshot import SCHEMA, snapshot_from_json
+
+    for step in _SCHEMA_6_STEPS:
+        old = step(old)
+    return snapshot_from_json(old | {"schema": SCHEMA})
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:

@@ -9,30 +9,38 @@
   the tier is reached by the autoconsumption level of the period, so a tier
   table that changes inside it has no single meaning. Such a period is refused
   (settle the parts separately), as is any day no rate, tier or rule covers.
+- Time zones: at the most specific level, a PPE's group has either one all-hours
+  rate (zone "") or zone rates. A zoned group needs its zone schedule in force
+  (``TariffZoneHours``, ``reports.settlement.zones``) with every local hour in exactly
+  one zone, and a rate for every zone the schedule uses; otherwise the period is
+  refused naming the group, the zone (or kind of day and hour) and the days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from members.models import MeteringPoint
-from reports.models import DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule
+from reports.models import DayKind, DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule, TariffZoneHours
+from reports.settlement.zones import MONTH_NAMES, day_kind, schedule_label, schedules_in_force
 
-DatedRow = DistributionRate | ExemptFee | DiscountTier | SettlementRule
+DatedRow = DistributionRate | ExemptFee | DiscountTier | SettlementRule | TariffZoneHours
+ALL_HOURS = ""  # the zone of an all-hours (całodobowa) rate
 
 
 @dataclass(frozen=True)
 class TariffSegment:
     start: dt.date  # first day, inclusive
     end: dt.date  # last day, inclusive
-    rates: dict[int, DistributionRate]  # PPE id → rate
+    rates: dict[int, dict[str, DistributionRate]]  # PPE id → zone code → rate ("" = all hours)
     fees: list[ExemptFee]
     exempt: bool  # the day is on or before the rule's exemption end
+    zone_hours: tuple[TariffZoneHours, ...] = ()  # the zone schedules' rows of the zoned PPEs' groups
 
 
 @dataclass(frozen=True)
@@ -40,22 +48,31 @@ class TariffPlan:
     segments: list[TariffSegment]
     tiers: list[DiscountTier]
     rule: SettlementRule
+    # (DSO id, tariff group) → day → the zone of each local clock hour 0..23, on the days the group is zoned
+    zone_days: dict[tuple[int, str], dict[dt.date, tuple[str, ...]]] = field(default_factory=dict)
 
     def snapshot(self) -> dict:
         rates: dict[int, dict] = {}
         fees: dict[int, dict] = {}
+        zones: dict[int, dict] = {}
         for seg in self.segments:
-            for rate in seg.rates.values():
-                row = rates.setdefault(rate.pk, rate_json(rate) | {"used_from": str(seg.start)})
-                row["used_to"] = str(seg.end)
+            for zoned in seg.rates.values():
+                for rate in zoned.values():
+                    row = rates.setdefault(rate.pk, rate_json(rate) | {"used_from": str(seg.start)})
+                    row["used_to"] = str(seg.end)
             for fee in seg.fees:
                 row = fees.setdefault(fee.pk, fee_json(fee) | {"used_from": str(seg.start)})
                 row["used_to"] = str(seg.end)
+            for hours in seg.zone_hours:
+                row = zones.setdefault(hours.pk, zone_hours_json(hours) | {"used_from": str(seg.start)})
+                row["used_to"] = str(seg.end)
         used: list[tuple[str, DatedRow, dict]] = [
-            *(("rate", r, rates[r.pk]) for r in {r.pk: r for s in self.segments for r in s.rates.values()}.values()),
+            *(("rate", r, rates[r.pk]) for r in {
+                r.pk: r for s in self.segments for zoned in s.rates.values() for r in zoned.values()}.values()),
             *(("fee", f, fees[f.pk]) for f in {f.pk: f for s in self.segments for f in s.fees}.values()),
             *(("tier", t, tier_json(t)) for t in self.tiers),
             ("rule", self.rule, rule_json(self.rule)),
+            *(("zone", z, zones[z.pk]) for z in {z.pk: z for s in self.segments for z in s.zone_hours}.values()),
         ]
         return {
             "rates": list(rates.values()),
@@ -63,10 +80,12 @@ class TariffPlan:
             "tiers": [tier_json(t) for t in self.tiers],
             "rule": rule_json(self.rule),
             "segments": [
-                {"start": str(s.start), "end": str(s.end), "exempt": s.exempt, "rate_ids": sorted({r.pk for r in s.rates.values()}),
+                {"start": str(s.start), "end": str(s.end), "exempt": s.exempt,
+                 "rate_ids": sorted({r.pk for zoned in s.rates.values() for r in zoned.values()}),
                  "fee_ids": [f.pk for f in s.fees]}
                 for s in self.segments
             ],
+            "zone_hours": list(zones.values()),
             "unverified": [unverified_json(kind, data, source=row.source) for kind, row, data in used if not row.verified],
         }
 
@@ -76,11 +95,29 @@ def rate_json(rate: DistributionRate) -> dict:
         "id": rate.pk,
         "dso": rate.dso.name if rate.dso is not None else None,
         "tariff_group": rate.tariff_group or None,
+        "zone": rate.zone,
         "variable_rate": str(rate.variable_rate),
         "quality_rate": str(rate.quality_rate),
         "valid_from": str(rate.valid_from),
         "valid_to": str(rate.valid_to) if rate.valid_to else None,
         "source_note": rate.source,
+    }
+
+
+def zone_hours_json(row: TariffZoneHours) -> dict:
+    return {
+        "id": row.pk,
+        "dso": row.dso.name if row.dso is not None else None,
+        "tariff_group": row.tariff_group,
+        "zone": row.zone,
+        "month_from": row.month_from,
+        "month_to": row.month_to,
+        "day_kind": row.day_kind,
+        "hour_from": row.hour_from,
+        "hour_to": row.hour_to,
+        "valid_from": str(row.valid_from),
+        "valid_to": str(row.valid_to) if row.valid_to else None,
+        "source_note": row.source,
     }
 
 
@@ -133,8 +170,16 @@ def row_label(kind: str, data: dict) -> str:
     """The row in the document language, from its recorded values (a stored run's snapshot reads the same)."""
     start = f" (od {data['valid_from']})" if data.get("valid_from") else ""
     if kind == "rate":
-        return (f"Stawka dystrybucyjna {data.get('dso') or 'każdy OSD'} / {data.get('tariff_group') or 'każda grupa'}: "
+        zone = f" strefa {data['zone']}" if data.get("zone") else ""
+        return (f"Stawka dystrybucyjna {data.get('dso') or 'każdy OSD'} / {data.get('tariff_group') or 'każda grupa'}{zone}: "
                 f"{data.get('variable_rate')} + {data.get('quality_rate')} zł/MWh{start}")
+    if kind == "zone":
+        with translation.override("pl"):
+            days = str(DayKind(data["day_kind"]).label) if data.get("day_kind") in DayKind.values else str(data.get("day_kind"))
+        months = ("" if (data.get("month_from"), data.get("month_to")) == (1, 12)
+                  else f", {MONTH_NAMES[int(data['month_from']) - 1]}–{MONTH_NAMES[int(data['month_to']) - 1]}")
+        return (f"Godziny strefy {data.get('zone')} {data.get('dso') or 'każdy OSD'} / {data.get('tariff_group')}: "
+                f"{days}{months}, {data.get('hour_from')}:00–{data.get('hour_to')}:00{start}")
     if kind == "fee":
         with translation.override("pl"):
             name = str(FeeCode(data["code"]).label) if data.get("code") in FeeCode.values else str(data.get("code"))
@@ -166,22 +211,102 @@ def _range(run: list[dt.date]) -> str:
     return str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}"
 
 
+def distribution_rates_select(
+    *, rates: Sequence[DistributionRate], dso_id: int, tariff_group: str, day: dt.date
+) -> dict[str, DistributionRate]:
+    """The rates in force on ``day`` for a PPE, by zone ("" = all hours): those of the most specific
+    level that has any (DSO + group > DSO > group > general); per zone the later ``valid_from`` wins."""
+    candidates = [
+        r for r in rates
+        if _covers(r, day) and (r.dso_id is None or r.dso_id == dso_id)
+        and (not r.tariff_group or r.tariff_group.upper() == tariff_group.upper())
+    ]
+    if not candidates:
+        return {}
+    level = max((r.dso_id is not None, bool(r.tariff_group)) for r in candidates)
+    out: dict[str, DistributionRate] = {}
+    for rate in sorted(candidates, key=lambda r: (r.valid_from, r.pk)):
+        if (rate.dso_id is not None, bool(rate.tariff_group)) == level:
+            out[rate.zone] = rate
+    return out
+
+
 def distribution_rate_select(
     *, rates: Sequence[DistributionRate], dso_id: int, tariff_group: str, day: dt.date
 ) -> DistributionRate | None:
-    """The most specific rate in force on ``day`` for a PPE (see module docstring)."""
-    best, best_key = None, None
-    for rate in rates:
-        if not _covers(rate, day):
+    """The all-hours rate in force on ``day`` for a PPE (None where its group is zoned or nothing covers)."""
+    chosen = distribution_rates_select(rates=rates, dso_id=dso_id, tariff_group=tariff_group, day=day)
+    return chosen.get(ALL_HOURS) if set(chosen) == {ALL_HOURS} else None
+
+
+def _day_zones(
+    rows: Sequence[TariffZoneHours], day: dt.date, label: str
+) -> tuple[tuple[str, ...], list[str]]:
+    """The zone of each local clock hour of ``day`` and the problems of the schedule on that day
+    (an hour in no zone or in several), without the day (the caller lists the days)."""
+    kind = day_kind(day)
+    zones: list[list[str]] = [[] for _ in range(24)]
+    for row in rows:
+        if (row.day_kind in (DayKind.ALL, kind)) and day.month in row.months():
+            for hour in range(row.hour_from, row.hour_to):
+                zones[hour].append(row.zone)
+    with translation.override("pl"):
+        kind_label = str(DayKind(kind).label)
+    problems = []
+    for hour, found in enumerate(zones):
+        if len(found) != 1:
+            what = "nie należy do żadnej strefy" if not found else f"należy do kilku stref ({', '.join(found)})"
+            problems.append(f"Godziny stref {label}: {kind_label}, godzina {hour}:00–{hour + 1}:00 {what}")
+    return tuple(z[0] if z else "" for z in zones), problems
+
+
+def _group_rates(
+    *, rates: Sequence[DistributionRate], zone_rows: Sequence[TariffZoneHours], dso_id: int, dso_name: str,
+    group: str, days: Sequence[dt.date],
+) -> tuple[
+    dict[dt.date, dict[str, DistributionRate]], dict[dt.date, tuple[TariffZoneHours, ...]],
+    dict[dt.date, tuple[str, ...]], list[str],
+]:
+    """One (DSO, group)'s rates by day and zone, its zone schedule and hour zones on zoned days, and
+    the problems (no rate, no schedule, an hour in no zone or two, a zone without a rate) with their days."""
+    label = f"OSD {dso_name}, grupa taryfowa {group}"
+    missing: list[dt.date] = []
+    problem_days: dict[str, list[dt.date]] = {}  # message → days
+    per_day: dict[dt.date, dict[str, DistributionRate]] = {}
+    schedules: dict[dt.date, tuple[TariffZoneHours, ...]] = {}
+    zones_by_day: dict[dt.date, tuple[str, ...]] = {}
+    for d in days:
+        by_zone = distribution_rates_select(rates=rates, dso_id=dso_id, tariff_group=group, day=d)
+        if not by_zone:
+            missing.append(d)
             continue
-        if rate.dso_id is not None and rate.dso_id != dso_id:
+        per_day[d] = by_zone
+        if set(by_zone) == {ALL_HOURS}:
             continue
-        if rate.tariff_group and rate.tariff_group.upper() != tariff_group.upper():
+        if ALL_HOURS in by_zone:
+            problem_days.setdefault(
+                f"Dla {label} obowiązują jednocześnie stawka całodobowa i stawki strefowe "
+                f"({', '.join(sorted(z for z in by_zone if z))}) — zakończ jedną z nich", []).append(d)
             continue
-        key = (rate.dso_id is not None, bool(rate.tariff_group), rate.valid_from, rate.pk)
-        if best_key is None or key > best_key:
-            best, best_key = rate, key
-    return best
+        schedule = schedules_in_force(zone_rows, dso_id=dso_id, group=group, day=d)
+        if not schedule:
+            problem_days.setdefault(
+                f"Brak godzin stref czasowych (TariffZoneHours) dla {label} "
+                f"(stawki strefowe: {', '.join(sorted(by_zone))})", []).append(d)
+            continue
+        zones, problems = _day_zones(schedule, d, schedule_label(dso=dso_name, group=group))
+        for problem in problems:
+            problem_days.setdefault(problem, []).append(d)
+        for zone in sorted(set(zones) - set(by_zone) - {""}):
+            problem_days.setdefault(f"Brak stawki dystrybucyjnej strefy {zone} dla {label}", []).append(d)
+        if not problems:
+            schedules[d] = tuple(schedule)
+            zones_by_day[d] = zones
+            # only the zones the schedule gives an hour are priced (and recorded)
+            per_day[d] = {z: r for z, r in by_zone.items() if z in set(zones)}
+    errors = [f"Brak stawki dystrybucyjnej dla {label} w dniach {day_ranges(missing)}."] if missing else []
+    errors.extend(f"{message} w dniach {day_ranges(ds)}." for message, ds in problem_days.items())
+    return per_day, schedules, zones_by_day, errors
 
 
 def tariff_plan(*, ppes: Sequence[MeteringPoint], start: dt.date, end: dt.date) -> TariffPlan:
@@ -210,15 +335,18 @@ def tariff_plan(*, ppes: Sequence[MeteringPoint], start: dt.date, end: dt.date) 
 
     groups = sorted({(p.dso_id, p.tariff_group) for p in ppes}, key=lambda g: (g[0], g[1]))
     names = {p.dso_id: p.dso.name for p in ppes}
-    chosen: dict[tuple[int, str], dict[dt.date, DistributionRate]] = {}
+    zone_rows = list(TariffZoneHours.objects.in_force(start, end).select_related("dso").order_by("pk"))
+    chosen: dict[tuple[int, str], dict[dt.date, dict[str, DistributionRate]]] = {}
+    schedule_of: dict[tuple[int, str], dict[dt.date, tuple[TariffZoneHours, ...]]] = {}
+    zone_days: dict[tuple[int, str], dict[dt.date, tuple[str, ...]]] = {}
     for dso_id, group in groups:
-        per_day = {d: distribution_rate_select(rates=rates, dso_id=dso_id, tariff_group=group, day=d) for d in days}
-        if missing := [d for d, r in per_day.items() if r is None]:
-            errors.append(
-                f"Brak stawki dystrybucyjnej dla OSD {names[dso_id]}, grupa taryfowa {group} "
-                f"w dniach {day_ranges(missing)}."
-            )
-        chosen[(dso_id, group)] = {d: r for d, r in per_day.items() if r is not None}
+        per_day, schedules, zones_by_day, problems = _group_rates(
+            rates=rates, zone_rows=zone_rows, dso_id=dso_id, dso_name=names[dso_id], group=group, days=days)
+        errors.extend(problems)
+        chosen[(dso_id, group)] = per_day
+        if schedules:
+            schedule_of[(dso_id, group)] = schedules
+            zone_days[(dso_id, group)] = zones_by_day
     if errors:
         raise ValidationError(errors)
 
@@ -235,13 +363,15 @@ def tariff_plan(*, ppes: Sequence[MeteringPoint], start: dt.date, end: dt.date) 
     for day in days:
         day_fees = fees_on(day)
         exempt = day <= rule.exemption_end_date
-        rate_ids = tuple(chosen[g][day].pk for g in groups)
-        key = (rate_ids, tuple(f.pk for f in day_fees), exempt)
+        rate_ids = tuple(tuple(sorted(r.pk for r in chosen[g][day].values())) for g in groups)
+        zone_hours = tuple({z.pk: z for g in groups for z in schedule_of.get(g, {}).get(day, ())}.values())
+        key = (rate_ids, tuple(f.pk for f in day_fees), exempt, tuple(z.pk for z in zone_hours))
         if key == previous_key:
-            segments[-1] = TariffSegment(segments[-1].start, day, segments[-1].rates, segments[-1].fees, exempt)
+            last = segments[-1]
+            segments[-1] = TariffSegment(last.start, day, last.rates, last.fees, exempt, last.zone_hours)
             continue
         rates_by_ppe = {p.pk: chosen[(p.dso_id, p.tariff_group)][day] for p in ppes}
-        segments.append(TariffSegment(day, day, rates_by_ppe, day_fees, exempt))
+        segments.append(TariffSegment(day, day, rates_by_ppe, day_fees, exempt, zone_hours))
         previous_key = key
     day_tiers = [t for t in tiers if t.pk in set(tiers_of_day[start])]
-    return TariffPlan(segments=segments, tiers=day_tiers, rule=rule)
+    return TariffPlan(segments=segments, tiers=day_tiers, rule=rule, zone_days=zone_days)

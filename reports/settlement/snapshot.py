@@ -38,7 +38,7 @@ from reports.models import FEE_ORDER
 
 SCHEMA = 6  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
 # 3: before the level rule and the cooperative's netting; 4: before the unverified rows were recorded;
-# 5: before the evaluation period (and the VAT rate, billing regimes, tariff zones) were recorded
+# 5: before the evaluation period, tariff time zones (and the VAT rate, billing regimes) were recorded
 
 __all__ = [
     "SCHEMA",
@@ -66,6 +66,7 @@ __all__ = [
     "SnapshotTier",
     "SnapshotTotals",
     "SnapshotUnverified",
+    "SnapshotZoneHours",
     "StorageRegistered",
     "decode",
     "encode",
@@ -158,12 +159,34 @@ class SnapshotRate:
     id: int | None
     dso: str | None
     tariff_group: str | None
+    zone: str  # "" = all hours (całodobowa); else the time zone it priced (runs before zones: "")
     variable_rate: Decimal  # zł/MWh
     quality_rate: Decimal  # zł/MWh
     valid_from: dt.date
     valid_to: dt.date | None
     source_note: str
     used_from: dt.date  # the days of the period it was used on
+    used_to: dt.date
+
+
+@dataclass(frozen=True)
+class SnapshotZoneHours:
+    """A ``TariffZoneHours`` row the run used: zone ``zone`` of a group covers local hours
+    [hour_from, hour_to) on ``day_kind`` days in months ``month_from``–``month_to``."""
+
+    id: int | None
+    dso: str | None
+    tariff_group: str
+    zone: str
+    month_from: int
+    month_to: int
+    day_kind: str  # reports.models.DayKind value
+    hour_from: int
+    hour_to: int
+    valid_from: dt.date
+    valid_to: dt.date | None
+    source_note: str
+    used_from: dt.date
     used_to: dt.date
 
 
@@ -211,7 +234,7 @@ class SnapshotRule:
 class SnapshotUnverified:
     """A dated row the run used whose value nobody verified: a presentation example or an unchecked source."""
 
-    kind: str  # reports.models.RateUse.Kind value: "rate" | "fee" | "tier" | "rule"
+    kind: str  # reports.models.RateUse.Kind value: "rate" | "fee" | "tier" | "rule" | "zone"
     id: int | None
     row: str  # the row in the document language (``reports.settlement.selectors.row_label``)
     source: str  # as the row recorded it; "" when it named none
@@ -245,13 +268,14 @@ class SnapshotRules:
     allocation_keys_valid_from: dt.date | None
     price_spread: Decimal  # zł/MWh, the storage scenarios' price spread
     unverified: tuple[SnapshotUnverified, ...]  # the rows above not verified (result page, coordinator's report)
+    zone_hours: tuple[SnapshotZoneHours, ...]  # the zone schedules of zoned groups (runs before zones: none)
 
     def rate_in_force(self) -> SnapshotRate:
         """The distribution rate the report's tables use: the general row (any DSO, any
         group) if recorded, else any; of those the one in force at the period's end."""
         if not self.rates:
             raise SnapshotError("rates", "brak stawek dystrybucyjnych")
-        general = [r for r in self.rates if not r.dso and not r.tariff_group]
+        general = [r for r in self.rates if not r.dso and not r.tariff_group and not r.zone]
         return max(general or self.rates, key=lambda r: (r.used_to, r.valid_from))
 
     def fees_in_force(self) -> tuple[SnapshotFee, ...]:

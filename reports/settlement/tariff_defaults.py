@@ -20,7 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from members.models import DSO
-from reports.models import DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule
+from reports.models import DayKind, DiscountTier, DistributionRate, ExemptFee, FeeCode, SettlementRule, TariffZoneHours
 from reports.models.tariffs import Dated
 
 START = dt.date(2024, 1, 1)
@@ -125,11 +125,12 @@ def _add_where_uncovered(model: type[Dated], key: dict[str, Any], start: dt.date
 
 
 def sourced_rates_load() -> int:
-    """The sourced fees and distribution rates (see the module docstring); returns the rows added.
+    """The sourced fees, distribution rates and zone hours (see the module docstring); returns the rows added.
 
-    A distribution row holds the variable and the quality rate together, for one price at
-    every hour: a group whose variable rate is priced by time zone (G12) is not loaded (the
-    zones are not modelled), nor a group that lacks either rate or a DSO not in the reference data.
+    A distribution row holds the variable and the quality rate together, for one zone ("all" =
+    every hour). A zoned group (G12) gets one row per zone of its variable rate, each with the
+    group's all-hours quality rate, and its zone hours; a group that lacks either rate or a DSO not
+    in the reference data is not loaded.
     """
     added = 0
     entries = sourced_entries()
@@ -148,17 +149,66 @@ def sourced_rates_load() -> int:
         if e["kind"] == "distribution_rate":
             groups.setdefault((e["dso"], e["tariff_group"]), []).append(e)
     for (dso_name, group), rows in groups.items():
-        by_code = {e["code"]: e for e in rows if e.get("zone") == "all"}
         dso = DSO.objects.filter(slug=DSO_SLUGS.get(dso_name, "")).first()
-        if any(e.get("zone") != "all" for e in rows) or set(by_code) != {"variable", "quality"} or dso is None:
+        quality = next((e for e in rows if e["code"] == "quality" and e.get("zone") == "all"), None)
+        variables = {_zone(e): e for e in rows if e["code"] == "variable"}
+        if dso is None or quality is None or not variables or ("" in variables and len(variables) > 1):
             continue
-        variable, quality = by_code["variable"], by_code["quality"]
-        start = max(_start(variable["valid_from"]), _start(quality["valid_from"]))
-        ends = [d for d in (_date(variable["valid_to"]), _date(quality["valid_to"])) if d is not None]
-        added += _add_where_uncovered(
-            DistributionRate, {"dso": dso, "tariff_group": group}, start, min(ends) if ends else None, {
-                "variable_rate": Decimal(variable["value"]), "quality_rate": Decimal(quality["value"]),
-                "source": _source([variable, quality]), "verified": bool(variable["verified"] and quality["verified"]),
-            },
-        )
+        zoned = "" not in variables
+        hours = [e for e in entries if e["kind"] == "zone_hours" and (e["dso"], e["tariff_group"]) == (dso_name, group)]
+        if zoned and not hours:
+            continue  # zone rates without zone hours cannot price an hour
+        for zone, variable in variables.items():
+            start = max(_start(variable["valid_from"]), _start(quality["valid_from"]))
+            ends = [d for d in (_date(variable["valid_to"]), _date(quality["valid_to"])) if d is not None]
+            end = min(ends) if ends else None
+            if zoned and DistributionRate.objects.filter(dso=dso, tariff_group=group, zone="").in_force(
+                    start, end or dt.date.max).exists():
+                continue  # an all-hours rate of the group is in force: zone rates would clash with it
+            added += _add_where_uncovered(
+                DistributionRate, {"dso": dso, "tariff_group": group, "zone": zone}, start, end, {
+                    "variable_rate": Decimal(variable["value"]), "quality_rate": Decimal(quality["value"]),
+                    "source": _source([variable, quality]), "verified": bool(variable["verified"] and quality["verified"]),
+                },
+            )
+        if zoned:
+            added += _zone_hours_load(dso=dso, group=group, entries=hours)
     return added
+
+
+def _zone(entry: dict[str, Any]) -> str:
+    """The data file's zone ("all" = every hour) as ``DistributionRate.zone`` ("" = every hour)."""
+    return "" if entry.get("zone") in (None, "all") else str(entry["zone"])
+
+
+# The data file's day types as ``DayKind`` values.
+DAY_TYPES = {"weekday": DayKind.WORKDAY, "saturday": DayKind.SATURDAY, "sunday": DayKind.SUNDAY,
+             "holiday": DayKind.HOLIDAY, "all": DayKind.ALL}
+DISPUTED = "odczyt sporny, sprawdź w taryfie"
+
+
+def _zone_hours_load(*, dso: DSO, group: str, entries: list[dict[str, Any]]) -> int:
+    """A group's zone hours, one row per zone, kind of day and hour range, unless any row of the
+    group covers their dates; refused (``ValueError``) when they leave an hour in no zone or in two."""
+    from reports.settlement.zones import schedule_label, zone_schedule_problems
+
+    rows: list[TariffZoneHours] = []
+    for e in entries:
+        source = _source([e]) + (f" ({DISPUTED})" if "DISPUTED" in (e.get("note") or "") else "")
+        month_from, month_to = e.get("months") or (1, 12)  # a seasonal zone: [first, last] month
+        for day_type in e["day_types"]:
+            for hour_from, hour_to in e["hours"]:
+                rows.append(TariffZoneHours(
+                    dso=dso, tariff_group=group, zone=_zone(e), day_kind=DAY_TYPES[day_type],
+                    month_from=month_from, month_to=month_to, hour_from=hour_from, hour_to=hour_to, valid_from=_start(e["valid_from"]),
+                    valid_to=_date(e["valid_to"]), source=source, verified=bool(e["verified"]),
+                ))
+    if problems := zone_schedule_problems(rows, label=schedule_label(dso=dso.name, group=group)):
+        raise ValueError("; ".join(problems))
+    start = min(r.valid_from for r in rows)
+    ends = [r.valid_to for r in rows]
+    end = None if None in ends else max(d for d in ends if d is not None)
+    if TariffZoneHours.objects.filter(dso=dso, tariff_group=group).in_force(start, end or dt.date.max).exists():
+        return 0
+    TariffZoneHours.objects.bulk_create(rows)
+    return len(rows)

@@ -1,6 +1,6 @@
 """Dated tariff rows that settlements used are immutable; a new value starts on a date.
 
-A row (distribution rate, exempt fee, discount tier, settlement rule) used by any
+A row (distribution rate, exempt fee, discount tier, settlement rule, zone hours) used by any
 settlement run cannot be edited or deleted: its figures are what published
 statements say. A change of value is made by ``tariff_row_new_value``: the old row
 ends the day before, a new row with the new value starts on that day, in one
@@ -27,6 +27,7 @@ from reports.models import (
     RunOutdatedReason,
     SettlementRule,
     SettlementRun,
+    TariffZoneHours,
 )
 
 KIND_OF: dict[type[models.Model], str] = {
@@ -34,8 +35,9 @@ KIND_OF: dict[type[models.Model], str] = {
     ExemptFee: RateUse.Kind.FEE,
     DiscountTier: RateUse.Kind.TIER,
     SettlementRule: RateUse.Kind.RULE,
+    TariffZoneHours: RateUse.Kind.ZONE,
 }
-DatedRow = DistributionRate | ExemptFee | DiscountTier | SettlementRule
+DatedRow = DistributionRate | ExemptFee | DiscountTier | SettlementRule | TariffZoneHours
 
 
 def snapshot_row_ids(snapshot: dict) -> dict[str, set[int]]:
@@ -44,6 +46,7 @@ def snapshot_row_ids(snapshot: dict) -> dict[str, set[int]]:
     ids[RateUse.Kind.RATE].update(r["id"] for r in snapshot.get("rates", []) if r.get("id") is not None)
     ids[RateUse.Kind.FEE].update(f["id"] for f in snapshot.get("fees", []) if f.get("id") is not None)
     ids[RateUse.Kind.TIER].update(t["id"] for t in snapshot.get("tiers", []) if t.get("id") is not None)
+    ids[RateUse.Kind.ZONE].update(z["id"] for z in snapshot.get("zone_hours", []) if z.get("id") is not None)
     rule = snapshot.get("rule") or {}
     if rule.get("id") is not None:
         ids[RateUse.Kind.RULE].add(rule["id"])

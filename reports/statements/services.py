@@ -284,21 +284,55 @@ def snapshot_fee_rates(snapshot: RunSnapshot) -> dict[str, Decimal]:
     return {fee.code: fee.effective_rate for fee in snapshot.rules.fees_in_force()}
 
 
-def tariff_notes(snapshot: RunSnapshot) -> list[str]:
-    """Human-readable rates and rules the run used, for the footnote."""
+def tariff_notes(snapshot: RunSnapshot, *, zone_hours: bool = True) -> list[str]:
+    """Human-readable rates and rules the run used, for the footnote (a member's statement leaves out
+    the zone hours, which the coordinator's report lists: the statement stays one page)."""
     notes = []
     for rate in snapshot.rules.rates:
         scope = " / ".join(x for x in [rate.dso or "", rate.tariff_group or ""] if x) or _("wszystkie PPE")
+        if rate.zone:
+            scope = _("%(scope)s, strefa %(zone)s") % {"scope": scope, "zone": rate.zone}
         notes.append(
             _("stawka zmienna sieciowa %(var)s zł/MWh i jakościowa %(qual)s zł/MWh (%(scope)s, od %(since)s)")
             % {"var": plnum(rate.variable_rate), "qual": plnum(rate.quality_rate), "scope": scope,
                "since": _date_pl(rate.valid_from)}
         )
+    if zone_hours:
+        notes.extend(zone_hours_notes(snapshot))
     if snapshot.rules.tiers:
         notes.append(
             _("progi upustu: %(tiers)s")
             % {"tiers": ", ".join(f"≥ {plnum(t.threshold_pct, 0)} % → {plnum(t.discount_pct, 0)} %" for t in snapshot.rules.tiers)}
         )
+    return notes
+
+
+def zone_hours_notes(snapshot: RunSnapshot) -> list[str]:
+    """The zone hours the run used, one note per group and zone: its hours on each kind of day
+    (kinds with the same hours named together; all four alike: "każdy dzień")."""
+    from reports.models import DayKind
+
+    by_zone: dict[tuple[str, str, str], dict[tuple[str, int, int], list[str]]] = {}
+    for z in sorted(snapshot.rules.zone_hours, key=lambda z: (z.tariff_group, z.zone, z.hour_from)):
+        days = by_zone.setdefault((z.dso or "", z.tariff_group, z.zone), {})
+        days.setdefault((z.day_kind, z.month_from, z.month_to), []).append(f"{z.hour_from}–{z.hour_to}")
+    order = list(DayKind.values)
+    every = {DayKind.WORKDAY, DayKind.SATURDAY, DayKind.SUNDAY, DayKind.HOLIDAY}
+    notes = []
+    for (dso, group, zone), days in by_zone.items():
+        same: dict[tuple[str, int, int], list[str]] = {}  # (hours, months) → kinds
+        for (kind, m1, m2), hours in days.items():
+            same.setdefault((", ".join(hours), m1, m2), []).append(kind)
+        parts = []
+        for (hour_ranges, m1, m2), kinds in same.items():
+            if set(kinds) >= every or DayKind.ALL in kinds:
+                label = str(DayKind.ALL.label)
+            else:
+                label = ", ".join(str(DayKind(k).label) for k in sorted(kinds, key=order.index))
+            months = "" if (m1, m2) == (1, 12) else f" ({m1}–{m2})"
+            parts.append(f"{label}{months} {hour_ranges}")
+        notes.append(_("strefa %(zone)s %(scope)s: %(hours)s (czas lokalny)") % {
+            "zone": zone, "scope": " / ".join(x for x in (dso, group) if x), "hours": "; ".join(parts)})
     return notes
 
 
@@ -377,7 +411,7 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
             period_end=run.period_end),
         "tier": tier_context(snapshot.totals.tier),
         "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=150),
-        "tariff_notes": tariff_notes(snapshot),
+        "tariff_notes": tariff_notes(snapshot, zone_hours=False),
         "exemption_end": _date_pl(snapshot.rules.rule.exemption_end_date),
         "allocation": run.get_allocation_display(),
         "correction": correction_data(statement=statement),

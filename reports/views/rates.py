@@ -17,17 +17,20 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from members.permissions import clusters_for_user
 from okeportal.formatting import day, period
-from reports.admin import DiscountTierForm, DistributionRateForm, ExemptFeeForm, SettlementRuleForm
+from reports.admin import DiscountTierForm, DistributionRateForm, ExemptFeeForm, SettlementRuleForm, TariffZoneHoursForm
 from reports.forms import NewValueForms
-from reports.models import DiscountTier, DistributionRate, ExemptFee, RateUse, SettlementRule
+from reports.models import DiscountTier, DistributionRate, ExemptFee, RateUse, SettlementRule, TariffZoneHours
 from reports.settlement.tariffs import KIND_OF
+from reports.settlement.zones import zone_schedules_check
 
 KINDS: dict[str, tuple[type, type[forms.ModelForm], Any]] = {
     RateUse.Kind.RATE: (DistributionRate, DistributionRateForm, _("Stawki dystrybucyjne")),
     RateUse.Kind.FEE: (ExemptFee, ExemptFeeForm, _("Opłaty zwolnione")),
     RateUse.Kind.TIER: (DiscountTier, DiscountTierForm, _("Progi upustu")),
     RateUse.Kind.RULE: (SettlementRule, SettlementRuleForm, _("Zasady rozliczenia")),
+    RateUse.Kind.ZONE: (TariffZoneHours, TariffZoneHoursForm, _("Godziny stref czasowych")),
 }
+WITH_DSO = (DistributionRate, TariffZoneHours)
 
 
 def _staff_or_404(request: HttpRequest) -> None:
@@ -56,11 +59,11 @@ def rate_list(request: HttpRequest) -> HttpResponse:
     sections = []
     for kind, (model, _form, title) in KINDS.items():
         locked = _locked(kind)
-        rows = [
-            {"row": row, "locked": row.pk in locked, "runs": uses.get((kind, row.pk), 0)}
-            for row in model.objects.order_by("-valid_from", "pk").select_related(*(["dso"] if model is DistributionRate else []))
-        ]
-        sections.append({"kind": kind, "title": title, "rows": rows})
+        objects = list(model.objects.order_by("-valid_from", "pk").select_related(*(["dso"] if model in WITH_DSO else [])))
+        rows = [{"row": row, "locked": row.pk in locked, "runs": uses.get((kind, row.pk), 0)} for row in objects]
+        # a zone schedule with an hour in no zone or in two: a run of that group would be refused
+        problems = zone_schedules_check(objects) if model is TariffZoneHours else []
+        sections.append({"kind": kind, "title": title, "rows": rows, "problems": problems})
     clusters = list(clusters_for_user(request.user)[:2])
     # A coordinator of one cluster keeps that cluster's navigation on this global page.
     cluster = clusters[0] if len(clusters) == 1 else None

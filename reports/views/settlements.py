@@ -28,6 +28,7 @@ from reports.settlement.archive import settlement_archive, settlement_unarchive
 from reports.settlement.outdated import settlement_outdated_reasons
 from reports.settlement.periods import run_level_provisional
 from reports.settlement.results import run_diff_causes, run_previous
+from reports.settlement.selectors import row_label
 from reports.settlement.snapshot import run_snapshot_read
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -410,7 +411,8 @@ def _snapshot_rows(run: SettlementRun) -> dict[str, Any]:
     snapshot = run.snapshot or {}
     any_dso, any_group = _("każdy OSD"), _("każda grupa")
     rates = [{
-        "who": " / ".join((r.get("dso_name") or r.get("dso") or any_dso, r.get("tariff_group") or any_group)),
+        "who": " / ".join((r.get("dso_name") or r.get("dso") or any_dso, r.get("tariff_group") or any_group))
+        + (" " + _("strefa %(zone)s") % {"zone": r["zone"]} if r.get("zone") else ""),
         "variable_rate": r.get("variable_rate"), "quality_rate": r.get("quality_rate"),
         "valid": period(r.get("valid_from"), r.get("valid_to")),
         "used": period(r["used_from"], r.get("used_to")) if r.get("used_from") else "",
@@ -420,7 +422,11 @@ def _snapshot_rows(run: SettlementRun) -> dict[str, Any]:
         "price": f.get("price"), "rate": f.get("effective_rate") if f.get("effective_rate") is not None else f.get("rate"),
         "cluster": f.get("applies_to_cluster", True), "cooperative": f.get("applies_to_cooperative", True),
     } for f in snapshot.get("fees", [])]
-    return {"snapshot_rates": rates, "snapshot_fees": fees}
+    zone_hours = [{
+        "label": row_label("zone", z),
+        "used": period(z["used_from"], z.get("used_to")) if z.get("used_from") else "",
+    } for z in snapshot.get("zone_hours", [])]
+    return {"snapshot_rates": rates, "snapshot_fees": fees, "snapshot_zone_hours": zone_hours}
 
 
 @cluster_staff_required

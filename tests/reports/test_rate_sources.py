@@ -11,11 +11,12 @@ import pytest
 from django.urls import reverse
 
 from members.models import DSO
-from reports.models import DiscountTier, DistributionRate, ExemptFee, RunOutdatedReason, SettlementRule
+from reports.models import DiscountTier, DistributionRate, ExemptFee, RunOutdatedReason, SettlementRule, TariffZoneHours
 from reports.settlement.results import run_snapshot_upgrade
 from reports.settlement.snapshot import SnapshotError, run_snapshot_read, snapshot_from_json, snapshot_to_json
 from reports.settlement.tariff_defaults import EXAMPLE, EXAMPLE_PGE, sourced_entries, tariff_defaults_load
 from reports.settlement.tariffs import rate_uses_record
+from reports.settlement.zones import zone_schedules_check
 from reports.statements.cluster_report import cluster_report_pdf
 from reports.statements.services import statements_generate
 from tests.factories import UserFactory
@@ -33,7 +34,7 @@ REPORT_NOTE = "Uwaga dla koordynatora: rozliczenie użyło wartości przykładow
 def _rows() -> list[tuple]:
     return [
         tuple(row.values())
-        for model in (DistributionRate, ExemptFee, DiscountTier, SettlementRule)
+        for model in (DistributionRate, ExemptFee, DiscountTier, SettlementRule, TariffZoneHours)
         for row in model.objects.order_by("pk").values()
     ]
 
@@ -76,8 +77,24 @@ def test_the_defaults_load_the_sourced_rows_with_their_sources(db) -> None:
     assert (g11.variable_rate, g11.quality_rate) == (D("246.40"), D("33.10"))
     assert (g11.valid_from, g11.valid_to, g11.verified) == (dt.date(2026, 1, 1), dt.date(2026, 12, 31), False)
     assert TAURON_TARIFF in g11.source and "tauron-dystrybucja.pl" in g11.source
-    # G12's variable rate is priced by time zone, which the rows cannot hold: not loaded
-    assert not DistributionRate.objects.filter(tariff_group="G12").exists()
+    # G12 is priced by time zone: one row per zone, each with the group's quality rate, and its zone hours
+    g12 = {r.zone: r for r in DistributionRate.objects.filter(dso=tauron, tariff_group="G12")}
+    assert {z: (r.variable_rate, r.quality_rate, r.valid_from, r.valid_to, r.verified) for z, r in g12.items()} == {
+        "day": (D("284.10"), D("33.10"), dt.date(2026, 1, 1), dt.date(2026, 12, 31), False),
+        "night": (D("55.80"), D("33.10"), dt.date(2026, 1, 1), dt.date(2026, 12, 31), False),
+    }
+    assert all(TAURON_TARIFF in r.source for r in g12.values())
+    hours = TariffZoneHours.objects.filter(dso=tauron, tariff_group="G12")
+    assert not hours.filter(verified=True).exists() and all(TAURON_TARIFF in h.source for h in hours)
+    day = sorted({(h.hour_from, h.hour_to) for h in hours.filter(zone="day", day_kind="workday")})
+    night = sorted({(h.hour_from, h.hour_to) for h in hours.filter(zone="night", day_kind="holiday")})
+    assert day == [(6, 13), (15, 22)] and night == [(0, 6), (13, 15), (22, 24)]
+    # the Sunday/holiday reading is disputed among the sources: the rows say so
+    assert all("odczyt sporny" in h.source for h in hours.filter(day_kind__in=["sunday", "holiday"]))
+    assert not any("odczyt sporny" in h.source for h in hours.filter(day_kind__in=["workday", "saturday"]))
+    assert zone_schedules_check(list(hours)) == []
+    # no other group of the task (C11, C12a, C21, B21, B23) has a sourced value: none is entered
+    assert not DistributionRate.objects.filter(tariff_group__in=["C11", "C12a", "C21", "B21", "B23"]).exists()
     # every loaded row carries the source and flag the data file records
     for entry in sourced_entries():
         if entry["kind"] == "fee" and entry["valid_from"] >= "2025":

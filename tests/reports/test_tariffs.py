@@ -35,7 +35,7 @@ def test_it_prefers_dso_and_group_over_dso_over_group_over_general(cluster):
     rate("111", dso=cluster.dso, group="C11", since=dt.date(2023, 1, 1), until=dt.date(2023, 12, 31))  # older, equally specific
     plan = tariff_plan(ppes=[c11, g11, b21, c21], start=JAN1, end=JAN31)
     assert len(plan.segments) == 1
-    rates = {pk: r.variable_rate for pk, r in plan.segments[0].rates.items()}
+    rates = {pk: r[""].variable_rate for pk, r in plan.segments[0].rates.items()}
     # G11 and B21: the DSO-only row (200) beats group-only rows; C21 gets the DSO row too
     assert rates == {c11.pk: D("300"), g11.pk: D("200"), b21.pk: D("200"), c21.pk: D("200")}
 
@@ -45,7 +45,7 @@ def test_it_takes_the_later_valid_from_among_equals_and_splits_the_period_by_day
     rate("250", dso=cluster.dso, since=dt.date(2025, 1, 16))
     rate("240", dso=cluster.dso, since=dt.date(2024, 6, 1), until=dt.date(2025, 1, 15))
     plan = tariff_plan(ppes=[ppe], start=JAN1, end=JAN31)
-    assert [(s.start, s.end, s.rates[ppe.pk].variable_rate) for s in plan.segments] == [
+    assert [(s.start, s.end, s.rates[ppe.pk][""].variable_rate) for s in plan.segments] == [
         (JAN1, dt.date(2025, 1, 15), D("240")),
         (dt.date(2025, 1, 16), JAN31, D("250")),
     ]
