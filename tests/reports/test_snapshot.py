@@ -207,3 +207,24 @@ def test_the_migration_stops_on_a_run_it_cannot_read_naming_run_and_field(run) -
     with pytest.raises(SnapshotError) as caught:
         migration.convert(django_apps, None)
     assert caught.value.field == f"rozliczenie {run.pk}: totals.cost_without_cluster"
+
+
+def test_migration_0018_brings_a_schema_5_run_to_schema_6(cluster, seventy, django_capture_on_commit_callbacks) -> None:  # noqa: F811
+    """A run stored before schema 6: no evaluation period, no tariff zones (see ``_SCHEMA_6_STEPS``)."""
+    from reports.settlement import settlement_request
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = settlement_request(cluster=cluster, period_start=START, period_end=END, period_kind="custom")
+    run.refresh_from_db()
+    old = dict(run.snapshot) | {"schema": 5}
+    old["rule"] = {k: v for k, v in old["rule"].items() if k != "evaluation_period"}
+    old["rates"] = [{k: v for k, v in r.items() if k != "zone"} for r in old["rates"]]
+    del old["zone_hours"]
+    SettlementRun.objects.filter(pk=run.pk).update(snapshot=old)
+    importlib.import_module("reports.migrations.0018_snapshot_schema_6").convert(django_apps, None)
+    run.refresh_from_db()
+    snapshot = run_snapshot_read(run)
+    assert run.snapshot["schema"] == SCHEMA == 6
+    assert snapshot.rules.rule.evaluation_period == "month"
+    assert {r.zone for r in snapshot.rules.rates} == {""} and snapshot.rules.zone_hours == ()
+    assert snapshot.totals.total == D("52442.81")
