@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from members.models import Cluster, ClusterKind, ConditionCode, Member
+from members.models import Cluster, ClusterKind, ConditionCode, Member, vat_deduction_default
 from reports.engine import (
     CooperativeScenario,
     Fee,
@@ -362,7 +362,7 @@ def run_snapshot(
         members=tuple(
             SnapshotMember(
                 ref=m.ref, name=m.name, legal_form=m.legal_form, address=m.address, nip=m.nip, regon=m.regon, krs=m.krs,
-                joined_on=m.joined_on, left_on=m.left_on,
+                joined_on=m.joined_on, left_on=m.left_on, deducts_vat=m.deducts_vat,
             )
             for m in g.members
         ),
@@ -405,6 +405,7 @@ def _legacy_rules(old: dict, run) -> dict:
         rule.setdefault("id", None)
         rule.setdefault("valid_to", None)
         rule.setdefault("storage_price_spread", old.get("price_spread") or storage_spread)
+        rule.setdefault("vat_rate_pct", VAT_BEFORE_RULE)
     legacy = {
         "rates": [
             {"id": None, "valid_to": None, "source_note": ""} | r | used(r) for r in old.get("rates") or []
@@ -456,6 +457,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         return _snapshot_upgrade_3(old)
     if old.get("schema") == 4:
         return _snapshot_upgrade_4(old)
+    if old.get("schema") == 5:
+        return _snapshot_upgrade_5(old)
     recorded = old.get("cluster") or {}
     # runs of schema 1 predate the estimated PPE-hours: not recorded
     totals = decode(
@@ -478,7 +481,7 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         status=run_cluster_status(
             cluster=cluster, period_start=run.period_start, period_end=run.period_end, evaluated="conversion"),
         rules=rules,
-        members=decode(tuple[SnapshotMember, ...], old.get("members") or [], "members"),
+        members=decode(tuple[SnapshotMember, ...], _members_before_vat(old.get("members") or []), "members"),
         memberships=decode(tuple[SnapshotMembership, ...], old.get("memberships") or [], "memberships"),
         ppes=decode(tuple[SnapshotPPE, ...], [
             p | {"renewable_share": str(p["renewable_share"])} if isinstance(p, dict) and "renewable_share" in p else p
@@ -533,9 +536,29 @@ def _snapshot_upgrade_3(old: dict) -> RunSnapshot:
 
 def _snapshot_upgrade_4(old: dict) -> RunSnapshot:
     """Schema 4 → 5: the rows the run used that were not verified (before the flag: all of them)."""
+    return _snapshot_upgrade_5(old | {"schema": 5, "unverified": _unverified_before_flags(old)})
+
+
+# --- schema 5 → 6: VAT ----------------------------------------------------------------
+# Runs computed before the VAT rate was rule data used 23 % (the only rate the documents named),
+# and their members deducted VAT as their legal form says (``members.models.vat_deduction_default``).
+VAT_BEFORE_RULE = "23.00"
+
+
+def _members_before_vat(members: list) -> list:
+    return [
+        {"deducts_vat": vat_deduction_default(str(m.get("legal_form") or ""))} | m if isinstance(m, dict) else m
+        for m in members
+    ]
+
+
+def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
+    """Schema 5 → 6: the rule's VAT rate (23 %) and each member's VAT deduction (its legal form's default)."""
     from .snapshot import SCHEMA, snapshot_from_json
 
-    return snapshot_from_json(old | {"schema": SCHEMA, "unverified": _unverified_before_flags(old)})
+    rule = old.get("rule")
+    rule = {"vat_rate_pct": VAT_BEFORE_RULE} | rule if isinstance(rule, dict) else rule
+    return snapshot_from_json(old | {"schema": SCHEMA, "rule": rule, "members": _members_before_vat(old.get("members") or [])})
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:
@@ -588,7 +611,7 @@ def run_previous(*, run: SettlementRun) -> SettlementRun | None:
 METER_KEYS = ("drawn_wh", "fed_in_wh", "renewable_fed_in_wh", "missing_hours")
 RATE_FIELDS = ("variable_rate", "quality_rate")
 FEE_FIELDS = ("rate", "effective_rate", "price", "obligation_pct", "mode")
-RULE_FIELDS = ("cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "exemption_end_date")
+RULE_FIELDS = ("cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "exemption_end_date", "vat_rate_pct")
 
 
 def _rates_by_target(snapshot: dict) -> dict[tuple[str | None, str | None], dict[str, list[str]]]:

@@ -36,8 +36,9 @@ from reports.engine import CooperativeScenario, Fee, PerMWh, StorageComparison, 
 from reports.engine.cooperative import CarriedSurplus
 from reports.models import FEE_ORDER
 
-SCHEMA = 5  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
-# 3: before the level rule and the cooperative's netting; 4: before the unverified rows were recorded
+SCHEMA = 6  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
+# 3: before the level rule and the cooperative's netting; 4: before the unverified rows were recorded;
+# 5: before the VAT rate and the members' VAT deduction were recorded
 
 __all__ = [
     "SCHEMA",
@@ -201,6 +202,9 @@ class SnapshotRule:
     storage_price_spread: Decimal
     valid_from: dt.date
     valid_to: dt.date | None
+    # The VAT rate of the rule, % (the rule is one over the whole period: ``tariff_plan``); gross
+    # amounts for members that do not deduct VAT (``reports.engine.money.vat_gross``).
+    vat_rate_pct: Decimal
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,7 @@ class SnapshotMember:
     krs: str
     joined_on: dt.date
     left_on: dt.date | None
+    deducts_vat: bool  # Member.deducts_vat when the run was computed: False → statements show the gross too
 
 
 @dataclass(frozen=True)

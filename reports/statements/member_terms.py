@@ -1,0 +1,162 @@
+"""What applied to one member in a settled period, read from the run's snapshot only.
+
+- ``member_rate_rows``: the distribution rates of the member's own PPEs, day by day as the
+  run chose them (``reports.settlement.selectors.distribution_rate_select``: the most
+  specific row in force wins), joined into rows of consecutive days. A member's statement
+  lists these, never another tariff group's rate.
+- ``member_vat``: whether the member deducts VAT (as the run recorded it) and the rule's
+  VAT rate; the gross total for a member that does not (``reports.engine.money.vat_gross``).
+
+A rate row's text comes from ``rate_row_label`` alone, so a row that gains a new key (a
+tariff zone) changes one function.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from okeportal.formatting import plnum
+from reports.engine.money import vat_gross
+from reports.settlement.snapshot import RunSnapshot, SnapshotRate
+
+DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class MemberRateRow:
+    """One distribution rate applied to one PPE of the member on consecutive days."""
+
+    ppe: str
+    dso: str  # the PPE's DSO
+    tariff_group: str  # the PPE's tariff group
+    rate: SnapshotRate  # the row the run used (its own DSO / group may be "every")
+    used_from: dt.date
+    used_to: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.used_to - self.used_from).days + 1
+
+
+def _member_ppe_days(
+    *, snapshot: RunSnapshot, member_ref: str, start: dt.date, end: dt.date, ppe_codes: Iterable[str]
+) -> list[tuple[str, dt.date, dt.date]]:
+    """(PPE code, first, last day) of the member's PPEs in the period: its recorded memberships, or, for
+    a run that recorded none for it, ``ppe_codes`` (the PPEs of its settlement line) over the whole period."""
+    spans = []
+    for ms in snapshot.memberships:
+        if ms.member != member_ref:
+            continue
+        first, last = max(ms.valid_from, start), min(ms.valid_to or end, end)
+        if first <= last:
+            spans.append((ms.ppe, first, last))
+    if not spans and not any(ms.member == member_ref for ms in snapshot.memberships):
+        spans = [(code, start, end) for code in ppe_codes]
+    return sorted(spans)
+
+
+def _rate_key(rate: SnapshotRate) -> tuple:
+    return (rate.dso is not None, bool(rate.tariff_group), rate.valid_from, rate.id or 0)
+
+
+def _rate_for(*, candidates: Iterable[SnapshotRate], dso: str, group: str) -> SnapshotRate | None:
+    """The most specific candidate for the PPE, as ``distribution_rate_select`` chose it."""
+    matching = [
+        r for r in candidates
+        if (r.dso is None or r.dso == dso) and (not r.tariff_group or r.tariff_group.upper() == group.upper())
+    ]
+    return max(matching, key=_rate_key, default=None)
+
+
+def _candidates_on(snapshot: RunSnapshot, day: dt.date) -> list[SnapshotRate]:
+    """The rates the run used on ``day``: its segment's rows (by id), or, for a run that recorded no
+    segments, every recorded rate used on that day."""
+    rules = snapshot.rules
+    for segment in rules.segments:
+        if segment.start <= day <= segment.end:
+            ids = set(segment.rate_ids)
+            return [r for r in rules.rates if r.id in ids]
+    return [r for r in rules.rates if r.used_from <= day <= r.used_to]
+
+
+def member_rate_rows(
+    *, snapshot: RunSnapshot, member_ref: str, period_start: dt.date, period_end: dt.date,
+    ppe_codes: Iterable[str] = (),
+) -> list[MemberRateRow]:
+    """The distribution rates applied to the member's own PPEs, by PPE code and first day."""
+    ppes = {p.code: p for p in snapshot.ppes}
+    rows: list[MemberRateRow] = []
+    for code, first, last in _member_ppe_days(
+        snapshot=snapshot, member_ref=member_ref, start=period_start, end=period_end, ppe_codes=ppe_codes
+    ):
+        ppe = ppes.get(code)
+        dso, group = (ppe.dso, ppe.tariff_group) if ppe is not None else ("", "")
+        day = first
+        while day <= last:
+            rate = _rate_for(candidates=_candidates_on(snapshot, day), dso=dso, group=group)
+            if rate is not None:
+                previous = rows[-1] if rows else None
+                if previous is not None and previous.ppe == code and previous.rate == rate and previous.used_to == day - DAY:
+                    rows[-1] = MemberRateRow(code, dso, group, rate, previous.used_from, day)
+                else:
+                    rows.append(MemberRateRow(code, dso, group, rate, day, day))
+            day += DAY
+    return rows
+
+
+def rate_row_label(row: MemberRateRow) -> str:
+    """``PGE Dystrybucja, C11``: what the rate row applies to (extend here for a tariff zone)."""
+    return ", ".join(part for part in (row.dso, row.tariff_group) if part)
+
+
+def _date_pl(value: dt.date) -> str:
+    return value.strftime("%d.%m.%Y")
+
+
+def member_rate_notes(rows: Iterable[MemberRateRow]) -> list[str]:
+    """One phrase per PPE for the statement's footnote (the document language is Polish): each rate it
+    had, the rate's validity and the days of the period it applied on."""
+    by_ppe: dict[str, list[MemberRateRow]] = {}
+    for row in rows:
+        by_ppe.setdefault(row.ppe, []).append(row)
+    notes = []
+    for code, ppe_rows in by_ppe.items():
+        label = rate_row_label(ppe_rows[0])
+        rates = ", ".join(
+            f"zmienna {plnum(r.rate.variable_rate)} + jakościowa {plnum(r.rate.quality_rate)} zł/MWh "
+            f"(stawka od {_date_pl(r.rate.valid_from)}{f' do {_date_pl(r.rate.valid_to)}' if r.rate.valid_to else ''}; "
+            f"dni {r.used_from:%d.%m}–{r.used_to:%d.%m}: {r.days})"
+            for r in ppe_rows
+        )
+        notes.append(f"PPE {code}{f' ({label})' if label else ''}: {rates}")
+    return notes
+
+
+@dataclass(frozen=True)
+class MemberVat:
+    deducts: bool  # as the run recorded the member; a member the run did not record: True (net only)
+    rate_pct: Decimal  # the rule's VAT rate
+    net: Decimal
+    gross: Decimal | None  # the net total with VAT, rounded once; None for a member that deducts VAT
+
+    @property
+    def rate_decimals(self) -> int:
+        """0 for a whole rate (23 %), else 2."""
+        return 0 if self.rate_pct == self.rate_pct.to_integral_value() else 2
+
+    @property
+    def vat(self) -> Decimal | None:
+        return self.gross - self.net if self.gross is not None else None
+
+
+def member_vat(*, snapshot: RunSnapshot, member_ref: str, net: Decimal) -> MemberVat:
+    """The member's VAT terms and, when it does not deduct VAT, its gross total."""
+    recorded = next((m for m in snapshot.members if m.ref == member_ref), None)
+    deducts = recorded.deducts_vat if recorded is not None else True
+    rate = snapshot.rules.rule.vat_rate_pct
+    return MemberVat(
+        deducts=deducts, rate_pct=rate, net=net, gross=None if deducts else vat_gross(net=net, vat_rate_pct=rate)
+    )
