@@ -489,6 +489,7 @@ def settlement_member(request: HttpRequest, cluster: Cluster, run_id: int, line_
             "names": {"drawn": _("pobór"), "shared": _("energia współdzielona")},
         },
         "ppe_total": {k: sum(p.get(k, 0) for p in line.ppes or []) for k in ("drawn_wh", "shared_wh", "fed_in_wh")},
+        "vat": member_vat(snapshot=run_snapshot_read(run), member_ref=line.member_ref, net=line.total),
     })
 
 

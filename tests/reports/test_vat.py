@@ -190,12 +190,16 @@ def test_the_result_page_and_the_cluster_report_show_the_gross_of_non_deducting_
     from reports.statements.cluster_report import cluster_report_pdf
 
     run = _run(cluster, alice_deducts=False)
-    SettlementLineFactory(run=run, member=alice.member, member_ref="alice")
-    SettlementLineFactory(run=run, member=bob.member, member_ref="bob", total=Decimal("1.50"))
+    alice_line = SettlementLineFactory(run=run, member=alice.member, member_ref="alice")
+    bob_line = SettlementLineFactory(run=run, member=bob.member, member_ref="bob", total=Decimal("1.50"))
     client.force_login(coordinator)
     page = client.get(reverse("reports:settlement-detail", args=[cluster.slug, run.pk])).content.decode().replace("\u00a0", " ")
     assert "Brutto (VAT 23 %)" in page and "25 801,87 zł" in page and "odlicza VAT" in page
     assert "1,85 zł" not in page  # bob deducts VAT: no gross
+    member_page = reverse("reports:settlement-member", args=[cluster.slug, run.pk, alice_line.pk])
+    assert "Korzyść brutto (z VAT 23 %)" in client.get(member_page).content.decode().replace("\u00a0", " ")
+    member_page = reverse("reports:settlement-member", args=[cluster.slug, run.pk, bob_line.pk])
+    assert "Członek odlicza VAT: kwoty netto." in client.get(member_page).content.decode()
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(cluster_report_pdf(run=run).content)).pages)
     text = " ".join(text.replace("\u00a0", " ").split())
     assert "25 801,87 zł" in text and "Brutto (VAT 23 %)" in text
