@@ -14,9 +14,9 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from reports.models import ClusterReport, SettlementRun
+from reports.models import ClusterReport, SettlementLine, SettlementRun
 from reports.settlement.snapshot import RunSnapshot, run_snapshot_read
-from reports.statements.member_terms import member_vat
+from reports.statements.member_terms import MemberVat, member_vat
 from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
 from reports.statements.services import (
     FEE_LABELS,
@@ -37,13 +37,13 @@ def _fee_label(code: str) -> str:
     return str(FEE_LABELS.get(code, code))
 
 
-def _lines_with_vat(run: SettlementRun, snapshot: RunSnapshot) -> list[Any]:
-    """The run's lines by member name, each with ``vat`` (``member_vat``: the gross total of a member
+def _lines_with_vat(run: SettlementRun, snapshot: RunSnapshot) -> list[tuple[SettlementLine, MemberVat]]:
+    """The run's lines by member name, each with its ``member_vat`` (the gross total of a member
     that does not deduct VAT)."""
-    lines = list(run.lines.order_by("member_name"))
-    for line in lines:
-        line.vat = member_vat(snapshot=snapshot, member_ref=line.member_ref, net=line.total)
-    return lines
+    return [
+        (line, member_vat(snapshot=snapshot, member_ref=line.member_ref, net=line.total))
+        for line in run.lines.order_by("member_name")
+    ]
 
 
 def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:

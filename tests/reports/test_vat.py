@@ -200,6 +200,8 @@ def test_the_result_page_and_the_cluster_report_show_the_gross_of_non_deducting_
     assert "Korzyść brutto (z VAT 23 %)" in client.get(member_page).content.decode().replace("\u00a0", " ")
     member_page = reverse("reports:settlement-member", args=[cluster.slug, run.pk, bob_line.pk])
     assert "Członek odlicza VAT: kwoty netto." in client.get(member_page).content.decode()
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(cluster_report_pdf(run=run).content)).pages)
+    report = cluster_report_pdf(run=run).content
+    open("/tmp/report-vat.pdf", "wb").write(report)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(report)).pages)
     text = " ".join(text.replace("\u00a0", " ").split())
     assert "25 801,87 zł" in text and "Brutto (VAT 23 %)" in text
