@@ -205,3 +205,26 @@ def test_the_result_page_and_the_cluster_report_show_the_gross_of_non_deducting_
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(report)).pages)
     text = " ".join(text.replace("\u00a0", " ").split())
     assert "25 801,87 zł" in text and "Brutto (VAT 23 %)" in text
+
+
+def test_an_administrator_gives_the_rule_a_new_vat_rate_from_a_date_on_the_rates_page(client, cluster) -> None:
+    from reports.settlement.tariffs import rate_uses_record
+    from tests.factories import UserFactory
+    from tests.reports.factories import march_run
+
+    run = march_run(cluster)
+    rate_uses_record(run=run)
+    rule = SettlementRule.objects.get()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    assert "VAT 23.00 %" in client.get("/rates/").content.decode()
+    url = f"/rates/rule/{rule.pk}/new-value/"
+    assert 'name="vat_rate_pct"' in client.get(url).content.decode()
+    values = {"valid_from": "2026-03-15", "exemption_end_date": "2029-12-31", "level_numerator": "all_sources",
+              "cooperative_coefficient": "0,600", "cooperative_netting_period": "month", "cooperative_carry_months": "12",
+              "completeness_gate_pct": "99,00", "storage_price_spread": "180,00", "source": "ustawa o VAT"}
+    refused = client.post(url, values | {"vat_rate_pct": "150"})
+    assert "Stawka VAT to procent: od 0 do 100 %." in refused.content.decode()
+    response = client.post(url, values | {"vat_rate_pct": "8,00"}, follow=True)
+    assert "Nieaktualne rozliczenia (1)" in response.content.decode()
+    new = SettlementRule.objects.get(valid_from=dt.date(2026, 3, 15))
+    assert new.vat_rate_pct == Decimal("8.00")
