@@ -16,7 +16,7 @@ from typing import Any
 
 from reports.models import ClusterReport, SettlementLine, SettlementRun
 from reports.settlement.snapshot import RunSnapshot, run_snapshot_read
-from reports.statements.member_terms import MemberVat, member_vat
+from reports.statements.member_terms import MemberVat, member_vat, vat_rate_decimals
 from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
 from reports.statements.services import (
     FEE_LABELS,
@@ -86,6 +86,7 @@ def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:
         "chart": monthly_chart_html(months=[asdict(m) for m in snapshot.monthly], series=MONTHLY_SERIES, height=170),
         "lines": _lines_with_vat(run, snapshot),
         "vat_rate_pct": snapshot.rules.rule.vat_rate_pct,
+        "vat_rate_decimals": vat_rate_decimals(snapshot.rules.rule.vat_rate_pct),
         "tariff_notes": tariff_notes(snapshot),
         # The report is the coordinator's copy (members get statements only): it names the rows nobody verified.
         "unverified": snapshot.rules.unverified,

@@ -135,6 +135,11 @@ def member_rate_notes(rows: Iterable[MemberRateRow]) -> list[str]:
     return notes
 
 
+def vat_rate_decimals(rate_pct: Decimal) -> int:
+    """How a VAT rate is printed: 0 decimals for a whole rate (23 %), else 2 (22,50 %)."""
+    return 0 if rate_pct == rate_pct.to_integral_value() else 2
+
+
 @dataclass(frozen=True)
 class MemberVat:
     deducts: bool  # as the run recorded the member; a member the run did not record: True (net only)
@@ -144,8 +149,7 @@ class MemberVat:
 
     @property
     def rate_decimals(self) -> int:
-        """0 for a whole rate (23 %), else 2."""
-        return 0 if self.rate_pct == self.rate_pct.to_integral_value() else 2
+        return vat_rate_decimals(self.rate_pct)
 
     @property
     def vat(self) -> Decimal | None:

@@ -28,7 +28,7 @@ from reports.settlement.archive import settlement_archive, settlement_unarchive
 from reports.settlement.outdated import settlement_outdated_reasons
 from reports.settlement.results import run_diff_causes, run_previous
 from reports.settlement.snapshot import RunSnapshot, run_snapshot_read
-from reports.statements.member_terms import member_vat
+from reports.statements.member_terms import member_vat, vat_rate_decimals
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Rows per page of the detail's member table (and of a failed run's missing-data table).
@@ -460,6 +460,7 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
             "exemption_cards": [(_fee_label(code), totals.get("exemptions", {}).get(code)) for code in codes],
             "rows": rows, "line_total": line_total, "page_obj": page_obj,
             "vat_rate_pct": snapshot.rules.rule.vat_rate_pct,
+            "vat_rate_decimals": vat_rate_decimals(snapshot.rules.rule.vat_rate_pct),
             "chart_data": _chart_data(run),
             "comparison": _comparison(run),
             "diff": _diff_rows(run, lines),

@@ -14,7 +14,7 @@ from reports.engine.money import vat_gross
 from reports.models import SettlementRule
 from reports.settlement.results import run_snapshot_upgrade
 from reports.settlement.snapshot import SCHEMA, run_snapshot_read
-from reports.statements.member_terms import member_rate_rows, member_vat, rate_row_label
+from reports.statements.member_terms import member_rate_rows, member_vat, rate_row_label, vat_rate_decimals
 from reports.statements.services import statement_data, statement_pdf, statements_prepare
 from tests.factories import ppe_code
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, seed_snapshot
@@ -81,6 +81,8 @@ def test_the_gross_is_the_net_total_times_one_plus_the_rate_rounded_half_up_once
     # 0,05 × 1,23 = 0,0615 → 0,06; another rate from the rule: 10,00 × 1,08 = 10,80
     assert vat_gross(net=Decimal("0.05"), vat_rate_pct=Decimal("23")) == Decimal("0.06")
     assert vat_gross(net=Decimal("10.00"), vat_rate_pct=Decimal("8.00")) == Decimal("10.80")
+    # a whole rate prints as "23 %", another as "22,50 %"
+    assert (vat_rate_decimals(Decimal("23.00")), vat_rate_decimals(Decimal("22.50"))) == (0, 2)
 
 
 def test_a_member_that_does_not_deduct_vat_gets_the_gross_and_one_that_does_gets_none(cluster) -> None:
