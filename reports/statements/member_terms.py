@@ -118,20 +118,24 @@ def _date_pl(value: dt.date) -> str:
 
 def member_rate_notes(rows: Iterable[MemberRateRow]) -> list[str]:
     """One phrase per PPE for the statement's footnote (the document language is Polish): each rate it
-    had, the rate's validity and the days of the period it applied on."""
+    had, the rate's validity and the days of the period it applied on. PPEs with the same rates on the
+    same days share one phrase, so a member with many PPEs in one group reads one line."""
     by_ppe: dict[str, list[MemberRateRow]] = {}
     for row in rows:
         by_ppe.setdefault(row.ppe, []).append(row)
-    notes = []
+    shared: dict[tuple, list[str]] = {}
     for code, ppe_rows in by_ppe.items():
-        label = rate_row_label(ppe_rows[0])
+        key = (rate_row_label(ppe_rows[0]), tuple((r.rate, r.used_from, r.used_to) for r in ppe_rows))
+        shared.setdefault(key, []).append(code)
+    notes = []
+    for (label, used), codes in shared.items():
         rates = ", ".join(
-            f"zmienna {plnum(r.rate.variable_rate)} + jakościowa {plnum(r.rate.quality_rate)} zł/MWh "
-            f"(stawka od {_date_pl(r.rate.valid_from)}{f' do {_date_pl(r.rate.valid_to)}' if r.rate.valid_to else ''}; "
-            f"dni {r.used_from:%d.%m}–{r.used_to:%d.%m}: {r.days})"
-            for r in ppe_rows
+            f"zmienna {plnum(rate.variable_rate)} + jakościowa {plnum(rate.quality_rate)} zł/MWh "
+            f"(stawka od {_date_pl(rate.valid_from)}{f' do {_date_pl(rate.valid_to)}' if rate.valid_to else ''}; "
+            f"dni {first:%d.%m}–{last:%d.%m}: {(last - first).days + 1})"
+            for rate, first, last in used
         )
-        notes.append(f"PPE {code}{f' ({label})' if label else ''}: {rates}")
+        notes.append(f"PPE {', '.join(codes)}{f' ({label})' if label else ''}: {rates}")
     return notes
 
 

@@ -230,3 +230,22 @@ def test_an_administrator_gives_the_rule_a_new_vat_rate_from_a_date_on_the_rates
     assert "Nieaktualne rozliczenia (1)" in response.content.decode()
     new = SettlementRule.objects.get(valid_from=dt.date(2026, 3, 15))
     assert new.vat_rate_pct == Decimal("8.00")
+
+
+def test_ppes_with_the_same_rates_on_the_same_days_share_one_note(cluster) -> None:
+    from reports.statements.member_terms import member_rate_notes
+
+    snapshot = run_snapshot_read(_run(cluster))
+    rows = member_rate_rows(snapshot=snapshot, member_ref="x", period_start=MARCH[0], period_end=MARCH[1],
+                            ppe_codes=[A, B, C])  # no memberships of "x": its line's PPEs over the whole period
+    notes = member_rate_notes(rows)
+    assert len(notes) == 3
+    rows = member_rate_rows(snapshot=snapshot, member_ref="x", period_start=MARCH[0], period_end=MARCH[1],
+                            ppe_codes=[A, A + "0"])  # the second is unknown to the snapshot: the general rate
+    assert [n.split(":")[0] for n in member_rate_notes(rows)] == [f"PPE {A} (PGE Dystrybucja, G11)", f"PPE {A}0"]
+    same = [r for r in member_rate_rows(snapshot=snapshot, member_ref="bob", period_start=MARCH[0], period_end=MARCH[1])]
+    twin = [type(r)(C + "9", r.dso, r.tariff_group, r.rate, r.used_from, r.used_to) for r in same]
+    assert member_rate_notes(same + twin) == [
+        f"PPE {C}, {C}9 (PGE Dystrybucja, B21): zmienna 229,30 + jakościowa 24,21 zł/MWh "
+        "(stawka od 01.01.2024; dni 01.03–31.03: 31)"
+    ]
