@@ -18,7 +18,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from members.forms import member_identifiers_form_clean
+from members.forms import (
+    member_identifiers_form_clean,
+    vat_deduction_field,
+    vat_deduction_field_setup,
+    vat_deduction_value,
+)
 from members.models import (
     DSO,
     Cluster,
@@ -33,22 +38,42 @@ from members.models import (
     PPEMembership,
     RegistryImport,
     StorageUnit,
+    vat_deduction_default,
 )
 from members.services import area
 from members.services.area import PPECandidate
 from members.services.memberships import ppe_code_one_cluster_validate
+from members.services.registry import member_vat_changed_send
 from members.services.validators import ppe_code_clean
 
 
 class MemberAdminForm(forms.ModelForm):
+    deducts_vat = vat_deduction_field()
+
     class Meta:
         model = Member
         fields = ["cluster", "ref", "name", "legal_form", "nip", "regon", "krs", "pesel", "street", "postal_code", "city", "email", "joined_on", "left_on", "controlled_by_jst", "user"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        vat_deduction_field_setup(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         member_identifiers_form_clean(self, data)
         return data
+
+    def save(self, commit: bool = True) -> Member:
+        # As ``member_create`` / ``member_update`` do: the legal form's default when not chosen.
+        member = super().save(commit=False)
+        chosen = vat_deduction_value(self.cleaned_data.get("deducts_vat") or "")
+        if chosen is not None:
+            member.deducts_vat = chosen
+        elif member._state.adding:
+            member.deducts_vat = vat_deduction_default(member.legal_form)
+        if commit:
+            member.save()
+        return member
 
 
 class MeteringPointAdminForm(forms.ModelForm):
@@ -155,14 +180,21 @@ class MembershipOfMemberInline(admin.TabularInline):
 class MemberAdmin(SimpleHistoryAdmin):
     form = MemberAdminForm
     list_display = ["name", "ref", "cluster", "legal_form", "nip", "joined_on", "left_on"]
-    list_filter = ["cluster", "legal_form", "controlled_by_jst", ("left_on", admin.EmptyFieldListFilter)]
+    list_filter = ["cluster", "legal_form", "controlled_by_jst", "deducts_vat", ("left_on", admin.EmptyFieldListFilter)]
     search_fields = ["name", "ref", "nip", "regon", "krs", "email", "ppe_memberships__ppe__code"]
     list_select_related = ["cluster"]
     autocomplete_fields = ["user"]
     date_hierarchy = "joined_on"
     inlines = [MembershipOfMemberInline]
+
+    def save_model(self, request: HttpRequest, obj: Member, form: Any, change: bool) -> None:
+        deducted = Member.objects.filter(pk=obj.pk).values_list("deducts_vat", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        if change and deducted is not None and deducted != obj.deducts_vat:
+            member_vat_changed_send(member=obj)
+
     fieldsets = [
-        (None, {"fields": ["cluster", "ref", "name", "legal_form", "controlled_by_jst"]}),
+        (None, {"fields": ["cluster", "ref", "name", "legal_form", "controlled_by_jst", "deducts_vat"]}),
         (_("Identyfikatory"), {"fields": ["nip", "regon", "krs", "pesel"]}),
         (_("Adres i kontakt"), {"fields": ["street", "postal_code", "city", "email", "user"]}),
         (_("Członkostwo"), {"fields": ["joined_on", "left_on"]}),

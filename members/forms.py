@@ -51,16 +51,50 @@ def member_identifiers_form_clean(form: forms.Form, data: dict[str, Any]) -> Non
                 form.add_error(name, messages)
 
 
+VAT_BY_LEGAL_FORM = "auto"
+
+
+def vat_deduction_field() -> forms.ChoiceField:
+    """``Member.deducts_vat`` as a choice: by the legal form (new members only), yes or no."""
+    return forms.ChoiceField(
+        label=_("Odliczanie VAT"),
+        choices=[
+            (VAT_BY_LEGAL_FORM, _("według formy prawnej (przedsiębiorcy i spółdzielnie odliczają, pozostali nie)")),
+            ("yes", _("odlicza VAT — zestawienia w kwotach netto")),
+            ("no", _("nie odlicza VAT — zestawienia pokazują także korzyść brutto")),
+        ],
+        initial=VAT_BY_LEGAL_FORM,
+        required=False,  # not sent (an older form, a script): the legal form's default, or unchanged
+        help_text=_("Gospodarstwo domowe nie odlicza VAT; JST wybiera według tego, czy energia służy jej działalności opodatkowanej."),
+    )
+
+
+def vat_deduction_field_setup(form: forms.ModelForm) -> None:
+    """A saved member shows its value and no longer offers the legal form's default."""
+    if form.instance.pk:
+        field = form.fields["deducts_vat"]
+        field.choices = [c for c in field.choices if c[0] != VAT_BY_LEGAL_FORM]  # type: ignore[attr-defined]
+        form.initial["deducts_vat"] = "yes" if form.instance.deducts_vat else "no"
+
+
+def vat_deduction_value(value: str) -> bool | None:
+    """The field's value for the registry services: None = the legal form's default (a new member)
+    or unchanged (a saved one)."""
+    return None if value in ("", VAT_BY_LEGAL_FORM) else value == "yes"
+
+
 class MemberForm(forms.ModelForm):
     # Wider than the stored compact numbers: people type "521-301-72-28" or "PL5213017228".
     nip = forms.CharField(label="NIP", max_length=20, required=False)
     regon = forms.CharField(label="REGON", max_length=20, required=False)
     krs = forms.CharField(label="KRS", max_length=20, required=False)
     pesel = forms.CharField(label="PESEL", max_length=20, required=False)
+    # A new member may leave it to its legal form (``vat_deduction_default``); a saved member has a value.
+    deducts_vat = vat_deduction_field()
 
     class Meta:
         model = Member
-        fields = MEMBER_FIELDS
+        fields = [f for f in MEMBER_FIELDS if f != "deducts_vat"]  # the declared choice above, written by the service
         widgets = {"joined_on": _date_widget()}
 
     def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
@@ -70,6 +104,7 @@ class MemberForm(forms.ModelForm):
         self.fields["pesel"].help_text = _("Tylko dla osoby fizycznej i tylko gdy jest niezbędny.")
         if not self.instance.pk:
             self.fields["joined_on"].initial = timezone.localdate()
+        vat_deduction_field_setup(self)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
@@ -77,7 +112,12 @@ class MemberForm(forms.ModelForm):
             Row(*(Column(f, css_class="col-md-3") for f in ("nip", "regon", "krs", "pesel"))),
             Row(Column("street", css_class="col-md-5"), Column("postal_code", css_class="col-md-2"), Column("city", css_class="col-md-5")),
             Row(Column("email", css_class="col-md-5"), Column("joined_on", css_class="col-md-3"), Column("controlled_by_jst", css_class="col-md-4 pt-md-4")),
+            Row(Column("deducts_vat", css_class="col-md-8")),
         )
+
+    def clean_deducts_vat(self) -> bool | None:
+        """None: the legal form's default (``member_create`` applies it)."""
+        return vat_deduction_value(self.cleaned_data["deducts_vat"])
 
     def clean_ref(self) -> str:
         ref = self.cleaned_data["ref"]

@@ -41,6 +41,23 @@ class LegalForm(models.TextChoices):
     OTHER = "other", _("Inny podmiot")
 
 
+# Who usually deducts the VAT on its electricity bills (the default of ``Member.deducts_vat``):
+# enterprises and cooperatives buy energy for their taxable business and deduct it; a household
+# (a natural person) does not. A JST deducts only what serves its taxable activity, so it
+# chooses; by default it does not (most of its points supply schools, offices and street
+# lighting). An "other" entity (association, foundation, parish, housing community) usually
+# is not an active VAT payer: it does not deduct by default.
+VAT_DEDUCTING_FORMS = frozenset({
+    LegalForm.MICRO, LegalForm.SMALL, LegalForm.MEDIUM, LegalForm.LARGE, LegalForm.PUBLIC_TRANSPORT,
+    LegalForm.COOPERATIVE,
+})
+
+
+def vat_deduction_default(legal_form: str) -> bool:
+    """Whether a member of ``legal_form`` deducts VAT unless it says otherwise (``VAT_DEDUCTING_FORMS``)."""
+    return legal_form in VAT_DEDUCTING_FORMS
+
+
 class VoltageLevel(models.TextChoices):
     NN_LOW = "nN", _("nN — niskie napięcie (< 1 kV)")
     SN = "SN", _("SN — średnie napięcie (1–110 kV)")
@@ -233,6 +250,16 @@ class Member(SearchTextMixin, models.Model):
         _("spółka kontrolowana przez JST"),
         default=False,
         help_text=_("Zaznacz dla spółki, nad którą JST sprawuje kontrolę (art. 38a ust. 1a)."),
+    )
+    # Set on creation from the legal form (``vat_deduction_default``) unless given; statements of a
+    # member that does not deduct VAT also show the benefit gross (``reports.engine.money.vat_gross``).
+    deducts_vat = models.BooleanField(
+        _("odlicza VAT"),
+        default=False,
+        help_text=_(
+            "Czy członek odlicza VAT od faktur za energię. Członkowi, który nie odlicza VAT (gospodarstwo domowe, "
+            "JST w działalności niepodlegającej VAT), zestawienie pokazuje korzyść także brutto."
+        ),
     )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,

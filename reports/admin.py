@@ -112,10 +112,11 @@ class SettlementRuleForm(DatedAdminForm):
         fields = ["valid_from", "valid_to", "exemption_end_date", "level_numerator", "evaluation_period",
                   "cooperative_coefficient",
                   "cooperative_netting_period", "cooperative_carry_months", "completeness_gate_pct",
-                  "storage_price_spread", "source", "verified"]
+                  "storage_price_spread", "vat_rate_pct", "source", "verified"]
 
     # Rule data added later: a submission without them (an older form or script) keeps the model defaults.
-    DEFAULTED = ("level_numerator", "evaluation_period", "cooperative_netting_period", "cooperative_carry_months")
+    DEFAULTED = ("level_numerator", "evaluation_period", "cooperative_netting_period", "cooperative_carry_months",
+                 "vat_rate_pct")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -242,7 +243,7 @@ class DiscountTierAdmin(LockedWhenUsedAdmin):
 class SettlementRuleAdmin(LockedWhenUsedAdmin):
     form = SettlementRuleForm
     list_display = ("__str__", "exemption_end_date", "evaluation_period", "cooperative_coefficient", "completeness_gate_pct",
-                    "storage_price_spread", "valid_from", "valid_to",
+                    "storage_price_spread", "vat_rate_pct", "valid_from", "valid_to",
                     "source", "verified")
     list_filter = ("valid_from", "verified")
 

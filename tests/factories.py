@@ -21,6 +21,7 @@ from members.models import (
     Source,
     StorageUnit,
     VoltageLevel,
+    vat_deduction_default,
 )
 
 TAURON_PREFIX = "5903224"
@@ -86,6 +87,7 @@ class MemberFactory(factory.django.DjangoModelFactory):
     city = "Orzesze"
     email = factory.LazyAttribute(lambda o: f"{o.ref}@example.pl")
     joined_on = dt.date(2024, 1, 1)
+    deducts_vat = factory.LazyAttribute(lambda o: vat_deduction_default(o.legal_form))
 
 
 class MeteringPointFactory(factory.django.DjangoModelFactory):

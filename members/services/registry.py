@@ -31,6 +31,7 @@ from members.models import (
     MeteringPoint,
     PPEMembership,
     StorageUnit,
+    vat_deduction_default,
 )
 from members.polish import polish_fold
 from members.services.area import PPECandidate, area_validate_candidates, area_verdicts_forget
@@ -42,7 +43,7 @@ from okeportal.messages import msg
 
 MEMBER_FIELDS = (
     "ref", "name", "legal_form", "nip", "regon", "krs", "pesel", "street", "postal_code",
-    "city", "email", "joined_on", "controlled_by_jst",
+    "city", "email", "joined_on", "controlled_by_jst", "deducts_vat",
 )
 PPE_FIELDS = (
     "code", "address", "gmina", "dso", "voltage_level", "tariff_group", "contracted_kw", "annual_demand_kwh",
@@ -70,8 +71,13 @@ def _member_full_clean(member: Member) -> None:
 
 @transaction.atomic
 def member_create(*, cluster: Cluster, data: Mapping[str, Any]) -> Member:
-    """Register a member; ``data`` holds MEMBER_FIELDS (identifiers may be unformatted)."""
+    """Register a member; ``data`` holds MEMBER_FIELDS (identifiers may be unformatted).
+
+    Without ``deducts_vat`` (or with None) the member deducts VAT as its legal form says
+    (``vat_deduction_default``)."""
     values = {k: data[k] for k in MEMBER_FIELDS if k in data}
+    if values.get("deducts_vat") is None:
+        values["deducts_vat"] = vat_deduction_default(values.get("legal_form", ""))
     _member_identifiers_clean(values)
     member = Member(cluster=cluster, **values)
     _member_full_clean(member)
@@ -84,12 +90,29 @@ def member_update(*, member: Member, data: Mapping[str, Any]) -> Member:
     # Identifiers are checked together with the legal form, changed or not.
     values = {k: getattr(member, k) for k in ("legal_form", *IDENTIFIER_FIELDS)}
     values.update({k: data[k] for k in MEMBER_FIELDS if k in data})
+    if values.get("deducts_vat") is None:  # not given: unchanged
+        values["deducts_vat"] = member.deducts_vat
     _member_identifiers_clean(values)
+    deducted = member.deducts_vat
     for k, v in values.items():
         setattr(member, k, v)
     _member_full_clean(member)
     member.save()
+    if member.deducts_vat != deducted:
+        member_vat_changed_send(member=member)
     return member
+
+
+def member_vat_changed_send(*, member: Member) -> None:
+    """Runs over the member's time in the cluster recorded its former VAT deduction: they become outdated
+    (their statements' gross lines follow the flag as the run recorded it until a new version)."""
+    registry_changed_send(
+        cluster_id=member.cluster_id, start=member.joined_on, end=member.left_on, code="member_vat",
+        detail=msg(
+            gettext_noop("%(member)s: odliczanie VAT zmienione na „%(value_label)s”"), member=member.name,
+            value_label=gettext_noop("odlicza") if member.deducts_vat else gettext_noop("nie odlicza"),
+        ),
+    )
 
 
 @transaction.atomic

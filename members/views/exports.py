@@ -88,6 +88,7 @@ def member_table(*, rows: Iterable[Any]) -> Table:
         Column(_("Kod pocztowy"), lambda m: m.postal_code),
         Column(_("Miejscowość"), lambda m: m.city),
         Column(_("E-mail"), lambda m: m.email),
+        Column(_("Odlicza VAT"), lambda m: _("tak") if m.deducts_vat else _("nie")),
         Column(_("Liczba PPE"), lambda m: m.ppe_count, Kind.INT),
         Column(_("Moc zainstalowana [kW]"), lambda m: m.installed_kw, Kind.DECIMAL, 3),
         Column(_("Moc magazynów [kW]"), lambda m: m.storage_kw, Kind.DECIMAL, 3),

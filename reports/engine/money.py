@@ -19,6 +19,11 @@ Rounding points (ROUND_HALF_UP to the grosz, 0.01 zł), in this order:
    grosz (Table 3, 80 %: 80,215.44 / 1,600 = 50.13, not 38.03 + 12.11).
 6. Unit figures (Table 2: discount per MWh = tier % × rate) are rounded for
    display only and never multiplied back into totals.
+7. Gross (``vat_gross``), for a member that does not deduct VAT: the member's
+   rounded net total × (1 + VAT rate / 100), rounded to the grosz ONCE
+   (20,977.13 zł × 1.23 = 25,801.8699 → 25,801.87 zł). Only the total is shown
+   gross; the components stay net (a gross per component, each rounded, would
+   not always add up to the gross total).
 """
 
 from __future__ import annotations
@@ -74,6 +79,11 @@ def grosze_split(*, total: Decimal, exact: Sequence[Decimal]) -> list[Decimal]:
     for i in order[:left]:
         floors[i] += GROSZ
     return floors
+
+
+def vat_gross(*, net: Decimal, vat_rate_pct: Decimal) -> Decimal:
+    """Point 7: the gross amount of a rounded net amount at ``vat_rate_pct`` %, rounded half-up to the grosz."""
+    return money_round(net * (Decimal(100) + vat_rate_pct) / Decimal(100))
 
 
 def pct_of(*, part: int, whole: int) -> Decimal:

@@ -24,6 +24,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ("reports", "0017_evaluation_period_annual_statements"),
         ("reports", "0017_tariff_zones"),
+        ("reports", "0017_settlementrule_vat"),
+        ("members", "0011_member_deducts_vat"),
     ]
 
     operations = [

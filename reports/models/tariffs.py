@@ -373,6 +373,17 @@ class SettlementRule(Dated):
         _("przenoszenie nadwyżek spółdzielni [miesiące]"), default=12,
         help_text=_("Przez ile miesięcy niewykorzystana nadwyżka może być rozliczona w kolejnych okresach."),
     )
+    # The basic VAT rate on electricity and distribution services: 23 % (ustawa o podatku od towarów
+    # i usług, art. 41 ust. 1 in connection with art. 146ef ust. 1 pkt 1). Rates and fees are net; a
+    # member that does not deduct VAT sees the benefit gross at this rate (docs/domain.md, "Money").
+    vat_rate_pct = models.DecimalField(
+        _("stawka VAT [%]"), max_digits=5, decimal_places=2, default=Decimal("23.00"),
+        help_text=_(
+            "Podstawowa stawka VAT od energii elektrycznej i usług dystrybucji (23 %: art. 41 ust. 1 w zw. z "
+            "art. 146ef ust. 1 pkt 1 ustawy o podatku od towarów i usług). Służy do kwot brutto dla członków, "
+            "którzy nie odliczają VAT."
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -393,14 +404,18 @@ class SettlementRule(Dated):
                 "settlementrule", "storage_price_spread",
                 _("Różnica cen energii nie może być ujemna (co najmniej 0 zł/MWh)."),
             ),
+            percent("settlementrule", "vat_rate_pct", _("Stawka VAT to procent: od 0 do 100 %.")),
         ]
         verbose_name = _("zasady rozliczenia")
         verbose_name_plural = _("zasady rozliczenia")
 
     def __str__(self) -> str:
-        return _("Zasady rozliczenia (od %(start)s): poziom autokonsumpcji — %(numerator)s, oceniany za: %(period)s") % {
+        return _(
+            "Zasady rozliczenia (od %(start)s): poziom autokonsumpcji — %(numerator)s, oceniany za: %(period)s; "
+            "VAT %(vat)s %%"
+        ) % {
             "start": self.valid_from, "numerator": self.get_level_numerator_display(),
-            "period": self.get_evaluation_period_display(),
+            "period": self.get_evaluation_period_display(), "vat": self.vat_rate_pct,
         }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from members.models import Cluster, ClusterKind, ConditionCode, Member
+from members.models import Cluster, ClusterKind, ConditionCode, Member, vat_deduction_default
 from reports.engine import (
     CooperativeScenario,
     Fee,
@@ -362,7 +362,7 @@ def run_snapshot(
         members=tuple(
             SnapshotMember(
                 ref=m.ref, name=m.name, legal_form=m.legal_form, address=m.address, nip=m.nip, regon=m.regon, krs=m.krs,
-                joined_on=m.joined_on, left_on=m.left_on,
+                joined_on=m.joined_on, left_on=m.left_on, deducts_vat=m.deducts_vat,
             )
             for m in g.members
         ),
@@ -406,6 +406,7 @@ def _legacy_rules(old: dict, run) -> dict:
         rule.setdefault("valid_to", None)
         rule.setdefault("storage_price_spread", old.get("price_spread") or storage_spread)
         rule.setdefault("evaluation_period", LEVEL_PERIOD_BEFORE_RULE)
+        rule.setdefault("vat_rate_pct", VAT_BEFORE_RULE)
     legacy = {
         "rates": [
             {"id": None, "valid_to": None, "source_note": ""} | r | used(r) for r in old.get("rates") or []
@@ -481,7 +482,7 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         status=run_cluster_status(
             cluster=cluster, period_start=run.period_start, period_end=run.period_end, evaluated="conversion"),
         rules=rules,
-        members=decode(tuple[SnapshotMember, ...], old.get("members") or [], "members"),
+        members=decode(tuple[SnapshotMember, ...], _members_before_vat(old.get("members") or []), "members"),
         memberships=decode(tuple[SnapshotMembership, ...], old.get("memberships") or [], "memberships"),
         ppes=decode(tuple[SnapshotPPE, ...], [
             p | {"renewable_share": str(p["renewable_share"])} if isinstance(p, dict) and "renewable_share" in p else p
@@ -541,14 +542,26 @@ def _snapshot_upgrade_4(old: dict) -> RunSnapshot:
 
 # Runs computed before the evaluation period was rule data evaluated the level per run: the run's own period.
 LEVEL_PERIOD_BEFORE_RULE = "month"
+# Runs computed before the VAT rate was rule data used 23 % (the only rate the documents named),
+# and their members deducted VAT as their legal form says (``members.models.vat_deduction_default``).
+VAT_BEFORE_RULE = "23.00"
 
 
-def _evaluation_period_before(old: dict) -> dict:
-    """The rule's evaluation period (before it was rule data: per run, ``month``)."""
+def _rule_before(old: dict) -> dict:
+    """The rule's evaluation period (before it was rule data: per run, ``month``) and VAT rate (23 %)."""
     rule = old.get("rule")
     if not isinstance(rule, dict):
         raise SnapshotError("rule", "oczekiwano obiektu")
-    return old | {"rule": {"evaluation_period": LEVEL_PERIOD_BEFORE_RULE} | rule}
+    return old | {"rule": {"evaluation_period": LEVEL_PERIOD_BEFORE_RULE, "vat_rate_pct": VAT_BEFORE_RULE} | rule}
+
+
+def _members_before_vat(old: dict) -> dict:
+    """Each member's VAT deduction: the default of the legal form the snapshot recorded."""
+    members = [
+        {"deducts_vat": vat_deduction_default(str(m.get("legal_form") or ""))} | m if isinstance(m, dict) else m
+        for m in old.get("members") or []
+    ]
+    return old | {"members": members}
 
 
 def _zones_before(rules: dict) -> dict:
@@ -558,11 +571,12 @@ def _zones_before(rules: dict) -> dict:
 
 
 # Schema 5 → 6, one step per subject the schema added; each fills what runs before it never recorded.
-_SCHEMA_6_STEPS = (_evaluation_period_before, _zones_before)
+_SCHEMA_6_STEPS = (_rule_before, _members_before_vat, _zones_before)
 
 
 def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
-    """Schema 5 → 6: the evaluation period (``month``), tariff zones (zone "" on every rate, no zone hours)."""
+    """Schema 5 → 6: the rule's evaluation period (``month``) and VAT rate (23 %), the members' VAT deduction
+    (their legal form's default), tariff zones (zone "" on every rate, no zone hours)."""
     from .snapshot import SCHEMA, snapshot_from_json
 
     for step in _SCHEMA_6_STEPS:
@@ -620,7 +634,7 @@ def run_previous(*, run: SettlementRun) -> SettlementRun | None:
 METER_KEYS = ("drawn_wh", "fed_in_wh", "renewable_fed_in_wh", "missing_hours")
 RATE_FIELDS = ("variable_rate", "quality_rate")
 FEE_FIELDS = ("rate", "effective_rate", "price", "obligation_pct", "mode")
-RULE_FIELDS = ("cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "exemption_end_date")
+RULE_FIELDS = ("cooperative_coefficient", "completeness_gate_pct", "storage_price_spread", "exemption_end_date", "vat_rate_pct")
 
 
 def _rates_by_target(snapshot: dict) -> dict[tuple[str | None, str | None], dict[str, list[str]]]:

@@ -155,6 +155,7 @@ def rule_json(rule: SettlementRule) -> dict:
         "completeness_gate_pct": str(rule.completeness_gate_pct),
         "storage_price_spread": str(rule.storage_price_spread),
         "evaluation_period": rule.evaluation_period,
+        "vat_rate_pct": str(rule.vat_rate_pct),
         "valid_from": str(rule.valid_from),
         "valid_to": str(rule.valid_to) if rule.valid_to else None,
     }

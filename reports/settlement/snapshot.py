@@ -38,7 +38,7 @@ from reports.models import FEE_ORDER
 
 SCHEMA = 6  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
 # 3: before the level rule and the cooperative's netting; 4: before the unverified rows were recorded;
-# 5: before the evaluation period, tariff time zones (and the VAT rate, billing regimes) were recorded
+# 5: before the evaluation period, tariff time zones, the VAT rate and the members' VAT deduction were recorded
 
 __all__ = [
     "SCHEMA",
@@ -228,6 +228,9 @@ class SnapshotRule:
     evaluation_period: str
     valid_from: dt.date
     valid_to: dt.date | None
+    # The VAT rate of the rule, % (the rule is one over the whole period: ``tariff_plan``); gross
+    # amounts for members that do not deduct VAT (``reports.engine.money.vat_gross``).
+    vat_rate_pct: Decimal
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,7 @@ class SnapshotMember:
     krs: str
     joined_on: dt.date
     left_on: dt.date | None
+    deducts_vat: bool  # Member.deducts_vat when the run was computed: False → statements show the gross too
 
 
 @dataclass(frozen=True)

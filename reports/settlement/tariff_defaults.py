@@ -26,6 +26,7 @@ from reports.models.tariffs import Dated
 START = dt.date(2024, 1, 1)
 EXAMPLE = "przykład z prezentacji koordynatora"
 EXAMPLE_PGE = "przykład z prezentacji koordynatora (PGE Dystrybucja)"
+VAT_RATE_PCT = Decimal("23.00")
 SOURCED = Path(__file__).resolve().parent.parent / "data" / "rates_sourced.json"
 # The data file names DSOs as their tariffs do; the reference data keys them by slug.
 DSO_SLUGS = {"TAURON Dystrybucja": "tauron", "PGE Dystrybucja": "pge"}
@@ -83,6 +84,10 @@ def tariff_defaults_load() -> None:
             level_numerator="all_sources",
             # The support mechanism of art. 184k ustawy o OZE runs from 2 July 2024.
             support_earliest=dt.date(2024, 7, 2),
+            # The basic VAT rate (electricity, distribution): 23 %, art. 41 ust. 1 in connection with
+            # art. 146ef ust. 1 pkt 1 ustawy z dnia 11 marca 2004 r. o podatku od towarów i usług
+            # (docs/rates-sources.md); the row as a whole stays an unverified example.
+            vat_rate_pct=VAT_RATE_PCT,
         )
     sourced_rates_load()
 

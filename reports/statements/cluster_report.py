@@ -14,8 +14,9 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from reports.models import ClusterReport, SettlementRun
-from reports.settlement.snapshot import run_snapshot_read
+from reports.models import ClusterReport, SettlementLine, SettlementRun
+from reports.settlement.snapshot import RunSnapshot, run_snapshot_read
+from reports.statements.member_terms import MemberVat, member_vat, vat_rate_decimals
 from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
 from reports.statements.services import (
     FEE_LABELS,
@@ -34,6 +35,15 @@ MONTHLY_SERIES = [
 
 def _fee_label(code: str) -> str:
     return str(FEE_LABELS.get(code, code))
+
+
+def _lines_with_vat(run: SettlementRun, snapshot: RunSnapshot) -> list[tuple[SettlementLine, MemberVat]]:
+    """The run's lines by member name, each with its ``member_vat`` (the gross total of a member
+    that does not deduct VAT)."""
+    return [
+        (line, member_vat(snapshot=snapshot, member_ref=line.member_ref, net=line.total))
+        for line in run.lines.order_by("member_name")
+    ]
 
 
 def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:
@@ -74,7 +84,9 @@ def cluster_report_data(*, run: SettlementRun) -> dict[str, Any]:
         "storage_run": asdict(snapshot.storage),
         "status": snapshot.status,
         "chart": monthly_chart_html(months=[asdict(m) for m in snapshot.monthly], series=MONTHLY_SERIES, height=170),
-        "lines": list(run.lines.order_by("member_name")),
+        "lines": _lines_with_vat(run, snapshot),
+        "vat_rate_pct": snapshot.rules.rule.vat_rate_pct,
+        "vat_rate_decimals": vat_rate_decimals(snapshot.rules.rule.vat_rate_pct),
         "tariff_notes": tariff_notes(snapshot),
         # The report is the coordinator's copy (members get statements only): it names the rows nobody verified.
         "unverified": snapshot.rules.unverified,

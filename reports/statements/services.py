@@ -31,13 +31,24 @@ from okeportal.jobs import job_limits, queue_unavailable_msg, task_named, task_s
 from okeportal.messages import Msg, msg, msg_data, msg_polish
 from reports.engine import Tier, per_mwh
 from reports.engine.money import pct_of
-from reports.models import AnnualStatement, ClusterReport, FeeCode, JobStatus, SettlementLine, SettlementRun, Statement
+from reports.models import (
+    FEE_ORDER,
+    AnnualStatement,
+    ClusterReport,
+    FeeCode,
+    JobStatus,
+    SettlementLine,
+    SettlementRun,
+    Statement,
+)
 from reports.settlement.periods import level_period_provisional
 from reports.settlement.snapshot import RunSnapshot, SnapshotCluster, line_exemptions, run_snapshot_read
 from reports.statements.corrections import correction_data, correction_number, statement_predecessor
+from reports.statements.member_terms import member_rate_notes, member_rate_rows, member_vat
 from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
 
 FEE_LABELS = dict(FeeCode.choices)
+FEE_POSITION = {str(code): i for i, code in enumerate(FEE_ORDER)}
 IDENTIFIER_LABELS = {"nip": "NIP", "regon": "REGON", "krs": "KRS", "pesel": "PESEL"}
 CHART_SERIES = [("drawn_wh", "Energia pobrana", "#adb5bd"), ("shared_wh", "Energia współdzielona w klastrze", "#198754")]
 
@@ -336,6 +347,35 @@ def zone_hours_notes(snapshot: RunSnapshot) -> list[str]:
     return notes
 
 
+def statement_tariff_notes(snapshot: RunSnapshot, *, line: SettlementLine, period_start: dt.date,
+                           period_end: dt.date) -> list[str]:
+    """The member's own rates (``member_rate_rows``: its PPEs' distribution rates only), then the fees
+    exempted (the same for every PPE) and the tiers, for the statement's footnote."""
+    rows = member_rate_rows(
+        snapshot=snapshot, member_ref=line.member_ref, period_start=period_start, period_end=period_end,
+        ppe_codes=[p.get("code") for p in line.ppes or [] if p.get("code")],
+    )
+    notes = member_rate_notes(rows)
+    # The fees are the same for every PPE and their rates stand in the benefits table (at the period's
+    # end); a fee whose rate changed inside the period is listed here with each rate it had.
+    changed = [f for f in snapshot.rules.fees if sum(g.code == f.code for g in snapshot.rules.fees) > 1]
+    if changed:
+        notes.append(
+            _("opłaty zwolnione (wszystkie PPE): %(fees)s zł/MWh")
+            % {"fees": ", ".join(
+                f"{FEE_LABELS.get(f.code, f.code)} {plnum(f.effective_rate, _rate_decimals(f.effective_rate))}"
+                f" ({_date_pl(f.used_from)}–{_date_pl(f.used_to)})"
+                for f in sorted(changed, key=lambda f: (FEE_POSITION.get(f.code, len(FEE_POSITION)), f.valid_from))
+            )}
+        )
+    if snapshot.rules.tiers:
+        notes.append(
+            _("progi upustu: %(tiers)s")
+            % {"tiers": ", ".join(f"≥ {plnum(t.threshold_pct, 0)} % → {plnum(t.discount_pct, 0)} %" for t in snapshot.rules.tiers)}
+        )
+    return notes
+
+
 def tier_context(tier: Tier | None) -> dict[str, Decimal] | None:
     """A tier as the templates' ``tier_label`` filter takes it."""
     return asdict(tier) if tier is not None else None
@@ -411,7 +451,10 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
             period_end=run.period_end),
         "tier": tier_context(snapshot.totals.tier),
         "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=150),
-        "tariff_notes": tariff_notes(snapshot, zone_hours=False),
+        # only the rates of the member's own PPEs (the cluster report lists every rate of the run)
+        "tariff_notes": statement_tariff_notes(snapshot, line=line, period_start=run.period_start, period_end=run.period_end),
+        # net amounts; the gross total for a member that does not deduct VAT (money.py, point 7)
+        "vat": member_vat(snapshot=snapshot, member_ref=line.member_ref, net=line.total),
         "exemption_end": _date_pl(snapshot.rules.rule.exemption_end_date),
         "allocation": run.get_allocation_display(),
         "correction": correction_data(statement=statement),

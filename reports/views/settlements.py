@@ -29,7 +29,8 @@ from reports.settlement.outdated import settlement_outdated_reasons
 from reports.settlement.periods import run_level_provisional
 from reports.settlement.results import run_diff_causes, run_previous
 from reports.settlement.selectors import row_label
-from reports.settlement.snapshot import run_snapshot_read
+from reports.settlement.snapshot import RunSnapshot, run_snapshot_read
+from reports.statements.member_terms import member_vat, vat_rate_decimals
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Rows per page of the detail's member table (and of a failed run's missing-data table).
@@ -62,6 +63,7 @@ CAUSE_LABELS = {
     "storage_price_spread": gettext_lazy("różnica cen dla magazynu"), "exemption_end_date": gettext_lazy("koniec zwolnień"),
     "allocation": gettext_lazy("podział korzyści"), "allocation_keys": gettext_lazy("klucze podziału"),
     "override_completeness": gettext_lazy("rozliczenie mimo braków danych"),
+    "vat_rate_pct": gettext_lazy("stawka VAT"),
 }
 HOUR_KEYS = ("missing_hours", "hours", "estimated")
 COUNT_KEYS = ("members", "ppes")
@@ -189,9 +191,15 @@ def settlement_progress(request: HttpRequest, cluster: Cluster, run_id: int) -> 
     })
 
 
-def _member_rows(lines: list[SettlementLine], page_lines: list[SettlementLine], codes: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The shown page's rows, and the totals over every member's line."""
-    rows = [{"line": line, "exemptions": [line.exemptions.get(code) for code in codes]} for line in page_lines]
+def _member_rows(lines: list[SettlementLine], page_lines: list[SettlementLine], codes: list[str],
+                 snapshot: RunSnapshot | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The shown page's rows (with the gross total of a member that does not deduct VAT), and the totals
+    over every member's line."""
+    rows = [
+        {"line": line, "exemptions": [line.exemptions.get(code) for code in codes],
+         "vat": member_vat(snapshot=snapshot, member_ref=line.member_ref, net=line.total) if snapshot else None}
+        for line in page_lines
+    ]
     total = {
         "drawn_wh": sum(line.drawn_wh for line in lines),
         "shared_wh": sum(line.shared_wh for line in lines),
@@ -451,19 +459,22 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
         lines = list(run.lines.only(*LINE_TABLE_FIELDS).order_by("member_name", "id"))
         page_obj = Paginator(lines, DETAIL_PAGE_SIZE).get_page(request.GET.get("page"))
         codes = _fee_codes(totals.get("exemptions", {}), *(line.exemptions for line in lines))
-        rows, line_total = _member_rows(lines, page_obj.object_list, codes)
+        snapshot = run_snapshot_read(run)
+        rows, line_total = _member_rows(lines, page_obj.object_list, codes, snapshot)
         context.update({
             "totals": totals,
             "fee_columns": [_fee_label(code) for code in codes],
             "exemption_cards": [(_fee_label(code), totals.get("exemptions", {}).get(code)) for code in codes],
             "rows": rows, "line_total": line_total, "page_obj": page_obj,
+            "vat_rate_pct": snapshot.rules.rule.vat_rate_pct,
+            "vat_rate_decimals": vat_rate_decimals(snapshot.rules.rule.vat_rate_pct),
             "chart_data": _chart_data(run),
             "comparison": _comparison(run),
             "diff": _diff_rows(run, lines),
             # the verdict the run recorded (never the live registry): reasons on top, an ineligible run as a comparison
-            "eligibility": run_snapshot_read(run).status.eligibility,
+            "eligibility": snapshot.status.eligibility,
             # over which period the rule evaluates the level: "year" makes a shorter run provisional
-            "evaluation_period": run_snapshot_read(run).rules.rule.evaluation_period,
+            "evaluation_period": snapshot.rules.rule.evaluation_period,
             "level_provisional": run_level_provisional(run),
             **_snapshot_rows(run),
         })
@@ -489,6 +500,7 @@ def settlement_member(request: HttpRequest, cluster: Cluster, run_id: int, line_
             "names": {"drawn": _("pobór"), "shared": _("energia współdzielona")},
         },
         "ppe_total": {k: sum(p.get(k, 0) for p in line.ppes or []) for k in ("drawn_wh", "shared_wh", "fed_in_wh")},
+        "vat": member_vat(snapshot=run_snapshot_read(run), member_ref=line.member_ref, net=line.total),
     })
 
 

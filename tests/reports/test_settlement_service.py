@@ -91,6 +91,9 @@ def test_it_settles_the_seed_example_with_the_default_tariffs(cluster, seventy, 
     assert (t["level_numerator"], t["renewable_level_pct"], t["all_sources_level_pct"]) == ("all_sources", "70.00", "70.00")
     assert run.snapshot["rates"][0]["variable_rate"] == "229.3000"
     assert {m["ref"] for m in run.snapshot["members"]} == {"gmina", "zielone", "pv"}
+    # the VAT terms as the registry and the rule had them: the JST does not deduct VAT, the companies do
+    assert {m["ref"]: m["deducts_vat"] for m in run.snapshot["members"]} == {"gmina": False, "zielone": True, "pv": True}
+    assert run.snapshot["rule"]["vat_rate_pct"] == "23.00" and run.snapshot["schema"] == 6
     assert len(run.hourly_profile) == 24 and run.monthly[0]["month"] == "2025-01"
     assert [s["label"] for s in run.storage["scenarios"]] == ["+2 % mocy wytwórczej, 2 h", "+10 % mocy wytwórczej, 2 h"]
 

@@ -210,14 +210,15 @@ def test_the_migration_stops_on_a_run_it_cannot_read_naming_run_and_field(run) -
 
 
 def test_migration_0018_brings_a_schema_5_run_to_schema_6(cluster, seventy, django_capture_on_commit_callbacks) -> None:  # noqa: F811
-    """A run stored before schema 6: no evaluation period, no tariff zones (see ``_SCHEMA_6_STEPS``)."""
+    """A run stored before schema 6: no evaluation period, VAT or tariff zones (see ``_SCHEMA_6_STEPS``)."""
     from reports.settlement import settlement_request
 
     with django_capture_on_commit_callbacks(execute=True):
         run = settlement_request(cluster=cluster, period_start=START, period_end=END, period_kind="custom")
     run.refresh_from_db()
     old = dict(run.snapshot) | {"schema": 5}
-    old["rule"] = {k: v for k, v in old["rule"].items() if k != "evaluation_period"}
+    old["rule"] = {k: v for k, v in old["rule"].items() if k not in ("evaluation_period", "vat_rate_pct")}
+    old["members"] = [{k: v for k, v in m.items() if k != "deducts_vat"} for m in old["members"]]
     old["rates"] = [{k: v for k, v in r.items() if k != "zone"} for r in old["rates"]]
     del old["zone_hours"]
     SettlementRun.objects.filter(pk=run.pk).update(snapshot=old)
@@ -225,6 +226,8 @@ def test_migration_0018_brings_a_schema_5_run_to_schema_6(cluster, seventy, djan
     run.refresh_from_db()
     snapshot = run_snapshot_read(run)
     assert run.snapshot["schema"] == SCHEMA == 6
-    assert snapshot.rules.rule.evaluation_period == "month"
+    assert snapshot.rules.rule.evaluation_period == "month" and snapshot.rules.rule.vat_rate_pct == D("23.00")
+    # the legal form's default: the municipality does not deduct VAT, the companies do
+    assert {m.ref: m.deducts_vat for m in snapshot.members} == {"gmina": False, "zielone": True, "pv": True}
     assert {r.zone for r in snapshot.rules.rates} == {""} and snapshot.rules.zone_hours == ()
     assert snapshot.totals.total == D("52442.81")

@@ -27,6 +27,7 @@ from members.models import (
     Source,
     StorageUnit,
     VoltageLevel,
+    vat_deduction_default,
 )
 from members.services.area import PPECandidate, area_check
 from members.services.imports.cells import (
@@ -51,7 +52,7 @@ COLUMNS: dict[str, dict[str, bool]] = {
     "members": {
         "ref": True, "name": True, "legal_form": True, "nip": False, "regon": False, "krs": False, "pesel": False,
         "street": False, "postal_code": False, "city": False, "email": False, "joined_on": True, "left_on": False,
-        "controlled_by_jst": False,
+        "controlled_by_jst": False, "deducts_vat": False,
     },
     "metering_points": {
         "code": True, "member_ref": True, "gmina_terc": True, "dso": False, "voltage_level": True,
@@ -232,14 +233,19 @@ class Checker:
             email = self._member_email(row)
             joined, left = self._member_period(row)
             jst = self.cell(row, "controlled_by_jst", parse_bool) or False
+            # Empty: a registered member keeps its value, a new one gets its legal form's default.
+            deducts_vat = self.cell(row, "deducts_vat", parse_bool)
             if self._failed(before=before):
                 continue
+            existing = self.members_db.get(ref)
+            if deducts_vat is None:
+                deducts_vat = existing.deducts_vat if existing is not None else vat_deduction_default(form)
             values = {
                 "name": name, "legal_form": form, "street": row.get("street", ""), "postal_code": postal or "",
                 "city": row.get("city", ""), "email": email or "", "joined_on": joined, "left_on": left,
-                "controlled_by_jst": jst, **ids,
+                "controlled_by_jst": jst, "deducts_vat": deducts_vat, **ids,
             }
-            self.plan.members.append(Row(line, ref, values, self.members_db.get(ref)))
+            self.plan.members.append(Row(line, ref, values, existing))
 
     def _member_identifiers(self, row: dict[str, str], form: str | None) -> dict[str, str]:
         """NIP, REGON, KRS and PESEL checked against the legal form; returned in their compact form."""

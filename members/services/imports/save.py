@@ -12,6 +12,7 @@ from django.utils.translation import gettext_noop
 from members.models import Cluster, Generator, Member, MeteringPoint, PPEMembership, StorageUnit
 from members.services.datastamp import conditions_invalidate
 from members.services.imports.checks import Plan, PPERow
+from members.services.registry import member_vat_changed_send
 from members.signals import registry_changed_send
 from okeportal.messages import msg
 
@@ -56,9 +57,12 @@ def plan_save(*, cluster: Cluster, plan: Plan) -> dict[str, Counter]:
     counts: dict[str, Counter] = {"created": Counter(), "updated": Counter(), "unchanged": Counter()}
     members = {m.ref: m for m in Member.objects.filter(cluster=cluster)}
     for row in plan.members:
+        deducted = row.existing.deducts_vat if row.existing is not None else None
         member, status = _upsert(row.existing, Member, row.values, cluster=cluster, ref=row.key)
         members[row.key] = member
         counts[status]["members"] += 1
+        if deducted is not None and deducted != member.deducts_vat:
+            member_vat_changed_send(member=member)
     ppes = {p.code: p for p in MeteringPoint.objects.filter(cluster=cluster)}
     for row in plan.ppes:
         ppe, status = _upsert(row.existing, MeteringPoint, row.values, cluster=cluster, code=row.key)

@@ -78,7 +78,8 @@ def bench_cluster_create(
     with transaction.atomic():
         cluster = Cluster.objects.create(name=f"Benchmark {tag}", slug=f"bench-{tag}", dso=dso)
         members = Member.objects.bulk_create(
-            Member(cluster=cluster, ref=f"m{i}", name=f"Członek {i}", legal_form="small_enterprise", joined_on=start)
+            Member(cluster=cluster, ref=f"m{i}", name=f"Członek {i}", legal_form="small_enterprise", joined_on=start,
+                   deducts_vat=True)
             for i in range(-(-n_ppe // ppe_per_member))
         )
         ppes = MeteringPoint.objects.bulk_create(
