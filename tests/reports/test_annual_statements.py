@@ -25,9 +25,9 @@ from decimal import Decimal as D
 
 import numpy as np
 import pytest
-from pypdf import PdfReader
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from pypdf import PdfReader
 
 from reports.engine import hours_for_days
 from reports.models import AnnualStatement, JobStatus, SettlementRule, Statement
