@@ -482,7 +482,7 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         status=run_cluster_status(
             cluster=cluster, period_start=run.period_start, period_end=run.period_end, evaluated="conversion"),
         rules=rules,
-        members=decode(tuple[SnapshotMember, ...], _members_before_vat(old.get("members") or []), "members"),
+        members=decode(tuple[SnapshotMember, ...], _members_before_vat(old)["members"], "members"),
         memberships=decode(tuple[SnapshotMembership, ...], old.get("memberships") or [], "memberships"),
         ppes=decode(tuple[SnapshotPPE, ...], [
             p | {"renewable_share": str(p["renewable_share"])} if isinstance(p, dict) and "renewable_share" in p else p
