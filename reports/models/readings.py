@@ -38,6 +38,12 @@ class MeterDay(models.Model):
     export_wh = models.BinaryField()
     quality = models.BinaryField()
     export_quality = models.BinaryField(default=bytes)
+    # The DSO's hourly balanced series ("pobrana / oddana po zbilansowaniu"), settled for prosumer PPEs:
+    # the same layout as the raw one, with a quality array per direction; all four empty = no balanced data that day.
+    import_balanced_wh = models.BinaryField(default=bytes)
+    export_balanced_wh = models.BinaryField(default=bytes)
+    balanced_quality = models.BinaryField(default=bytes)
+    export_balanced_quality = models.BinaryField(default=bytes)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ppe", "day"], name="meterday_unique_ppe_day")]
