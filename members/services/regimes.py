@@ -23,7 +23,6 @@ from members.models import PROSUMER_REGIMES, BillingRegime, MeteringPoint, PPEBi
 from members.signals import registry_changed_send
 from okeportal.messages import msg
 
-
 # The regimes' names as source texts (the ``BillingRegime`` labels), for stored messages' ``*_label`` parameters.
 REGIME_SOURCE = {
     BillingRegime.ORDINARY.value: gettext_noop("zwykły (bez rozliczenia prosumenckiego)"),
@@ -39,25 +38,28 @@ def ppe_regime_on(*, ppe: MeteringPoint, on: dt.date) -> str:
 
 
 def regime_matrix(*, ppe_ids: Sequence[int], days: Sequence[dt.date]) -> np.ndarray:
-    """The regime code per PPE and local day (``<U12`` array ``[n_ppe, n_days]``), ``ordinary`` by default. One query."""
+    """The regime code per PPE and day of ``days`` (``<U12`` array ``[n_ppe, n_days]``), ``ordinary`` where no
+    row covers the day. One query."""
     out = np.full((len(ppe_ids), len(days)), BillingRegime.ORDINARY.value, dtype="<U12")
     if not len(ppe_ids) or not len(days):
         return out
     row_of = {pk: i for i, pk in enumerate(ppe_ids)}
-    first, last = days[0], days[-1]
+    first, last = min(days), max(days)
     rows = PPEBillingRegime.objects.filter(ppe_id__in=list(ppe_ids), valid_from__lte=last).filter(
         Q(valid_to__isnull=True) | Q(valid_to__gte=first)
     ).values_list("ppe_id", "regime", "valid_from", "valid_to")
+    stamps = np.asarray(days, dtype="datetime64[D]")
     for ppe_id, regime, start, end in rows:
-        a = max((start - first).days, 0)
-        b = min(((end or last) - first).days, len(days) - 1)
-        if b >= a:
-            out[row_of[ppe_id], a : b + 1] = regime
+        inside = (stamps >= np.datetime64(start)) & (stamps <= np.datetime64(end or last))
+        out[row_of[ppe_id], inside] = regime
     return out
 
 
+PROSUMER_CODES = frozenset(str(r.value) for r in PROSUMER_REGIMES)
+
+
 def is_prosumer(regime: str) -> bool:
-    return regime in PROSUMER_REGIMES
+    return regime in PROSUMER_CODES
 
 
 @transaction.atomic

@@ -374,8 +374,9 @@ def run_snapshot(
             SnapshotPPE(
                 code=p.code, dso=p.dso.name, tariff_group=p.tariff_group, voltage_level=p.voltage_level,
                 renewable_share=Decimal(repr(round(float(share), 6))).quantize(SHARE),
+                billing_regime=g.billing_regime(i), series=g.series(i),
             )
-            for p, share in zip(g.ppes, g.renewable_share, strict=True)
+            for i, (p, share) in enumerate(zip(g.ppes, g.renewable_share, strict=True))
         ),
         totals=totals,
         cooperative=result.cooperative,
@@ -456,6 +457,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         return _snapshot_upgrade_3(old)
     if old.get("schema") == 4:
         return _snapshot_upgrade_4(old)
+    if old.get("schema") == 5:
+        return _snapshot_upgrade_5(old)
     recorded = old.get("cluster") or {}
     # runs of schema 1 predate the estimated PPE-hours: not recorded
     totals = decode(
@@ -481,7 +484,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         members=decode(tuple[SnapshotMember, ...], old.get("members") or [], "members"),
         memberships=decode(tuple[SnapshotMembership, ...], old.get("memberships") or [], "memberships"),
         ppes=decode(tuple[SnapshotPPE, ...], [
-            p | {"renewable_share": str(p["renewable_share"])} if isinstance(p, dict) and "renewable_share" in p else p
+            _PPE_BEFORE_REGIME | p | {"renewable_share": str(p["renewable_share"])}
+            if isinstance(p, dict) and "renewable_share" in p else p
             for p in old.get("ppes") or []
         ], "ppes"),
         totals=totals,
@@ -533,9 +537,22 @@ def _snapshot_upgrade_3(old: dict) -> RunSnapshot:
 
 def _snapshot_upgrade_4(old: dict) -> RunSnapshot:
     """Schema 4 → 5: the rows the run used that were not verified (before the flag: all of them)."""
+    return _snapshot_upgrade_5(old | {"schema": 5, "unverified": _unverified_before_flags(old)})
+
+
+# Runs computed before the billing regime was recorded settled every PPE on its raw series.
+_PPE_BEFORE_REGIME = {"billing_regime": "ordinary", "series": "raw"}
+
+
+def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
+    """Schema 5 → 6: each PPE's billing regime and settled series (before: ordinary, raw)."""
     from .snapshot import SCHEMA, snapshot_from_json
 
-    return snapshot_from_json(old | {"schema": SCHEMA, "unverified": _unverified_before_flags(old)})
+    ppes = old.get("ppes")
+    if not isinstance(ppes, list):
+        raise SnapshotError("ppes", "oczekiwano listy")
+    ppes = [_PPE_BEFORE_REGIME | p if isinstance(p, dict) else p for p in ppes]
+    return snapshot_from_json(old | {"schema": SCHEMA, "ppes": ppes})
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:
