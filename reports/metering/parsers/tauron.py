@@ -401,20 +401,9 @@ def _assemble(layout: _Layout, rows: list[tuple[int, dt.date, int, dict[str, int
             "Plik nie zawiera odczytów poboru ani oddania (także po zbilansowaniu)."))))
         return
     kinds_present = {k for v in by_start.values() for k in v}
-    for pair in (RAW_KINDS, BALANCED_KINDS):
-        if not set(pair) <= kinds_present:
-            continue
-        for start, values in sorted(by_start.items()):
-            if not any(kind in values for kind in pair):
-                continue  # an hour of the other pair only (e.g. balanced values alone)
-            for kind in pair:
-                if kind not in values:
-                    moment = dt.datetime.fromtimestamp(start, WARSAW)
-                    result.add(RowError(line_of[start], date_name, msg(gettext_noop(
-                        "Brak wartości „%(k)s” dla godziny od %(t)s (plik zawiera oba rodzaje energii)."
-                    ), k=_kind_word(kind), t=moment)))
-        if result.error_count:
-            return
+    _check_pairs(by_start, kinds_present, line_of, date_name, result)
+    if result.error_count:
+        return
     starts = np.array(sorted(by_start), dtype=np.int64)
 
     def column(kind: str) -> np.ndarray:
@@ -441,3 +430,22 @@ def _assemble(layout: _Layout, rows: list[tuple[int, dt.date, int, dict[str, int
         export_balanced_wh=column("export_balanced") if "export_balanced" in kinds_present else None,
         balanced_quality=quality(BALANCED_KINDS) if balanced_present else None,
     ))
+
+
+def _check_pairs(
+    by_start: dict[int, dict[str, int]], kinds_present: set[str], line_of: dict[int, int], date_name: str,
+    result: ParseResult,
+) -> None:
+    """Within each pair (raw, balanced) the file has both of, an hour with one value of the pair has the other."""
+    for pair in (RAW_KINDS, BALANCED_KINDS):
+        if not set(pair) <= kinds_present:
+            continue
+        for start, values in sorted(by_start.items()):
+            if not any(kind in values for kind in pair):
+                continue  # an hour of the other pair only (e.g. balanced values alone)
+            for kind in pair:
+                if kind not in values:
+                    moment = dt.datetime.fromtimestamp(start, WARSAW)
+                    result.add(RowError(line_of[start], date_name, msg(gettext_noop(
+                        "Brak wartości „%(k)s” dla godziny od %(t)s (plik zawiera oba rodzaje energii)."
+                    ), k=_kind_word(kind), t=moment)))
