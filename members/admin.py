@@ -30,6 +30,7 @@ from members.models import (
     Gmina,
     Member,
     MeteringPoint,
+    PPEBillingRegime,
     PPEMembership,
     RegistryImport,
     StorageUnit,
@@ -37,6 +38,7 @@ from members.models import (
 from members.services import area
 from members.services.area import PPECandidate
 from members.services.memberships import ppe_code_one_cluster_validate
+from members.services.regimes import regime_row_changed
 from members.services.validators import ppe_code_clean
 
 
@@ -187,6 +189,11 @@ class StorageInline(admin.TabularInline):
     extra = 0
 
 
+class BillingRegimeInline(admin.TabularInline):
+    model = PPEBillingRegime
+    extra = 0
+
+
 @admin.register(MeteringPoint)
 class MeteringPointAdmin(SimpleHistoryAdmin):
     form = MeteringPointAdminForm
@@ -195,7 +202,42 @@ class MeteringPointAdmin(SimpleHistoryAdmin):
     search_fields = ["code", "address", "gmina__name", "memberships__member__name"]
     list_select_related = ["cluster", "gmina", "dso"]
     autocomplete_fields = ["gmina"]
-    inlines = [MembershipOfPPEInline, GeneratorInline, StorageInline]
+    inlines = [MembershipOfPPEInline, GeneratorInline, StorageInline, BillingRegimeInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not PPEBillingRegime:
+            super().save_formset(request, form, formset, change)
+            return
+        before = {r.pk: r for r in PPEBillingRegime.objects.filter(pk__in=[f.instance.pk for f in formset.forms if f.instance.pk])}
+        super().save_formset(request, form, formset, change)
+        # a changed regime outdates the finished settlements of its days, as the PPE page's form does
+        for row in formset.new_objects + [obj for obj, _fields in formset.changed_objects]:
+            regime_row_changed(row=row, before=before.get(row.pk))
+        for row in formset.deleted_objects:
+            regime_row_changed(row=row, before=before.get(row.pk) or row, deleted=True)
+
+
+@admin.register(PPEBillingRegime)
+class PPEBillingRegimeAdmin(SimpleHistoryAdmin):
+    list_display = ["ppe", "regime", "valid_from", "valid_to"]
+    list_filter = ["regime", "ppe__cluster"]
+    search_fields = ["ppe__code"]
+    list_select_related = ["ppe"]
+    autocomplete_fields = ["ppe"]
+
+    def save_model(self, request: HttpRequest, obj: PPEBillingRegime, form: Any, change: bool) -> None:
+        before = PPEBillingRegime.objects.filter(pk=obj.pk).first() if obj.pk else None
+        super().save_model(request, obj, form, change)
+        regime_row_changed(row=obj, before=before)
+
+    def delete_model(self, request: HttpRequest, obj: PPEBillingRegime) -> None:
+        regime_row_changed(row=obj, before=obj, deleted=True)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PPEBillingRegime]) -> None:
+        for row in queryset.select_related("ppe"):
+            regime_row_changed(row=row, before=row, deleted=True)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(PPEMembership)

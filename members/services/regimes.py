@@ -108,3 +108,13 @@ def regime_changed_send(*, ppe: MeteringPoint, start: dt.date | None, end: dt.da
         detail=msg(gettext_noop("PPE %(code)s: sposób rozliczenia od %(start)s: %(old_label)s → %(new_label)s"),
                    code=ppe.code, start=start, old_label=REGIME_SOURCE[old], new_label=REGIME_SOURCE[new]),
     )
+
+
+def regime_row_changed(*, row: PPEBillingRegime, before: PPEBillingRegime | None, deleted: bool = False) -> None:
+    """A regime row edited or deleted directly (the admin panel): the days of its old and new period changed."""
+    periods = [(r.valid_from, r.valid_to) for r in (before, None if deleted else row) if r is not None]
+    start = min(p[0] for p in periods)
+    end = None if any(p[1] is None for p in periods) else max(p[1] for p in periods)  # type: ignore[type-var]
+    old = before.regime if before is not None else BillingRegime.ORDINARY
+    new = BillingRegime.ORDINARY if deleted else row.regime
+    regime_changed_send(ppe=row.ppe, start=start, end=end, old=old, new=new)

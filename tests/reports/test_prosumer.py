@@ -301,3 +301,45 @@ def test_runs_before_the_regime_read_as_ordinary_raw(cluster, prosumer_day, djan
     run.snapshot = old
     upgraded = run_snapshot_upgrade(run)
     assert {(p.billing_regime, p.series) for p in upgraded.ppes} == {("ordinary", "raw")}
+
+
+# --- the coordinator's pages and the admin -------------------------------------------------
+
+
+def test_the_coordinator_sees_and_changes_the_regime_on_the_ppe_page(client, coordinator, cluster, ppe):
+    client.force_login(coordinator)
+    url = reverse("members:ppe-detail", kwargs={"cluster_slug": cluster.slug, "pk": ppe.pk})
+    html = client.get(url).content.decode()
+    assert "zwykły (bez rozliczenia prosumenckiego)" in html and 'id="regime-form"' in html
+    post = reverse("members:ppe-regime", kwargs={"cluster_slug": cluster.slug, "pk": ppe.pk})
+    response = client.post(post, {"regime": "net_billing", "valid_from": "2025-01-01"})
+    assert response.status_code == 302
+    assert ppe_regime_on(ppe=ppe, on=DAY) == "net_billing"
+    html = client.get(url).content.decode()
+    assert "prosument – net-billing" in html and "01.01.2025" in html
+    # the same regime again: the form says so on the regime field, nothing saved
+    html = client.post(post, {"regime": "net_billing", "valid_from": "2025-02-01"}).content.decode()
+    assert "jest rozliczany jako" in html and 'id="id_regime_regime"' in html and "is-invalid" in html
+    assert PPEBillingRegime.objects.filter(ppe=ppe).count() == 1
+    html = client.post(post, {"regime": "net_metering", "valid_from": ""}).content.decode()
+    assert PPEBillingRegime.objects.filter(ppe=ppe).count() == 1 and "is-invalid" in html
+
+
+def test_an_admin_edit_of_a_regime_outdates_the_runs_of_its_days(client, cluster, prosumer_day,
+                                                                   django_capture_on_commit_callbacks):
+    from tests.factories import UserFactory
+
+    run = settle(cluster, django_capture_on_commit_callbacks)
+    client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
+    response = client.post(reverse("admin:members_ppebillingregime_add"), {
+        "ppe": prosumer_day["p"].pk, "regime": "net_metering", "valid_from": "2024-12-01", "valid_to": "2024-12-31",
+    })
+    assert response.status_code == 302
+    assert not RunOutdatedReason.objects.filter(run=run).exists()  # December: not the run's day
+    row = PPEBillingRegime.objects.get()
+    response = client.post(reverse("admin:members_ppebillingregime_change", args=[row.pk]), {
+        "ppe": prosumer_day["p"].pk, "regime": "net_metering", "valid_from": "2024-12-01", "valid_to": "",
+    })
+    assert response.status_code == 302
+    assert RunOutdatedReason.objects.filter(run=run, code="billing_regime").count() == 1
+    assert client.get(reverse("admin:members_ppebillingregime_history", args=[row.pk])).status_code == 200
