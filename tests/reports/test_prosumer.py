@@ -343,3 +343,27 @@ def test_an_admin_edit_of_a_regime_outdates_the_runs_of_its_days(client, cluster
     assert response.status_code == 302
     assert RunOutdatedReason.objects.filter(run=run, code="billing_regime").count() == 1
     assert client.get(reverse("admin:members_ppebillingregime_history", args=[row.pk])).status_code == 200
+
+
+def test_the_statement_and_the_result_page_say_which_series_the_run_used(
+    cluster, prosumer_day, django_capture_on_commit_callbacks, client, coordinator,
+):
+    from pypdf import PdfReader
+
+    from reports.models import Statement
+    from reports.statements.services import statements_generate
+    from tests.reports.test_pdf import pdf_text
+
+    ppe_regime_add(ppe=prosumer_day["p"], regime=BillingRegime.NET_BILLING, valid_from=DAY)
+    run = settle(cluster, django_capture_on_commit_callbacks)
+    client.force_login(coordinator)
+    html = client.get(reverse("reports:settlement-detail", args=[cluster.slug, run.id])).content.decode()
+    assert 'id="prosumer-ppes"' in html and prosumer_day["p"].code in html and "prosument – net-billing" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        statements_generate(run=run, user=None)
+    own = Statement.objects.get(run=run, line__member_ref="dom")
+    other = Statement.objects.get(run=run, line__member_ref="gmina")
+    text = pdf_text(own.file.open("rb").read())
+    assert "Prosument." in text and f"{prosumer_day['p'].code} (net-billing): dane po zbilansowaniu" in text
+    assert len(PdfReader(own.file.open("rb")).pages) == 1
+    assert "Prosument." not in pdf_text(other.file.open("rb").read())
