@@ -367,3 +367,23 @@ def test_the_statement_and_the_result_page_say_which_series_the_run_used(
     assert "Prosument." in text and f"{prosumer_day['p'].code} (net-billing): dane po zbilansowaniu" in text
     assert len(PdfReader(own.file.open("rb")).pages) == 1
     assert "Prosument." not in pdf_text(other.file.open("rb").read())
+
+
+def test_the_portal_day_chart_shows_a_prosumer_s_balanced_values(cluster, prosumer_day):
+    from reports.portal.services import portal_day_chart, portal_hourly_csv_rows
+
+    dom = prosumer_day["p"].memberships.get().member
+    gmina = prosumer_day["c"].memberships.get().member
+    raw = portal_day_chart(member=gmina, day=DAY)
+    # ordinary: raw shared 3 MWh an hour split by draw 2 : 1.5; the JST member's PPE gets
+    # 72 MWh × 1.5 / 3.5 = 30,857,142.86 Wh of the day → 30,857,143 Wh
+    assert raw["shared_wh"] == 30_857_143 and raw["balanced_ppes"] == []
+    ppe_regime_add(ppe=prosumer_day["p"], regime=BillingRegime.NET_BILLING, valid_from=DAY)
+    chart = portal_day_chart(member=dom, day=DAY)
+    assert chart["balanced_ppes"] == [prosumer_day["p"].code]
+    assert (chart["drawn_wh"], chart["fed_wh"], chart["shared_wh"]) == (0, 24 * MWH, 0)
+    # the JST member now takes all 1 MWh shared an hour, as in the settlement
+    assert portal_day_chart(member=gmina, day=DAY)["shared_wh"] == 24 * MWH
+    # the member's CSV export stays the raw meter readings
+    rows = list(portal_hourly_csv_rows(member=dom, start=DAY, end=DAY))
+    assert rows[1][4:6] == ["2000,000", "3000,000"]
