@@ -308,7 +308,7 @@ def _block(ppe_id: int, series: Series) -> Block:
                 balanced[name] = spread
     return Block(ppe_id=ppe_id, start_utc=dt.datetime.fromtimestamp(t0, UTC), resolution_min=series.resolution_min,
                  import_wh=imp, export_wh=exp, quality=qual, has_import=series.has_import, has_export=series.has_export,
-                 **balanced)  # type: ignore[arg-type]
+                 **balanced)
 
 
 def _parse_chunks(reading_import: ReadingImport, handle: BinaryIO, on_progress: Callable[[float], None]) -> Iterator[ParseResult]:

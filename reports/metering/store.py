@@ -251,7 +251,7 @@ class _Split:
         key = (self.ppe_id, dt.date.fromordinal(self.first + int(i)))
         balanced = None if self.balanced is None else tuple(a[i] for a in self.balanced)
         return key, _Day(self.resolution_min, self.import_wh[i], self.export_wh[i], self.quality[i],
-                         self.export_quality[i], balanced)  # type: ignore[arg-type]
+                         self.export_quality[i], balanced)
 
 
 def max_block_days() -> int:
@@ -424,7 +424,8 @@ class _Rows:
 
     def part(self, a: int, b: int) -> _Rows:
         balanced = None if self.balanced is None else tuple(x[a:b] for x in self.balanced)
-        return _Rows(self.resolution_min, *(x[a:b] for x in self.arrays()[:5]), balanced)  # type: ignore[arg-type]
+        return _Rows(self.resolution_min, self.keys[a:b], self.import_wh[a:b], self.export_wh[a:b], self.quality[a:b],
+                     self.export_quality[a:b], balanced)  # type: ignore[arg-type]
 
     def tuples(self) -> Iterator[tuple]:
         ppe, day = self.keys >> _KEY_BITS, self.keys & ((1 << _KEY_BITS) - 1)
@@ -516,7 +517,8 @@ def _rows_to_write(splits: list[_Split]) -> list[_Rows]:
     for (res, has_balanced), parts in sorted(direct.items()):
         # merged single days are concatenated in runs so the arrays stay few and large
         columns = [np.concatenate([p[j] for p in parts]) for j in range(9 if has_balanced else 5)]
-        out.append(_Rows(res, *columns[:5], tuple(columns[5:]) if has_balanced else None))  # type: ignore[arg-type]
+        balanced_columns = (columns[5], columns[6], columns[7], columns[8]) if has_balanced else None
+        out.append(_Rows(res, columns[0], columns[1], columns[2], columns[3], columns[4], balanced_columns))
     return out
 
 

@@ -409,7 +409,7 @@ def _missing_rows(run: SettlementRun) -> list[dict[str, Any]]:
 
 def _prosumer_rows(snapshot: RunSnapshot) -> list[dict[str, str]]:
     """PPEs the run settled on their balanced series (all period or part of it), from its snapshot."""
-    labels = dict(BillingRegime.choices)
+    labels = {value: str(label) for value, label in BillingRegime.choices}
     series = {"balanced": _("dane po zbilansowaniu"), "mixed": _("częściowo po zbilansowaniu (zmiana sposobu rozliczenia)")}
     return [
         {"code": p.code, "regime": labels.get(p.billing_regime, p.billing_regime), "series": series[p.series]}
