@@ -189,11 +189,6 @@ class StorageInline(admin.TabularInline):
     extra = 0
 
 
-class BillingRegimeInline(admin.TabularInline):
-    model = PPEBillingRegime
-    extra = 0
-
-
 @admin.register(MeteringPoint)
 class MeteringPointAdmin(SimpleHistoryAdmin):
     form = MeteringPointAdminForm
@@ -202,23 +197,13 @@ class MeteringPointAdmin(SimpleHistoryAdmin):
     search_fields = ["code", "address", "gmina__name", "memberships__member__name"]
     list_select_related = ["cluster", "gmina", "dso"]
     autocomplete_fields = ["gmina"]
-    inlines = [MembershipOfPPEInline, GeneratorInline, StorageInline, BillingRegimeInline]
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if formset.model is not PPEBillingRegime:
-            super().save_formset(request, form, formset, change)
-            return
-        before = {r.pk: r for r in PPEBillingRegime.objects.filter(pk__in=[f.instance.pk for f in formset.forms if f.instance.pk])}
-        super().save_formset(request, form, formset, change)
-        # a changed regime outdates the finished settlements of its days, as the PPE page's form does
-        for row in formset.new_objects + [obj for obj, _fields in formset.changed_objects]:
-            regime_row_changed(row=row, before=before.get(row.pk))
-        for row in formset.deleted_objects:
-            regime_row_changed(row=row, before=before.get(row.pk) or row, deleted=True)
+    inlines = [MembershipOfPPEInline, GeneratorInline, StorageInline]
 
 
 @admin.register(PPEBillingRegime)
 class PPEBillingRegimeAdmin(SimpleHistoryAdmin):
+    """Billing regimes (dated); a change outdates the finished settlements of its days, as the PPE page's form does."""
+
     list_display = ["ppe", "regime", "valid_from", "valid_to"]
     list_filter = ["regime", "ppe__cluster"]
     search_fields = ["ppe__code"]
