@@ -47,7 +47,11 @@ class MeterDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ppe", "day"], name="meterday_unique_ppe_day")]
-        indexes = [models.Index(fields=["day", "ppe"])]
+        indexes = [
+            models.Index(fields=["day", "ppe"]),
+            # the few days that hold a balanced series (prosumers): a raw re-import finds them without reading the rest
+            models.Index(fields=["ppe", "day"], condition=models.Q(balanced_quality__gt=b""), name="meterday_balanced_days"),
+        ]
         verbose_name = _("dane pomiarowe (dzień)")
         verbose_name_plural = _("dane pomiarowe (dni)")
 
