@@ -323,6 +323,8 @@ def test_the_coordinator_sees_and_changes_the_regime_on_the_ppe_page(client, coo
     assert PPEBillingRegime.objects.filter(ppe=ppe).count() == 1
     html = client.post(post, {"regime": "net_metering", "valid_from": ""}).content.decode()
     assert PPEBillingRegime.objects.filter(ppe=ppe).count() == 1 and "is-invalid" in html
+    history = client.get(reverse("members:ppe-history", kwargs={"cluster_slug": cluster.slug, "pk": ppe.pk}))
+    assert f"Sposób rozliczenia PPE {ppe.code}" in history.content.decode()
 
 
 def test_an_admin_edit_of_a_regime_outdates_the_runs_of_its_days(client, cluster, prosumer_day,
