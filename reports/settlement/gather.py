@@ -50,10 +50,10 @@ class Gathered:
 
     def series(self, row: int) -> str:
         """The meter series the run settles the PPE on: raw, balanced (a prosumer every day) or mixed."""
-        if self.regimes is None:
-            return "raw"
+        if self.regimes is None or not self.balanced or row not in self.balanced:
+            return "raw"  # ``balanced`` holds exactly the rows with a prosumer day
         prosumer = np.isin(self.regimes[row], list(PROSUMER_CODES))
-        return "balanced" if prosumer.all() else "mixed" if prosumer.any() else "raw"
+        return "balanced" if prosumer.all() else "mixed"
 
     def meter_chunks(self, *, on_chunk: Callable[[HourlyData], None] | None = None) -> Iterator[HourlyData]:
         """The PPEs' hourly meter data over the period, in PPE chunks (rows in ``ppes`` order).
