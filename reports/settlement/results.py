@@ -544,15 +544,25 @@ def _snapshot_upgrade_4(old: dict) -> RunSnapshot:
 _PPE_BEFORE_REGIME = {"billing_regime": "ordinary", "series": "raw"}
 
 
+def _regimes_before(old: dict) -> dict:
+    """Each PPE's billing regime and settled series (before they were recorded: ordinary, raw)."""
+    ppes = old.get("ppes")
+    if not isinstance(ppes, list):
+        raise SnapshotError("ppes", "oczekiwano listy")
+    return old | {"ppes": [_PPE_BEFORE_REGIME | p if isinstance(p, dict) else p for p in ppes]}
+
+
+# Schema 5 → 6, one step per subject the schema added; each fills what runs before it never recorded.
+_SCHEMA_6_STEPS = (_regimes_before,)
+
+
 def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
     """Schema 5 → 6: each PPE's billing regime and settled series (before: ordinary, raw)."""
     from .snapshot import SCHEMA, snapshot_from_json
 
-    ppes = old.get("ppes")
-    if not isinstance(ppes, list):
-        raise SnapshotError("ppes", "oczekiwano listy")
-    ppes = [_PPE_BEFORE_REGIME | p if isinstance(p, dict) else p for p in ppes]
-    return snapshot_from_json(old | {"schema": SCHEMA, "ppes": ppes})
+    for step in _SCHEMA_6_STEPS:
+        old = step(old)
+    return snapshot_from_json(old | {"schema": SCHEMA})
 
 
 def run_snapshot_upgrade_store(run) -> RunSnapshot:
