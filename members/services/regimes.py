@@ -37,10 +37,16 @@ def ppe_regime_on(*, ppe: MeteringPoint, on: dt.date) -> str:
     return row.regime if row is not None else BillingRegime.ORDINARY
 
 
+# A regime as a small number in ``regime_matrix``: its index here; 0 (ordinary) is the only non-prosumer one.
+REGIME_ORDER: tuple[str, ...] = (
+    BillingRegime.ORDINARY.value, BillingRegime.NET_METERING.value, BillingRegime.NET_BILLING.value,
+)
+
+
 def regime_matrix(*, ppe_ids: Sequence[int], days: Sequence[dt.date]) -> np.ndarray:
-    """The regime code per PPE and day of ``days`` (``<U12`` array ``[n_ppe, n_days]``), ``ordinary`` where no
-    row covers the day. One query."""
-    out = np.full((len(ppe_ids), len(days)), BillingRegime.ORDINARY.value, dtype="<U12")
+    """The regime per PPE and day of ``days`` as ``uint8[n_ppe, n_days]`` indices into ``REGIME_ORDER``:
+    0 (ordinary) where no row covers the day, above 0 for the prosumer regimes. One query."""
+    out = np.zeros((len(ppe_ids), len(days)), dtype=np.uint8)
     if not len(ppe_ids) or not len(days):
         return out
     row_of = {pk: i for i, pk in enumerate(ppe_ids)}
@@ -51,7 +57,7 @@ def regime_matrix(*, ppe_ids: Sequence[int], days: Sequence[dt.date]) -> np.ndar
     stamps = np.asarray(days, dtype="datetime64[D]")
     for ppe_id, regime, start, end in rows:
         inside = (stamps >= np.datetime64(start)) & (stamps <= np.datetime64(end or last))
-        out[row_of[ppe_id], inside] = regime
+        out[row_of[ppe_id], inside] = REGIME_ORDER.index(regime)
     return out
 
 

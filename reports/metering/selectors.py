@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_r
 
 from members.models import Cluster, Generator, MeteringPoint, PPEMembership, StorageUnit
 from members.services.datastamp import MeasuredEnergy, cluster_data_stamp
-from members.services.regimes import PROSUMER_CODES, regime_matrix
+from members.services.regimes import regime_matrix
 from reports.metering.production import production_attribution, renewable_split_wh
 from reports.metering.store import hourly_matrix, local_dates
 from reports.models import ReadingImport
@@ -80,9 +80,9 @@ def membership_mask(*, ppes: Sequence[MeteringPoint], hours: np.ndarray) -> np.n
 
 def balanced_hours_of(*, regimes: np.ndarray, first_day: dt.date, hours: np.ndarray) -> dict[int, np.ndarray]:
     """Which hours each PPE is settled on its balanced series: ``{row: bool[n_hours]}`` for the rows of
-    ``regimes`` (per PPE and local day from ``first_day``, ``members.services.regimes.regime_matrix``)
-    with a prosumer regime on any day. An hour belongs to its local day."""
-    prosumer = np.isin(regimes, list(PROSUMER_CODES))
+    ``regimes`` (per PPE and local day from ``first_day``, ``members.services.regimes.regime_matrix``:
+    above 0 = a prosumer regime) with a prosumer regime on any day. An hour belongs to its local day."""
+    prosumer = regimes > 0
     rows = np.flatnonzero(prosumer.any(axis=1))
     if not len(rows):
         return {}

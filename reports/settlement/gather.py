@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from members.models import BillingRegime, Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
-from members.services.regimes import PROSUMER_CODES, regime_matrix
+from members.services.regimes import REGIME_ORDER, regime_matrix
 from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hours_for_days
 from reports.metering.production import ShareAttribution, production_attribution
 from reports.metering.selectors import balanced_hours_of, ppe_export_required
@@ -46,14 +46,13 @@ class Gathered:
 
     def billing_regime(self, row: int) -> str:
         """The PPE's regime on the period's last day."""
-        return str(self.regimes[row, -1]) if self.regimes is not None else BillingRegime.ORDINARY.value
+        return REGIME_ORDER[int(self.regimes[row, -1])] if self.regimes is not None else BillingRegime.ORDINARY.value
 
     def series(self, row: int) -> str:
         """The meter series the run settles the PPE on: raw, balanced (a prosumer every day) or mixed."""
         if self.regimes is None or not self.balanced or row not in self.balanced:
             return "raw"  # ``balanced`` holds exactly the rows with a prosumer day
-        prosumer = np.isin(self.regimes[row], list(PROSUMER_CODES))
-        return "balanced" if prosumer.all() else "mixed"
+        return "balanced" if bool((self.regimes[row] > 0).all()) else "mixed"
 
     def meter_chunks(self, *, on_chunk: Callable[[HourlyData], None] | None = None) -> Iterator[HourlyData]:
         """The PPEs' hourly meter data over the period, in PPE chunks (rows in ``ppes`` order).

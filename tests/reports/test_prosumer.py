@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from members.models import BillingRegime, PPEBillingRegime, Source
-from members.services.regimes import ppe_regime_add, ppe_regime_on, regime_matrix
+from members.services.regimes import REGIME_ORDER, ppe_regime_add, ppe_regime_on, regime_matrix
 from reports.engine import hours_for_days
 from reports.metering.parsers import parse_generic, parse_tauron
 from reports.metering.store import Block, hourly_matrix, meter_blocks_upsert
@@ -156,7 +156,8 @@ def test_a_regime_starts_on_a_day_and_ends_the_one_before(ppe):
     rows = list(PPEBillingRegime.objects.filter(ppe=ppe).values_list("regime", "valid_from", "valid_to"))
     assert rows == [("net_metering", dt.date(2024, 6, 1), dt.date(2025, 1, 1)), ("net_billing", dt.date(2025, 1, 2), None)]
     days = [dt.date(2024, 5, 31), DAY, dt.date(2025, 1, 2)]
-    assert regime_matrix(ppe_ids=[ppe.pk], days=days).tolist() == [["ordinary", "net_metering", "net_billing"]]
+    assert [[REGIME_ORDER[i] for i in row] for row in regime_matrix(ppe_ids=[ppe.pk], days=days).tolist()] == [
+        ["ordinary", "net_metering", "net_billing"]]
     with pytest.raises(ValidationError) as same:
         ppe_regime_add(ppe=ppe, regime=BillingRegime.NET_BILLING, valid_from=dt.date(2025, 3, 1))
     assert "regime" in same.value.message_dict and "już" in same.value.message_dict["regime"][0]
