@@ -35,6 +35,7 @@ from members.models import (
     Gmina,
     Member,
     MeteringPoint,
+    PPEBillingRegime,
     PPEMembership,
     RegistryImport,
     StorageUnit,
@@ -43,6 +44,7 @@ from members.models import (
 from members.services import area
 from members.services.area import PPECandidate
 from members.services.memberships import ppe_code_one_cluster_validate
+from members.services.regimes import regime_row_changed
 from members.services.registry import member_vat_changed_send
 from members.services.validators import ppe_code_clean
 
@@ -228,6 +230,31 @@ class MeteringPointAdmin(SimpleHistoryAdmin):
     list_select_related = ["cluster", "gmina", "dso"]
     autocomplete_fields = ["gmina"]
     inlines = [MembershipOfPPEInline, GeneratorInline, StorageInline]
+
+
+@admin.register(PPEBillingRegime)
+class PPEBillingRegimeAdmin(SimpleHistoryAdmin):
+    """Billing regimes (dated); a change outdates the finished settlements of its days, as the PPE page's form does."""
+
+    list_display = ["ppe", "regime", "valid_from", "valid_to"]
+    list_filter = ["regime", "ppe__cluster"]
+    search_fields = ["ppe__code"]
+    list_select_related = ["ppe"]
+    autocomplete_fields = ["ppe"]
+
+    def save_model(self, request: HttpRequest, obj: PPEBillingRegime, form: Any, change: bool) -> None:
+        before = PPEBillingRegime.objects.filter(pk=obj.pk).first() if obj.pk else None
+        super().save_model(request, obj, form, change)
+        regime_row_changed(row=obj, before=before)
+
+    def delete_model(self, request: HttpRequest, obj: PPEBillingRegime) -> None:
+        regime_row_changed(row=obj, before=obj, deleted=True)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PPEBillingRegime]) -> None:
+        for row in queryset.select_related("ppe"):
+            regime_row_changed(row=row, before=row, deleted=True)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(PPEMembership)

@@ -24,7 +24,17 @@ from django.forms import BaseInlineFormSet, BaseModelFormSet, inlineformset_fact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.models import DSO, Cluster, Generator, Gmina, Member, MeteringPoint, PPEMembership, StorageUnit
+from members.models import (
+    DSO,
+    BillingRegime,
+    Cluster,
+    Generator,
+    Gmina,
+    Member,
+    MeteringPoint,
+    PPEMembership,
+    StorageUnit,
+)
 from members.services import area
 from members.services.area import PPECandidate
 from members.services.registry import GENERATOR_FIELDS, MEMBER_FIELDS, PPE_FIELDS, STORAGE_FIELDS, gmina_resolve
@@ -399,3 +409,19 @@ class ClusterRegisterForm(forms.ModelForm):
                            % {"day": entered.strftime("%d.%m.%Y")})
         data["ure_register_number"] = number
         return data
+
+
+class BillingRegimeForm(forms.Form):
+    """A new billing regime of a PPE from a day on (``members.services.regimes.ppe_regime_add``)."""
+
+    regime = forms.ChoiceField(label=_("Sposób rozliczenia"), choices=BillingRegime.choices)
+    valid_from = forms.DateField(
+        label=_("Od dnia"), widget=_date_widget(),
+        help_text=_("Dotychczasowy sposób rozliczenia kończy się dzień wcześniej."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_regime_%s")
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False

@@ -385,6 +385,44 @@ class PPEMembership(models.Model):
         return f"{self.ppe} → {self.member} ({self.valid_from}–{self.valid_to or '…'})"
 
 
+class BillingRegime(models.TextChoices):
+    """How the DSO bills a PPE's energy: the settlement reads balanced values for the prosumer regimes."""
+
+    ORDINARY = "ordinary", _("zwykły (bez rozliczenia prosumenckiego)")
+    NET_METERING = "net_metering", _("prosument – net-metering (opusty)")
+    NET_BILLING = "net_billing", _("prosument – net-billing")
+
+
+PROSUMER_REGIMES = frozenset({BillingRegime.NET_METERING, BillingRegime.NET_BILLING})
+
+
+class PPEBillingRegime(models.Model):
+    """A PPE's billing regime from ``valid_from`` to ``valid_to`` (inclusive; empty: until further notice).
+
+    Days no row covers are ``ordinary``. For the prosumer regimes the settlement
+    uses the hourly balanced series ("po zbilansowaniu") of the meter data.
+    """
+
+    ppe = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="billing_regimes", verbose_name="PPE")
+    regime = models.CharField(_("sposób rozliczenia"), max_length=20, choices=BillingRegime.choices)
+    valid_from = models.DateField(_("od"))
+    valid_to = models.DateField(_("do (włącznie)"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ppe", "valid_from"]
+        constraints = [*dated_constraints("ppebillingregime", key=("ppe",))]
+        verbose_name = _("sposób rozliczenia PPE")
+        verbose_name_plural = _("sposoby rozliczenia PPE")
+
+    def __str__(self) -> str:
+        return f"{self.ppe} {self.get_regime_display()} ({self.valid_from}–{self.valid_to or '…'})"
+
+    @property
+    def is_prosumer(self) -> bool:
+        return self.regime in PROSUMER_REGIMES
+
+
 class Generator(models.Model):
     """Jednostka wytwórcza / instalacja OZE behind a PPE."""
 

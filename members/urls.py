@@ -25,6 +25,7 @@ urlpatterns = [
     path("ppe/<int:pk>/remove/", ppes.ppe_remove, name="ppe-remove"),
     path("ppe/<int:pk>/membership-dates/", ppes.ppe_membership_dates, name="ppe-membership-dates"),
     path("ppe/<int:pk>/history/", history.ppe_history, name="ppe-history"),
+    path("ppe/<int:pk>/regime/", ppes.ppe_regime, name="ppe-regime"),
     path("actions/<int:pk>/undo/", actions.action_undo, name="action-undo"),
     path("registry/import/", imports.registry_import, name="registry-import"),
     path("registry/import/<int:pk>/", imports.registry_import_detail, name="registry-import-detail"),

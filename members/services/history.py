@@ -17,7 +17,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext as _
 
-from members.models import DSO, Generator, Gmina, Member, MeteringPoint, PPEMembership, StorageUnit
+from members.models import DSO, Generator, Gmina, Member, MeteringPoint, PPEBillingRegime, PPEMembership, StorageUnit
 from okeportal.formatting import day, number, when
 
 # Per table: enough for a registry's lifetime of edits; older records are summarised.
@@ -85,6 +85,8 @@ def _subject(model: type[models.Model], record: Any, names: dict[str, dict[Any, 
         return _("Przynależność PPE %(code)s do %(member)s") % {
             "code": names["ppe"].get(record.ppe_id, record.ppe_id), "member": names["member"].get(record.member_id, record.member_id)
         }
+    if model is PPEBillingRegime:
+        return _("Sposób rozliczenia PPE %(code)s") % {"code": names["ppe"].get(record.ppe_id, record.ppe_id)}
     return f"{model._meta.verbose_name}: {record.name}".capitalize()
 
 
@@ -165,10 +167,11 @@ def registry_history_member(*, member: Member, limit: int = HISTORY_LIMIT) -> li
 
 
 def registry_history_ppe(*, ppe: MeteringPoint) -> list[HistoryEntry]:
-    """The PPE's fields, its memberships, generators and storage, newest first."""
+    """The PPE's fields, its memberships, generators, storage and billing regimes, newest first."""
     return _entries([
         (MeteringPoint, MeteringPoint.history.filter(id=ppe.pk)),
         (PPEMembership, PPEMembership.history.filter(ppe_id=ppe.pk)),
         (Generator, Generator.history.filter(ppe_id=ppe.pk)),
         (StorageUnit, StorageUnit.history.filter(ppe_id=ppe.pk)),
+        (PPEBillingRegime, PPEBillingRegime.history.filter(ppe_id=ppe.pk)),
     ], limit=HISTORY_LIMIT, known={"ppe": {ppe.pk: ppe.code}})

@@ -9,16 +9,25 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from members.decorators import cluster_staff_required
 from members.filters import PPEFilter
-from members.forms import GeneratorFormSet, MembershipDatesForm, PPERemoveForm, PPETransferForm, StorageFormSet
-from members.models import Cluster, MeteringPoint, RegistryAction
+from members.forms import (
+    BillingRegimeForm,
+    GeneratorFormSet,
+    MembershipDatesForm,
+    PPERemoveForm,
+    PPETransferForm,
+    StorageFormSet,
+)
+from members.models import BillingRegime, Cluster, MeteringPoint, RegistryAction
 from members.polish import polish_order
 from members.selectors import ppe_list as ppe_list_select
 from members.services.actions import registry_action_membership_dates, registry_action_remove, registry_action_transfer
+from members.services.regimes import ppe_regime_add, ppe_regime_on
 from members.services.registry import (
     InstallationRow,
     ppe_current_membership,
@@ -26,6 +35,7 @@ from members.services.registry import (
 )
 from members.views.actions import confirm_or_apply
 from members.views.common import error_messages, page
+from okeportal.formatting import day
 
 PAGE_SIZE = 25
 
@@ -54,8 +64,10 @@ def ppe_detail(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
 def _detail(
     request: HttpRequest, cluster: Cluster, ppe: MeteringPoint, *, transfer_form: PPETransferForm | None = None,
     remove_form: PPERemoveForm | None = None, dates_form: MembershipDatesForm | None = None,
+    regime_form: BillingRegimeForm | None = None,
 ) -> HttpResponse:
     current = ppe_current_membership(ppe=ppe)
+    regimes = list(ppe.billing_regimes.order_by("-valid_from"))
     if transfer_form is None:
         transfer_form = PPETransferForm(ppe=ppe, current=current.member if current else None)
     return page(
@@ -64,7 +76,30 @@ def _detail(
         generators=ppe.generators.order_by(polish_order("name"), "pk"),
         storage_units=ppe.storage_units.order_by(polish_order("name"), "pk"), transfer_form=transfer_form,
         remove_form=remove_form or PPERemoveForm(), dates_form=dates_form or MembershipDatesForm(ppe=ppe),
+        regimes=regimes, regime_now=BillingRegime(ppe_regime_on(ppe=ppe, on=timezone.localdate())).label,
+        regime_form=regime_form or BillingRegimeForm(),
     )
+
+
+@cluster_staff_required
+@require_POST
+def ppe_regime(request: HttpRequest, cluster: Cluster, pk: int) -> HttpResponse:
+    """A new billing regime of the PPE from a day on; the runs it affects are marked outdated."""
+    ppe = _ppe_or_404(cluster, pk)
+    form = BillingRegimeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            row = ppe_regime_add(ppe=ppe, regime=data["regime"], valid_from=data["valid_from"])
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, _("PPE %(code)s: sposób rozliczenia „%(regime)s” od %(start)s.") % {
+                "code": ppe.code, "regime": row.get_regime_display(), "start": day(row.valid_from)})
+            return redirect("members:ppe-detail", cluster_slug=cluster.slug, pk=ppe.pk)
+    return _detail(request, cluster, ppe, regime_form=form)
 
 
 def _apply(

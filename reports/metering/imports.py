@@ -45,7 +45,7 @@ from reports.metering.records import reading_import_finish
 from reports.metering.selectors import membership_inside
 from reports.metering.signals import meter_data_changed_send
 from reports.metering.store import Block, MeterStoreError, local_dates, meter_blocks_upsert, meter_store_lock
-from reports.models import JobStatus, ReadingImport
+from reports.models import JobStatus, Quality, ReadingImport
 
 logger = logging.getLogger(__name__)
 UTC = dt.UTC
@@ -150,6 +150,7 @@ class _Run:
     error_count: int = 0
     rows: int = 0
     readings: int = 0
+    balanced_readings: int = 0  # intervals with balanced values ("po zbilansowaniu")
     days_written: int = 0
     import_wh: int = 0
     export_wh: int = 0
@@ -293,8 +294,21 @@ def _block(ppe_id: int, series: Series) -> Block:
     imp, exp = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     qual = np.zeros(n, dtype=np.uint8)  # Quality.MISSING: gaps never overwrite stored data
     imp[pos], exp[pos], qual[pos] = series.import_wh, series.export_wh, series.quality
+    balanced: dict[str, np.ndarray | None] = {}
+    if series.has_balanced:
+        assert series.balanced_quality is not None
+        b_qual = np.zeros(n, dtype=np.uint8)
+        b_qual[pos] = series.balanced_quality
+        balanced["balanced_quality"] = b_qual
+        for name in ("import_balanced_wh", "export_balanced_wh"):
+            values = getattr(series, name)
+            if values is not None:
+                spread = np.zeros(n, dtype=np.int64)
+                spread[pos] = values
+                balanced[name] = spread
     return Block(ppe_id=ppe_id, start_utc=dt.datetime.fromtimestamp(t0, UTC), resolution_min=series.resolution_min,
-                 import_wh=imp, export_wh=exp, quality=qual, has_import=series.has_import, has_export=series.has_export)
+                 import_wh=imp, export_wh=exp, quality=qual, has_import=series.has_import, has_export=series.has_export,
+                 **balanced)
 
 
 def _parse_chunks(reading_import: ReadingImport, handle: BinaryIO, on_progress: Callable[[float], None]) -> Iterator[ParseResult]:
@@ -341,6 +355,9 @@ def _store_chunk(run: _Run, parsed: ParseResult) -> None:
         run.outside.extend(found[: max(MAX_ERRORS - len(run.outside), 0)])
         blocks.append(_block(ppe.id, series))
         run.readings += len(series.starts)
+        if series.has_balanced:
+            assert series.balanced_quality is not None
+            run.balanced_readings += int((series.balanced_quality != Quality.MISSING).sum())
         run.import_wh += int(series.import_wh.sum())
         run.export_wh += int(series.export_wh.sum())
         run.resolutions.add(series.resolution_min)
@@ -421,6 +438,7 @@ def _done(reading_import: ReadingImport, run: _Run, *, seconds: float) -> Readin
     summary = {
         "rows": run.rows,
         "readings": run.readings,
+        "balanced_readings": run.balanced_readings,
         "ppes": len(run.spans),
         "days_written": run.days_written,
         "resolution_min": sorted(run.resolutions),

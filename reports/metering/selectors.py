@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_r
 
 from members.models import Cluster, Generator, MeteringPoint, PPEMembership, StorageUnit
 from members.services.datastamp import MeasuredEnergy, cluster_data_stamp
+from members.services.regimes import regime_matrix
 from reports.metering.production import production_attribution, renewable_split_wh
 from reports.metering.store import hourly_matrix, local_dates
 from reports.models import ReadingImport
@@ -33,6 +34,7 @@ class PPECompleteness:
     missing_import: int = 0  # expected hours without drawn energy
     missing_export: int = 0  # expected hours without fed-in energy, counted only where it is required
     export_required: bool = True
+    missing_balanced: int = 0  # expected hours of a prosumer regime without the balanced series
 
     @property
     def percent(self) -> Decimal:
@@ -76,6 +78,31 @@ def membership_mask(*, ppes: Sequence[MeteringPoint], hours: np.ndarray) -> np.n
     return mask
 
 
+def balanced_hours_of(*, regimes: np.ndarray, first_day: dt.date, hours: np.ndarray) -> dict[int, np.ndarray]:
+    """Which hours each PPE is settled on its balanced series: ``{row: bool[n_hours]}`` for the rows of
+    ``regimes`` (per PPE and local day from ``first_day``, ``members.services.regimes.regime_matrix``:
+    above 0 = a prosumer regime) with a prosumer regime on any day. An hour belongs to its local day."""
+    prosumer = regimes > 0
+    rows = np.flatnonzero(prosumer.any(axis=1))
+    if not len(rows):
+        return {}
+    day = (hours_local_dates(hours) - np.datetime64(first_day)).astype(np.int64)
+    inside = (day >= 0) & (day < regimes.shape[1])
+    day = np.clip(day, 0, max(regimes.shape[1] - 1, 0))
+    return {int(r): prosumer[r, day] & inside for r in rows}
+
+
+def ppe_balanced_hours(*, ppes: Sequence[MeteringPoint], hours: np.ndarray) -> dict[int, np.ndarray]:
+    """``balanced_hours_of`` for ``ppes`` over ``hours`` (the regimes read in one query)."""
+    if not len(hours) or not len(ppes):
+        return {}
+    local = hours_local_dates(hours)
+    first, last = local[0].astype(dt.date), local[-1].astype(dt.date)
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    regimes = regime_matrix(ppe_ids=[p.pk for p in ppes], days=days)
+    return balanced_hours_of(regimes=regimes, first_day=first, hours=hours)
+
+
 def ppe_export_required(*, ppes: Sequence[MeteringPoint]) -> np.ndarray:
     """bool per PPE: its fed-in energy (A−) must be present for an hour to be complete.
 
@@ -112,14 +139,19 @@ def completeness(*, cluster: Cluster, year: int, month: int) -> list[PPEComplete
     Counted in settlement hours: a 15-minute hour is present only when all its
     quarters are. Only hours within the PPE's membership are expected. An hour
     is present when drawn energy is, and fed-in energy too for a PPE with a
-    generator or storage unit (``ppe_export_required``).
+    generator or storage unit (``ppe_export_required``). On the days of a
+    prosumer regime both come from the balanced series, as in the settlement.
     """
     first = dt.date(year, month, 1)
     after = dt.date(year + month // 12, month % 12 + 1, 1)
     ppes = _member_ppes(cluster, first, after)
     start, end = local_bounds(first, after)
     required = ppe_export_required(ppes=ppes)
-    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end, export_required=required)
+    hours = np.arange(np.datetime64(start.replace(tzinfo=None), "s"), np.datetime64(end.replace(tzinfo=None), "s"),
+                      np.timedelta64(3600, "s"))
+    balanced = ppe_balanced_hours(ppes=ppes, hours=hours)
+    data = hourly_matrix(ppe_ids=[p.id for p in ppes], start_utc=start, end_utc=end, export_required=required,
+                         balanced=balanced)
     mask = membership_mask(ppes=ppes, hours=data.hours)
     present = data.present & mask
     rows = []
@@ -132,6 +164,7 @@ def completeness(*, cluster: Cluster, year: int, month: int) -> list[PPEComplete
             missing_import=int((mask[i] & ~data.import_present[i]).sum()),
             missing_export=int((mask[i] & ~data.export_present[i]).sum()) if required[i] else 0,
             export_required=bool(required[i]),
+            missing_balanced=int((mask[i] & ~data.present[i] & balanced[i]).sum()) if i in balanced else 0,
         ))
     return rows
 
@@ -154,7 +187,7 @@ def completeness_cached(*, cluster: Cluster, year: int, month: int) -> list[PPEC
             return [PPECompleteness(ppes[n[0]], *n[1:]) for n in hit[1]]
     rows = completeness(cluster=cluster, year=year, month=month)
     numbers = [(r.ppe.pk, r.expected, r.present, r.missing, r.estimated, r.missing_import, r.missing_export,
-                r.export_required) for r in rows]
+                r.export_required, r.missing_balanced) for r in rows]
     cache.set(key, (stamp, numbers), timeout=settings.OKE_STATUS_CACHE_SECONDS)
     return rows
 

@@ -8,6 +8,13 @@ power; generation by source (PV from the sun's elevation at Orzesze with
 daily cloudiness, ~1,000 kWh/kWp a year; wind random; biogas, biomass, hydro
 and CHP steady). The meter sees the net: import = max(load − generation, 0),
 export = max(generation − load, 0).
+
+Prosumer PPEs (a net-metering or net-billing ``PPEBillingRegime`` overlapping the
+period) also get the DSO's balanced series. Their raw meter sees energy both ways
+within an hour where load and generation overlap (a share of ``min(load,
+generation)`` that varies hour by hour: the load's peaks draw, its dips feed in),
+and the balanced values net the two: drawn − fed in or fed in − drawn, whichever
+is positive. Other PPEs are unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from members.models import MeteringPoint, Source
+from members.models import PROSUMER_REGIMES, MeteringPoint, PPEBillingRegime, Source
 from reports.metering.store import Block, warsaw_offsets
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -77,7 +84,7 @@ def synthetic_readings(
 ) -> Iterator[Block]:
     """One hourly ``Block`` per PPE for local days ``start``..``end`` (inclusive).
 
-    Prefetch ``generators`` on the PPEs when passing many.
+    Prefetch ``generators`` on the PPEs when passing many. One query finds the prosumer PPEs.
     """
     t0 = dt.datetime.combine(start, dt.time(), WARSAW).astimezone(UTC)
     t1 = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), WARSAW).astimezone(UTC)
@@ -92,6 +99,10 @@ def synthetic_readings(
     solar = _solar(hours)
     n_days = int(local_day[-1] - local_day[0]) + 1 if n else 0
     day_index = local_day - local_day[0] if n else local_day
+    prosumers = set(
+        PPEBillingRegime.objects.filter(ppe__in=[p.pk for p in ppes], regime__in=PROSUMER_REGIMES, valid_from__lte=end)
+        .exclude(valid_to__lt=start).values_list("ppe_id", flat=True)
+    ) if ppes else set()
     for ppe in ppes:
         rng = np.random.default_rng([seed, zlib.crc32(ppe.code.encode())])
         shape = _profile(ppe, local_hour, weekday, doy)
@@ -109,11 +120,15 @@ def synthetic_readings(
                 factor = FULL_LOAD_FACTOR.get(g.source, 0.5)
                 gen_kw += kw * np.clip(rng.normal(factor, 0.05, n), 0, 1)
         net_wh = np.rint((load_kw - gen_kw) * 1000).astype(np.int64)
+        imp, exp = np.clip(net_wh, 0, None), np.clip(-net_wh, 0, None)
+        if ppe.id not in prosumers:
+            yield Block(ppe_id=ppe.id, start_utc=t0, resolution_min=60, import_wh=imp, export_wh=exp,
+                        quality=np.ones(n, dtype=np.uint8))
+            continue
+        # both ways within the hour: the balanced values are the hour's net, the raw ones carry the overlap too
+        both = np.rint(np.minimum(load_kw, gen_kw) * 1000 * rng.uniform(0.1, 0.35, n)).astype(np.int64)
         yield Block(
-            ppe_id=ppe.id,
-            start_utc=t0,
-            resolution_min=60,
-            import_wh=np.clip(net_wh, 0, None),
-            export_wh=np.clip(-net_wh, 0, None),
-            quality=np.ones(n, dtype=np.uint8),
+            ppe_id=ppe.id, start_utc=t0, resolution_min=60, import_wh=imp + both, export_wh=exp + both,
+            quality=np.ones(n, dtype=np.uint8), import_balanced_wh=imp, export_balanced_wh=exp,
+            balanced_quality=np.ones(n, dtype=np.uint8),
         )

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("reports", "0008_coordinator_pages"),
         # The status is evaluated by the registry's own services: its tables must be current.
-        ("members", "__latest__"),
+        ("members", "0005_polish_search"),  # pinned: "__latest__" broke databases on every new members migration
     ]
 
     operations = [migrations.RunPython(convert, migrations.RunPython.noop)]

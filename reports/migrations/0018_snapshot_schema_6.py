@@ -25,7 +25,8 @@ class Migration(migrations.Migration):
         ("reports", "0017_evaluation_period_annual_statements"),
         ("reports", "0017_tariff_zones"),
         ("reports", "0017_settlementrule_vat"),
-        ("members", "0011_member_deducts_vat"),
+        ("reports", "0017_prosumer_balanced_series"),
+        ("members", "0012_merge_vat_billing_regime"),
     ]
 
     operations = [

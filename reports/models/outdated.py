@@ -26,6 +26,7 @@ class RunOutdatedReason(models.Model):
         REGISTRY_IMPORT = "registry_import", _("import rejestru")
         RATE = "rate", _("stawki, opłaty i zasady")
         MEMBER_VAT = "member_vat", _("odliczanie VAT przez członka")
+        BILLING_REGIME = "billing_regime", _("sposób rozliczenia PPE (prosument)")
 
     run = models.ForeignKey("reports.SettlementRun", on_delete=models.CASCADE, related_name="outdated_reasons")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -38,10 +38,20 @@ class MeterDay(models.Model):
     export_wh = models.BinaryField()
     quality = models.BinaryField()
     export_quality = models.BinaryField(default=bytes)
+    # The DSO's hourly balanced series ("pobrana / oddana po zbilansowaniu"), settled for prosumer PPEs:
+    # the same layout as the raw one, with a quality array per direction; all four empty = no balanced data that day.
+    import_balanced_wh = models.BinaryField(default=bytes)
+    export_balanced_wh = models.BinaryField(default=bytes)
+    balanced_quality = models.BinaryField(default=bytes)
+    export_balanced_quality = models.BinaryField(default=bytes)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ppe", "day"], name="meterday_unique_ppe_day")]
-        indexes = [models.Index(fields=["day", "ppe"])]
+        indexes = [
+            models.Index(fields=["day", "ppe"]),
+            # the few days that hold a balanced series (prosumers): a raw re-import finds them without reading the rest
+            models.Index(fields=["ppe", "day"], condition=models.Q(balanced_quality__gt=b""), name="meterday_balanced_days"),
+        ]
         verbose_name = _("dane pomiarowe (dzień)")
         verbose_name_plural = _("dane pomiarowe (dni)")
 

@@ -23,7 +23,8 @@ from members.models import Member, MeteringPoint, PPEMembership
 from reports.engine import HourlyInput, energy_flows, hours_for_days
 from reports.engine.allocation import keys_allocate
 from reports.engine.hourly import EnergyFlows, int_split
-from reports.metering.selectors import membership_inside, ppe_export_required
+from reports.metering.production import production_attribution
+from reports.metering.selectors import membership_inside, ppe_balanced_hours, ppe_export_required
 from reports.metering.store import hourly_matrix, local_dates
 from reports.models import AllocationMethod, SettlementRun
 from reports.settlement.gather import allocation_keys, membership_matrix, period_memberships, renewable_shares
@@ -91,10 +92,16 @@ class MemberHourly:
     import_present: np.ndarray  # bool; False outside a membership
     export_present: np.ndarray
     estimated: np.ndarray
+    # bool [n_ppe, n_hours]: values from the balanced series (prosumer PPEs; ``settled=True`` only)
+    balanced: np.ndarray | None = None
 
 
-def portal_hourly(*, member: Member, start: dt.date, end: dt.date) -> MemberHourly:
-    """The member's own hourly draw and feed-in over local dates ``[start, end]``."""
+def portal_hourly(*, member: Member, start: dt.date, end: dt.date, settled: bool = False) -> MemberHourly:
+    """The member's own hourly draw and feed-in over local dates ``[start, end]``.
+
+    ``settled``: the values the settlement uses, i.e. the balanced series ("po zbilansowaniu") of
+    prosumer PPEs in the days of a prosumer regime; otherwise the raw meter readings (the CSV export).
+    """
     memberships = portal_memberships(member=member, start=start, end=end)
     ppes: dict[int, MeteringPoint] = {}
     for m in memberships:
@@ -102,7 +109,12 @@ def portal_hourly(*, member: Member, start: dt.date, end: dt.date) -> MemberHour
     ids = list(ppes)
     start_utc, _ = _day_bounds_utc(start)
     _, end_utc = _day_bounds_utc(end)
-    data = hourly_matrix(ppe_ids=ids, start_utc=start_utc, end_utc=end_utc)
+    balanced = None
+    if settled and ids:
+        hours = np.arange(np.datetime64(start_utc.replace(tzinfo=None), "s"),
+                          np.datetime64(end_utc.replace(tzinfo=None), "s"), np.timedelta64(3600, "s"))
+        balanced = ppe_balanced_hours(ppes=list(ppes.values()), hours=hours)
+    data = hourly_matrix(ppe_ids=ids, start_utc=start_utc, end_utc=end_utc, balanced=balanced)
     seconds = data.hours.astype("datetime64[s]").astype(np.int64)
     local_days = local_dates(seconds)  # all within [start, end]
     inside = np.zeros((len(ids), len(seconds)), dtype=bool)
@@ -115,7 +127,7 @@ def portal_hourly(*, member: Member, start: dt.date, end: dt.date) -> MemberHour
         ppes=list(ppes.values()), hours_utc=data.hours, local=local,
         import_wh=np.where(inside, data.import_wh, 0), export_wh=np.where(inside, data.export_wh, 0),
         import_present=import_present & inside, export_present=export_present & inside,
-        estimated=data.estimated & inside,
+        estimated=data.estimated & inside, balanced=data.balanced & inside if data.balanced is not None else None,
     )
 
 
@@ -135,6 +147,9 @@ class DayShared:
     run: SettlementRun | None
     allocation: str
     outdated: bool = False
+    # member PPE-hours of the cluster whose renewable share was estimated from installed capacity (no
+    # production data for all generators of a PPE with renewable and other units): the settlement's "szacunek"
+    estimated_hours: int = 0
 
     @property
     def total_wh(self) -> int:
@@ -204,15 +219,20 @@ def portal_day_shared(*, member: Member, day: dt.date) -> DayShared:
         keys = allocation_keys(cluster=member.cluster, members=members, on=run.period_start)
         if not keys.any():
             return empty  # a static settlement always had keys; nothing to split by otherwise
+    # The settlement's attribution: a mixed PPE's renewable share from production data where all its
+    # generators have them, installed capacity only as the labelled estimate; prosumers on balanced values.
     shares, _ = renewable_shares(ppes)
+    attribution = production_attribution(ppes=ppes, hours=hours)
     first = dt.datetime.fromtimestamp(int(hours[0].astype(np.int64)), dt.UTC)
     data = hourly_matrix(
         ppe_ids=[p.pk for p in ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(hours)),
-        export_required=ppe_export_required(ppes=ppes),
+        export_required=ppe_export_required(ppes=ppes), balanced=ppe_balanced_hours(ppes=ppes, hours=hours),
     )
     flows = energy_flows(
         data=HourlyInput(hours_utc=hours, import_wh=data.import_wh, export_wh=data.export_wh, renewable_share=shares,
-                         membership=membership, n_members=len(members)),
+                         membership=membership, n_members=len(members), share_override=attribution.override,
+                         estimated_rows=attribution.mixed,
+                         generating=np.array([any(True for _ in p.generators.all()) for p in ppes], dtype=bool)),
         allocation=allocation, keys=keys,
     )
     member_of = np.repeat(membership[:, :1], len(hours), axis=1)
@@ -225,16 +245,18 @@ def portal_day_shared(*, member: Member, day: dt.date) -> DayShared:
     for row, cell in zip(rows.tolist(), cells.tolist(), strict=True):
         if membership[row, 0] == member_row[member.pk]:
             total += int_split(hourly[row], cell)
-    return DayShared(wh=[int(v) for v in total], run=run, allocation=allocation, outdated=outdated)
+    return DayShared(wh=[int(v) for v in total], run=run, allocation=allocation, outdated=outdated,
+                     estimated_hours=sum(flows.estimated_hours.values()))
 
 
 def portal_day_chart(*, member: Member, day: dt.date) -> dict[str, Any]:
     """One local day of the member's PPEs summed per hour, in kWh, for the chart (23, 24 or 25 hours).
 
-    Drawn and fed-in energy are the meter data; shared energy is ``portal_day_shared``
-    (shown for the hours with drawn energy on record).
+    Drawn and fed-in energy are the meter data the settlement uses (a prosumer PPE's balanced values on
+    the days of a prosumer regime); shared energy is ``portal_day_shared`` (shown for the hours with
+    drawn energy on record).
     """
-    data = portal_hourly(member=member, start=day, end=day)
+    data = portal_hourly(member=member, start=day, end=day, settled=True)
     drawn = data.import_wh.sum(axis=0) if data.ppes else np.zeros(len(data.local), dtype=np.int64)
     fed = data.export_wh.sum(axis=0) if data.ppes else np.zeros(len(data.local), dtype=np.int64)
     any_drawn = data.import_present.any(axis=0) if data.ppes else np.zeros(len(data.local), dtype=bool)
@@ -259,6 +281,9 @@ def portal_day_chart(*, member: Member, day: dt.date) -> dict[str, Any]:
         "shared": shared,
         "has_data": has_data,
         "ppe_count": len(data.ppes),
+        # the member's PPEs shown with their balanced values (prosumers), as the settlement uses them
+        "balanced_ppes": [p.code for i, p in enumerate(data.ppes)
+                          if data.balanced is not None and bool(data.balanced[i].any())],
     }
 
 

@@ -17,7 +17,10 @@ MAX_RANGES = 20
 class Completeness:
     needed_hours: int
     missing_hours: int
-    missing: list[dict]  # per PPE: {ppe, member, hours, first, last, ranges}
+    # per PPE: {ppe, member, hours, first, last, ranges, ranges_more[, balanced_hours]}; ``balanced_hours`` (only
+    # when > 0): how many of the missing hours lack the balanced series a prosumer PPE is settled on
+    # ("brak danych po zbilansowaniu")
+    missing: list[dict]
 
     @property
     def pct(self) -> Decimal:
@@ -46,7 +49,8 @@ class CompletenessCounter:
         self.missing_hours = 0
         self.missing: list[dict] = []
 
-    def add(self, present: np.ndarray) -> None:
+    def add(self, present: np.ndarray, balanced: np.ndarray | None = None) -> None:
+        """The next PPE rows' complete hours; ``balanced``: the hours read from the balanced series."""
         a, b = self.rows, self.rows + len(present)
         hours = self.hours
         member_of_hour = self.membership[a:b][:, self.axis.day_of_hour]
@@ -70,6 +74,9 @@ class CompletenessCounter:
                     "ranges_more": max(len(starts) - MAX_RANGES, 0),
                 }
             )
+            lacking = int((row & balanced[p]).sum()) if balanced is not None else 0
+            if lacking:
+                self.missing[-1]["balanced_hours"] = lacking
         self.needed_hours += int(needed.sum())
         self.missing_hours += int(gaps.sum())
         self.rows = b

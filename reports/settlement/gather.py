@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from members.models import Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
+from members.models import BillingRegime, Cluster, Member, MeteringPoint, PPEMembership, StorageUnit
+from members.services.regimes import REGIME_ORDER, regime_matrix
 from reports.engine import Fee, HourlyStream, RateSegment, Tariff, Tier, hour_axis, hours_for_days
 from reports.metering.production import ShareAttribution, production_attribution
-from reports.metering.selectors import ppe_export_required
+from reports.metering.selectors import balanced_hours_of, ppe_export_required
 from reports.metering.store import HourlyData, hourly_chunks
 from reports.settlement.keys import allocation_key_shares
 from reports.settlement.selectors import TariffPlan, tariff_plan
@@ -38,17 +39,33 @@ class Gathered:
     export_required: np.ndarray | None = None
     # metered renewable shares of PPEs with renewable and other generators (``renewable_share``: by capacity)
     attribution: ShareAttribution | None = None
+    # billing regime per PPE and local day (``members.services.regimes.regime_matrix``); None = ordinary everywhere
+    regimes: np.ndarray | None = None
+    # hours each prosumer PPE (row) is settled on its balanced series (``balanced_hours_of``)
+    balanced: dict[int, np.ndarray] | None = None
+
+    def billing_regime(self, row: int) -> str:
+        """The PPE's regime on the period's last day."""
+        return REGIME_ORDER[int(self.regimes[row, -1])] if self.regimes is not None else BillingRegime.ORDINARY.value
+
+    def series(self, row: int) -> str:
+        """The meter series the run settles the PPE on: raw, balanced (a prosumer every day) or mixed."""
+        if self.regimes is None or not self.balanced or row not in self.balanced:
+            return "raw"  # ``balanced`` holds exactly the rows with a prosumer day
+        return "balanced" if bool((self.regimes[row] > 0).all()) else "mixed"
 
     def meter_chunks(self, *, on_chunk: Callable[[HourlyData], None] | None = None) -> Iterator[HourlyData]:
         """The PPEs' hourly meter data over the period, in PPE chunks (rows in ``ppes`` order).
 
         ``present`` of each chunk is the completeness rule: drawn energy, plus
-        fed-in energy for PPEs with a generator or storage unit.
+        fed-in energy for PPEs with a generator or storage unit. Prosumer PPEs are
+        read from their balanced series on the days of a prosumer regime (missing
+        balanced data is missing data; ``HourlyData.balanced`` marks those hours).
         """
         first = dt.datetime.fromtimestamp(int(self.hours[0].astype("datetime64[s]").astype(np.int64)), dt.UTC)
         chunks = hourly_chunks(
             ppe_ids=[p.pk for p in self.ppes], start_utc=first, end_utc=first + dt.timedelta(hours=len(self.hours)),
-            export_required=self.export_required,
+            export_required=self.export_required, balanced=self.balanced,
         )
         for part in chunks:
             if on_chunk is not None:
@@ -115,9 +132,11 @@ def settlement_gather(*, cluster: Cluster, start: dt.date, end: dt.date) -> Gath
     plan = tariff_plan(ppes=ppes, start=start, end=end)
     hours = hours_for_days(start=start, end=end)
     storage = list(StorageUnit.objects.filter(ppe__in=ppes))
+    regimes = regime_matrix(ppe_ids=[p.pk for p in ppes], days=days)
     return Gathered(days, ppes, members, memberships, membership, shares, generating_kw, storage, plan, hours,
                     export_required=ppe_export_required(ppes=ppes),
-                    attribution=production_attribution(ppes=ppes, hours=hours))
+                    attribution=production_attribution(ppes=ppes, hours=hours),
+                    regimes=regimes, balanced=balanced_hours_of(regimes=regimes, first_day=start, hours=hours))
 
 
 def engine_input(

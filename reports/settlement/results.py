@@ -374,8 +374,9 @@ def run_snapshot(
             SnapshotPPE(
                 code=p.code, dso=p.dso.name, tariff_group=p.tariff_group, voltage_level=p.voltage_level,
                 renewable_share=Decimal(repr(round(float(share), 6))).quantize(SHARE),
+                billing_regime=g.billing_regime(i), series=g.series(i),
             )
-            for p, share in zip(g.ppes, g.renewable_share, strict=True)
+            for i, (p, share) in enumerate(zip(g.ppes, g.renewable_share, strict=True))
         ),
         totals=totals,
         cooperative=result.cooperative,
@@ -485,7 +486,8 @@ def run_snapshot_upgrade(run) -> RunSnapshot:
         members=decode(tuple[SnapshotMember, ...], _members_before_vat(old)["members"], "members"),
         memberships=decode(tuple[SnapshotMembership, ...], old.get("memberships") or [], "memberships"),
         ppes=decode(tuple[SnapshotPPE, ...], [
-            p | {"renewable_share": str(p["renewable_share"])} if isinstance(p, dict) and "renewable_share" in p else p
+            _PPE_BEFORE_REGIME | p | {"renewable_share": str(p["renewable_share"])}
+            if isinstance(p, dict) and "renewable_share" in p else p
             for p in old.get("ppes") or []
         ], "ppes"),
         totals=totals,
@@ -570,13 +572,26 @@ def _zones_before(rules: dict) -> dict:
     return rules | {"rates": rates, "zone_hours": []}
 
 
+# Runs computed before the billing regime was recorded settled every PPE on its raw series.
+_PPE_BEFORE_REGIME = {"billing_regime": "ordinary", "series": "raw"}
+
+
+def _regimes_before(old: dict) -> dict:
+    """Each PPE's billing regime and settled series (before they were recorded: ordinary, raw)."""
+    ppes = old.get("ppes")
+    if not isinstance(ppes, list):
+        raise SnapshotError("ppes", "oczekiwano listy")
+    return old | {"ppes": [_PPE_BEFORE_REGIME | p if isinstance(p, dict) else p for p in ppes]}
+
+
 # Schema 5 → 6, one step per subject the schema added; each fills what runs before it never recorded.
-_SCHEMA_6_STEPS = (_rule_before, _members_before_vat, _zones_before)
+_SCHEMA_6_STEPS = (_rule_before, _members_before_vat, _zones_before, _regimes_before)
 
 
 def _snapshot_upgrade_5(old: dict) -> RunSnapshot:
     """Schema 5 → 6: the rule's evaluation period (``month``) and VAT rate (23 %), the members' VAT deduction
-    (their legal form's default), tariff zones (zone "" on every rate, no zone hours)."""
+    (their legal form's default), tariff zones (zone "" on every rate, no zone hours), each PPE's billing
+    regime and settled series (ordinary, raw)."""
     from .snapshot import SCHEMA, snapshot_from_json
 
     for step in _SCHEMA_6_STEPS:

@@ -180,7 +180,7 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
     result = None
     if not missing_keys:
         result = settle(
-            data=engine_input(g, on_chunk=lambda part: counter.add(part.present)),
+            data=engine_input(g, on_chunk=lambda part: counter.add(part.present, part.balanced)),
             tiers=tiers,
             segments=segments_from(engine_segments(g), day=(first_day - run.period_start).days),
             allocation=run.allocation,
@@ -193,7 +193,7 @@ def settlement_compute(*, run: SettlementRun, price_spread: Decimal | None = Non
         )
     else:
         for part in g.meter_chunks():
-            counter.add(part.present)
+            counter.add(part.present, part.balanced)
     done = counter.result()
     gate = g.plan.rule.completeness_gate_pct
     if done.pct < gate and not run.override_completeness:

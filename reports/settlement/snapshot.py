@@ -38,7 +38,8 @@ from reports.models import FEE_ORDER
 
 SCHEMA = 6  # 1: the untyped dict written before the contract (no "schema" key); 2: before the eligibility verdict;
 # 3: before the level rule and the cooperative's netting; 4: before the unverified rows were recorded;
-# 5: before the evaluation period, tariff time zones, the VAT rate and the members' VAT deduction were recorded
+# 5: before the evaluation period, tariff time zones, the VAT rate and the members' VAT deduction, the PPEs'
+# billing regime and meter series were recorded
 
 __all__ = [
     "SCHEMA",
@@ -321,6 +322,11 @@ class SnapshotPPE:
     tariff_group: str
     voltage_level: str
     renewable_share: Decimal  # share of the PPE's fed-in energy counted as renewable (0..1)
+    # The billing regime on the period's last day (members.models.BillingRegime: ordinary / net_metering /
+    # net_billing) and the meter series the run settled: "raw", "balanced" (prosumer regime all period)
+    # or "mixed" (the regime changed within the period). Runs before schema 6: ordinary, raw.
+    billing_regime: str
+    series: str
 
 
 # --- what the run computed -----------------------------------------------------------

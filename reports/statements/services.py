@@ -397,6 +397,16 @@ def _share_pct(part: Any, whole: Any) -> Decimal | None:
     return pct_of(part=int(part or 0), whole=int(whole)) if whole else None
 
 
+_SERIES_PL = {"balanced": "dane po zbilansowaniu", "mixed": "częściowo dane po zbilansowaniu"}
+_REGIME_PL = {"net_metering": "net-metering", "net_billing": "net-billing", "ordinary": "zwykły"}
+
+
+def _balanced_own(snapshot: Any, line: SettlementLine) -> list[dict[str, str]]:
+    own = {p.get("code") for p in line.ppes or []}
+    return [{"code": p.code, "regime": _REGIME_PL.get(p.billing_regime, p.billing_regime), "series": _SERIES_PL[p.series]}
+            for p in snapshot.ppes if p.code in own and p.series in _SERIES_PL]
+
+
 def statement_data(*, statement: Statement) -> dict[str, Any]:
     line: SettlementLine = statement.line
     run: SettlementRun = statement.run
@@ -434,6 +444,8 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
         "estimated": snapshot.totals.estimated,
         "estimated_own": [{"code": p.get("code"), "hours": estimated[p.get("code")]}
                           for p in line.ppes or [] if estimated.get(p.get("code"))],
+        # the member's prosumer PPEs, settled on the DSO's balanced values (runs before schema 6: none)
+        "balanced_own": _balanced_own(snapshot, line),
         "line": line,
         "shared_pct": _share_pct(shared_wh, line.drawn_wh),
         "discount_per_mwh": per_mwh(amount=line.discount, wh=shared_wh),

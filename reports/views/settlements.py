@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from members.decorators import cluster_staff_required
-from members.models import Cluster
+from members.models import BillingRegime, Cluster
 from okeportal.formatting import DASH, day, format_by_key, month, pct, period, plnum, tier_label, when, zl, zl_per_mwh
 from okeportal.jobs import job_send_failed, queue_unavailable_message
 from reports.forms import SettlementRequestForm, SettlementRerunForm
@@ -411,8 +411,20 @@ def _missing_rows(run: SettlementRun) -> list[dict[str, Any]]:
                 _local_hour(a) if a == b else f"{_local_hour(a)} – {_local_hour(b)}" for a, b in ranges
             ],
             "more": item.get("ranges_more", 0),
+            # hours of a prosumer PPE without its balanced series (runs before it: none)
+            "balanced": item.get("balanced_hours", 0),
         })
     return rows
+
+
+def _prosumer_rows(snapshot: RunSnapshot) -> list[dict[str, str]]:
+    """PPEs the run settled on their balanced series (all period or part of it), from its snapshot."""
+    labels = {value: str(label) for value, label in BillingRegime.choices}
+    series = {"balanced": _("dane po zbilansowaniu"), "mixed": _("częściowo po zbilansowaniu (zmiana sposobu rozliczenia)")}
+    return [
+        {"code": p.code, "regime": labels.get(p.billing_regime, p.billing_regime), "series": series[p.series]}
+        for p in snapshot.ppes if p.series in series
+    ]
 
 
 def _snapshot_rows(run: SettlementRun) -> dict[str, Any]:
@@ -454,6 +466,7 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
         context.update({"missing_rows": page_obj.object_list, "page_obj": page_obj})
     if run.status == JobStatus.DONE:
         totals = run.totals or {}
+        snapshot = run_snapshot_read(run)
         # The member table shows one page; its footer and the cards stay totals over all members.
         # One query for every line's figures (the footer's totals), only the page is rendered.
         lines = list(run.lines.only(*LINE_TABLE_FIELDS).order_by("member_name", "id"))
@@ -476,6 +489,7 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
             # over which period the rule evaluates the level: "year" makes a shorter run provisional
             "evaluation_period": snapshot.rules.rule.evaluation_period,
             "level_provisional": run_level_provisional(run),
+            "prosumer_ppes": _prosumer_rows(snapshot),
             **_snapshot_rows(run),
         })
     return render(request, "reports/settlements/detail.html", context)

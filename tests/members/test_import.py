@@ -217,3 +217,24 @@ def test_it_refuses_a_ppe_code_reference_to_a_wrong_row(cluster, folder: Path) -
     _edit(folder, "generators.csv", "590322402408000043;", f"{ppe_code(7)};")
     report = registry_import(cluster=cluster, source=folder)
     assert [(e.file, e.row, e.column) for e in report.errors] == [("generators.csv", 4, "ppe_code")]
+
+
+def test_it_imports_an_optional_billing_regime_per_ppe(cluster, folder: Path) -> None:
+    from members.models import PPEBillingRegime
+
+    path = folder / "metering_points.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] += ";billing_regime;billing_regime_from"
+    lines[1] += ";net-billing;2024-04-01"
+    lines[2] += ";;"
+    path.write_text("\n".join(lines[:3] + [line + ";;" for line in lines[3:]]) + "\n", encoding="utf-8")
+    report = registry_import(cluster=cluster, source=folder)
+    assert report.ok, _errors(report)
+    assert list(PPEBillingRegime.objects.values_list("ppe__code", "regime", "valid_from", "valid_to")) == [
+        ("590322402408000012", "net_billing", dt.date(2024, 4, 1), None)]
+    # a second import of the same file changes nothing; an unknown regime is named by row and column
+    assert registry_import(cluster=cluster, source=folder).ok and PPEBillingRegime.objects.count() == 1
+    _edit(folder, "metering_points.csv", ";net-billing;2024-04-01", ";prosument;2024-04-01")
+    report = registry_import(cluster=cluster, source=folder)
+    assert [(e.file, e.row, e.column) for e in report.errors] == [("metering_points.csv", 2, "billing_regime")]
+    assert "nieznany sposób rozliczenia" in report.errors[0].message

@@ -51,7 +51,7 @@ def all_urls(cluster, member, ppe, imp) -> list[str]:
         "member-export": {"fmt": "xlsx"}, "ppe-export": {"fmt": "csv"}, "generator-export": {"fmt": "xlsx"},
         "storage-export": {"fmt": "csv"}, "registry-import-errors-export": {"pk": imp.pk, "fmt": "xlsx"},
         "member-history": {"pk": member.pk}, "ppe-history": {"pk": ppe.pk}, "ppe-remove": {"pk": ppe.pk},
-        "ppe-membership-dates": {"pk": ppe.pk},
+        "ppe-membership-dates": {"pk": ppe.pk}, "ppe-regime": {"pk": ppe.pk},
         "consent-list": {}, "cluster-register": {},
         "action-undo": {"pk": RegistryAction.objects.filter(cluster=cluster).values_list("pk", flat=True).first() or 0},
     }
@@ -117,7 +117,7 @@ def test_it_answers_404_for_objects_of_another_cluster_under_my_cluster(client, 
         ("ppe-detail", foreign_ppe.pk), ("ppe-installations", foreign_ppe.pk), ("ppe-transfer", foreign_ppe.pk),
         ("registry-import-detail", foreign_import.pk), ("member-history", foreign_member.pk),
         ("ppe-history", foreign_ppe.pk), ("ppe-remove", foreign_ppe.pk), ("ppe-membership-dates", foreign_ppe.pk),
-        ("action-undo", foreign_action.pk),
+        ("ppe-regime", foreign_ppe.pk), ("action-undo", foreign_action.pk),
     ]:
         address = reverse(f"members:{name}", kwargs={"cluster_slug": cluster.slug, "pk": pk})
         assert client.get(address).status_code in (404, 405), address

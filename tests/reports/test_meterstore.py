@@ -251,10 +251,15 @@ def test_it_encodes_day_rows_for_binary_copy_and_groups_keys_in_runs():
     imp, exp, qual = np.arange(24, dtype=np.int64), np.full(24, 3, np.int64), np.full(24, E, np.uint8)
     exp_qual = np.full(24, M, np.uint8)
     raw = _Rows(60, np.array([key]), imp[None], exp[None], qual[None], exp_qual[None]).copy_binary()
-    expected = (struct.pack(">hiqiiihi", 7, 8, 7, 4, (dt.date(2026, 1, 2) - dt.date(2000, 1, 1)).days, 2, 60, 192)
+    expected = (struct.pack(">hiqiiihi", 11, 8, 7, 4, (dt.date(2026, 1, 2) - dt.date(2000, 1, 1)).days, 2, 60, 192)
                 + imp.astype("<i8").tobytes() + struct.pack(">i", 192) + exp.astype("<i8").tobytes()
                 + struct.pack(">i", 24) + qual.tobytes() + struct.pack(">i", 24) + exp_qual.tobytes())
-    assert raw == expected
+    assert raw == expected + struct.pack(">iiii", 0, 0, 0, 0)  # no balanced series: four empty columns
+    b_imp, b_exp = np.full(24, 5, np.int64), np.zeros(24, np.int64)
+    raw = _Rows(60, np.array([key]), imp[None], exp[None], qual[None], exp_qual[None],
+                (b_imp[None], b_exp[None], qual[None], exp_qual[None])).copy_binary()
+    assert raw == expected + (struct.pack(">i", 192) + b_imp.tobytes() + struct.pack(">i", 192) + b_exp.tobytes()
+                              + struct.pack(">i", 24) + qual.tobytes() + struct.pack(">i", 24) + exp_qual.tobytes())
     d = dt.date(2026, 3, 30).toordinal()
     keys = np.array([(2 << 22) + d, (1 << 22) + d + 1, (1 << 22) + d, (1 << 22) + d + 3, (2 << 22) + d + 1])
     assert _key_ranges(keys) == (

@@ -333,3 +333,17 @@ def test_an_import_cancelled_while_it_saves_keeps_nothing(cluster, mixed):
         production_import_run(reading_import=ReadingImport.objects.get(id=created.id))
     assert GeneratorDay.objects.count() == 0
     assert ReadingImport.objects.get(id=created.id).status == JobStatus.CANCELLED
+
+
+def test_the_portal_day_chart_attributes_as_the_settlement_does(cluster, mixed, run_import):
+    """The member's day chart: 4 kWh shared by capacity (labelled estimate), 3 kWh from production data."""
+    from reports.portal.services import portal_day_shared
+
+    member = mixed["ppe"].memberships.get().member
+    estimate = portal_day_shared(member=member, day=START)
+    assert (estimate.total_wh, estimate.estimated_hours) == (4_000, 1)
+    result = run_import(f"ppe_code,generator,start,production_kwh\n{MIXED},PV dach,{H_START},6\n"
+                        f"{MIXED},Kogeneracja,{H_START},14\n")
+    assert result.status == JobStatus.DONE, result.errors
+    metered = portal_day_shared(member=member, day=START)
+    assert (metered.total_wh, metered.estimated_hours) == (3_000, 0)

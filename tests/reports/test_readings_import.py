@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
@@ -172,12 +173,18 @@ def test_it_stores_and_reports_readings_outside_membership(run_import, cluster):
 def test_it_imports_the_long_tauron_layout_in_cp1250_on_the_march_dst_day(run_import, ppe_a):
     result = run_import((DATA / "tauron_long_march.csv").read_bytes(), format="tauron", ppe=ppe_a)
     assert result.status == JobStatus.DONE, result.errors
-    assert result.summary["readings"] == 23  # the "po zbilansowaniu" rows are skipped
+    # 23 hours; the "pobrana po zbilansowaniu" rows of the same hours go into the balanced series
+    assert result.summary["readings"] == 23 and result.summary["balanced_readings"] == 23
     data = hours(ppe_a, utc(2026, 3, 28, 23), 23)
     assert data.present.all()
     # 1:00 → 23:00 UTC, 2:00 → 00:00 UTC, 4:00 (03:00–04:00 CEST) → 01:00 UTC
     assert data.import_wh[0, :4].tolist() == [100, 200, 400, 500]
     assert data.export_wh[0].tolist() == [50] * 23
+    balanced = hourly_matrix(ppe_ids=[ppe_a.id], start_utc=utc(2026, 3, 28, 23), end_utc=utc(2026, 3, 29, 22),
+                             balanced={0: np.ones(23, dtype=bool)})
+    assert balanced.import_wh[0].tolist() == [9999] * 23
+    # the file has no "oddana po zbilansowaniu" rows: that direction was never imported, so the hours are incomplete
+    assert balanced.import_present.all() and not balanced.export_present.any() and not balanced.present.any()
 
 
 def test_it_refuses_the_label_3_00_on_the_march_dst_day(run_import, ppe_a):

@@ -210,7 +210,7 @@ def test_the_migration_stops_on_a_run_it_cannot_read_naming_run_and_field(run) -
 
 
 def test_migration_0018_brings_a_schema_5_run_to_schema_6(cluster, seventy, django_capture_on_commit_callbacks) -> None:  # noqa: F811
-    """A run stored before schema 6: no evaluation period, VAT or tariff zones (see ``_SCHEMA_6_STEPS``)."""
+    """A run stored before schema 6: no evaluation period, VAT, tariff zones or billing regimes (see ``_SCHEMA_6_STEPS``)."""
     from reports.settlement import settlement_request
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -219,6 +219,7 @@ def test_migration_0018_brings_a_schema_5_run_to_schema_6(cluster, seventy, djan
     old = dict(run.snapshot) | {"schema": 5}
     old["rule"] = {k: v for k, v in old["rule"].items() if k not in ("evaluation_period", "vat_rate_pct")}
     old["members"] = [{k: v for k, v in m.items() if k != "deducts_vat"} for m in old["members"]]
+    old["ppes"] = [{k: v for k, v in p.items() if k not in ("billing_regime", "series")} for p in old["ppes"]]
     old["rates"] = [{k: v for k, v in r.items() if k != "zone"} for r in old["rates"]]
     del old["zone_hours"]
     SettlementRun.objects.filter(pk=run.pk).update(snapshot=old)
@@ -230,4 +231,5 @@ def test_migration_0018_brings_a_schema_5_run_to_schema_6(cluster, seventy, djan
     # the legal form's default: the municipality does not deduct VAT, the companies do
     assert {m.ref: m.deducts_vat for m in snapshot.members} == {"gmina": False, "zielone": True, "pv": True}
     assert {r.zone for r in snapshot.rules.rates} == {""} and snapshot.rules.zone_hours == ()
+    assert {(p.billing_regime, p.series) for p in snapshot.ppes} == {("ordinary", "raw")}
     assert snapshot.totals.total == D("52442.81")

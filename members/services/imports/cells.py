@@ -90,3 +90,19 @@ def parse_percent_fraction(value: str) -> Decimal:
     if not Decimal("0.01") <= number <= 1:
         raise CellError(msg_str(gettext_noop("sprawność „%(v)s” musi być między 0,01 a 1 (albo 1–100 %%)."), v=value))
     return number.quantize(Decimal("0.001"))
+
+
+_REGIMES = {
+    "ordinary": "ordinary", "zwykly": "ordinary", "zwykły": "ordinary",
+    "net_metering": "net_metering", "net-metering": "net_metering", "opusty": "net_metering",
+    "net_billing": "net_billing", "net-billing": "net_billing",
+}
+
+
+def parse_regime(value: str) -> str:
+    """A PPE's billing regime: ordinary (zwykły), net_metering (net-metering, opusty), net_billing (net-billing)."""
+    regime = _REGIMES.get(value.strip().lower())
+    if regime is None:
+        raise CellError(msg_str(gettext_noop(
+            "„%(v)s”: nieznany sposób rozliczenia (dozwolone: ordinary, net_metering, net_billing)."), v=value[:40]))
+    return regime

@@ -37,6 +37,7 @@ from members.services.imports.cells import (
     parse_date,
     parse_decimal,
     parse_percent_fraction,
+    parse_regime,
 )
 from members.services.imports.sources import Problem, Table
 from members.services.memberships import (
@@ -58,6 +59,7 @@ COLUMNS: dict[str, dict[str, bool]] = {
         "code": True, "member_ref": True, "gmina_terc": True, "dso": False, "voltage_level": True,
         "tariff_group": True, "contracted_kw": True, "joined_on": False, "left_on": False,
         "annual_demand_kwh": False, "address": False, "is_sample": False,
+        "billing_regime": False, "billing_regime_from": False,
     },
     "generators": {
         "ppe_code": True, "name": True, "source": True, "capacity_kw": True, "thermal_kw": False,
@@ -86,6 +88,9 @@ class PPERow(Row):
     member_ref: str
     valid_from: dt.date
     valid_to: dt.date | None
+    # the billing regime in force from ``regime_from`` (columns billing_regime, billing_regime_from); None: not given
+    regime: str | None = None
+    regime_from: dt.date | None = None
 
 
 @dataclass
@@ -326,6 +331,7 @@ class Checker:
         demand = self.cell(row, "annual_demand_kwh", lambda v: parse_decimal(v, places=0, digits=14))
         sample = self.cell(row, "is_sample", parse_bool) or False
         valid_from, valid_to = self._ppe_period(row, member_ref)
+        regime, regime_from = self._ppe_regime(row, valid_from, self.ppes_db.get(checked.code) if checked else None)
         code = checked.code if checked is not None else _ppe_key(row.get("code", ""))
         if code and gmina is not None and dso_ok and level in VOLTAGE_LEVELS_BELOW_110KV:
             self.area_rows.append(AreaRow(line, code, gmina, dso, level, self.ppes_db.get(code), valid_to))
@@ -340,7 +346,8 @@ class Checker:
             "tariff_group": tariff, "contracted_kw": kw, "annual_demand_kwh": demand, "address": row.get("address", ""),
             "is_sample": sample,
         }
-        ppe_row = PPERow(line, checked.code, values, self.ppes_db.get(checked.code), member_ref=member_ref, valid_from=valid_from, valid_to=valid_to)
+        ppe_row = PPERow(line, checked.code, values, self.ppes_db.get(checked.code), member_ref=member_ref,
+                         valid_from=valid_from, valid_to=valid_to, regime=regime, regime_from=regime_from)
         self._check_transfer(ppe_row)
         self.plan.ppes.append(ppe_row)
 
@@ -421,6 +428,29 @@ class Checker:
         if valid_to and valid_to < valid_from:
             self.error("left_on", msg_str(gettext_noop("data wystąpienia %(l)s jest wcześniejsza niż data przystąpienia %(j)s."), l=valid_to, j=valid_from))
         return valid_from, valid_to
+
+    def _ppe_regime(
+        self, row: dict[str, str], valid_from: dt.date | None, existing: MeteringPoint | None
+    ) -> tuple[str | None, dt.date | None]:
+        """The billing regime (ordinary, net_metering, net_billing) and its first day (the membership's start
+        when empty); a regime already recorded from a later day is refused (change the history on the PPE page)."""
+        regime = self.cell(row, "billing_regime", parse_regime)
+        start = self.cell(row, "billing_regime_from", parse_date)
+        if row.get("billing_regime_from") and not row.get("billing_regime"):
+            self.error("billing_regime", msg_str(gettext_noop("podaj sposób rozliczenia, od którego dnia obowiązuje.")))
+        if regime is None:
+            return None, None
+        start = start or valid_from
+        if start is None:
+            return None, None
+        if existing is not None:
+            later = existing.billing_regimes.filter(valid_from__gt=start).order_by("valid_from").first()
+            if later is not None:
+                self.error("billing_regime_from", msg_str(gettext_noop(
+                    "PPE ma już sposób rozliczenia od %(d)s; nowy musi zacząć się później (wcześniejsze okresy zmień "
+                    "na stronie PPE albo w panelu administracyjnym)."), d=later.valid_from))
+                return None, None
+        return regime, start
 
     def _ppe_clash(
         self, row: dict[str, str], code: str, valid_from: dt.date, valid_to: dt.date | None, elsewhere: dict[str, list]

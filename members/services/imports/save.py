@@ -12,6 +12,7 @@ from django.utils.translation import gettext_noop
 from members.models import Cluster, Generator, Member, MeteringPoint, PPEMembership, StorageUnit
 from members.services.datastamp import conditions_invalidate
 from members.services.imports.checks import Plan, PPERow
+from members.services.regimes import ppe_regime_add, ppe_regime_on
 from members.services.registry import member_vat_changed_send
 from members.signals import registry_changed_send
 from okeportal.messages import msg
@@ -52,6 +53,15 @@ def _membership(ppe: MeteringPoint, member: Member, row: PPERow, counts: dict[st
     counts["created"]["memberships"] += 1
 
 
+def _regime(ppe: MeteringPoint, regime: str, start: dt.date, counts: dict[str, Counter]) -> None:
+    """The PPE's billing regime from ``start`` on (the checks refused a row recorded from a later day)."""
+    if ppe_regime_on(ppe=ppe, on=start) == regime:
+        counts["unchanged"]["billing_regimes"] += 1
+        return
+    ppe_regime_add(ppe=ppe, regime=regime, valid_from=start)
+    counts["created"]["billing_regimes"] += 1
+
+
 def plan_save(*, cluster: Cluster, plan: Plan) -> dict[str, Counter]:
     """Caller holds the transaction. Returns counts per status and kind."""
     counts: dict[str, Counter] = {"created": Counter(), "updated": Counter(), "unchanged": Counter()}
@@ -69,6 +79,8 @@ def plan_save(*, cluster: Cluster, plan: Plan) -> dict[str, Counter]:
         ppes[row.key] = ppe
         counts[status]["metering_points"] += 1
         _membership(ppe, members[row.member_ref], row, counts)
+        if row.regime is not None and row.regime_from is not None:
+            _regime(ppe, row.regime, row.regime_from, counts)
     for rows, model, kind in ((plan.generators, Generator, "generators"), (plan.storage, StorageUnit, "storage_units")):
         for row in rows:
             values = dict(row.values)

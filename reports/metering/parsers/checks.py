@@ -33,7 +33,6 @@ UNDECIDED, MIXED = 0, -1
 _INT_MAX = np.iinfo(np.int64).max
 _INT_MIN = np.iinfo(np.int64).min
 _NO_LINE = np.iinfo(np.int32).max
-_COLUMNS = ("ppe", "starts", "imp", "exp", "qual", "line")
 
 
 def too_big_message(value: str, resolution_min: int) -> MsgStr:
@@ -66,11 +65,14 @@ class Assembler:
     """Turns the rows of each chunk into sorted per-PPE, per-resolution series, checking the whole file."""
 
     def __init__(
-        self, *, codes: list[str], fields: tuple[str, str, str], has_import: bool = True, has_export: bool = True
+        self, *, codes: list[str], fields: tuple[str, str, str], has_import: bool = True, has_export: bool = True,
+        balanced: list[str] | tuple[str, ...] = (),
     ) -> None:
         self.codes = codes  # global PPE codes, index = PPE id (the parser appends)
         self.fields = fields  # names of the start, import and export columns, for messages
         self.has_import, self.has_export = has_import, has_export
+        # the balanced columns the file has (rows then carry "bimp", "bexp", "bqual")
+        self.balanced = tuple(balanced)
         self.window = max_file_days()
         self.ndays = 2 * self.window + 1  # any accepted start lies within ``window`` days of the PPE's first one
         self.capacity = 0
@@ -191,7 +193,7 @@ class Assembler:
     def _decide(self, result: ParseResult, rows: dict[str, np.ndarray]) -> None:
         held, self.held = self.held, None
         if held is not None and len(held["line"]):
-            rows = {k: np.concatenate([held[k], rows[k]]) for k in _COLUMNS}
+            rows = {k: np.concatenate([held[k], rows[k]]) for k in rows}
         if not len(rows["line"]):
             return
         ppe = rows["ppe"]
@@ -252,7 +254,10 @@ class Assembler:
             return
         for resolution in (60, 15):
             limit = max_wh_per_reading(resolution)
-            for name, column in ((self.fields[1], "imp"), (self.fields[2], "exp")):
+            checked = [(self.fields[1], "imp"), (self.fields[2], "exp")]
+            checked += [(name, column) for name, column in (("import_balanced_kwh", "bimp"), ("export_balanced_kwh", "bexp"))
+                        if name in self.balanced]
+            for name, column in checked:
                 for i in np.flatnonzero((res == resolution) & (rows[column] > limit))[:MAX_ERRORS]:
                     value = str(Decimal(int(rows[column][i])) / 1000)
                     self._error(result, RowError(int(rows["line"][i]), name, too_big_message(value, resolution)))
@@ -263,10 +268,17 @@ class Assembler:
         cuts = np.flatnonzero((np.diff(ppe) != 0) | (np.diff(res) != 0)) + 1
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(order)], strict=True):
             part = order[a:b]
+            balanced = {}
+            if self.balanced:
+                balanced = {
+                    "import_balanced_wh": rows["bimp"][part] if "import_balanced_kwh" in self.balanced else None,
+                    "export_balanced_wh": rows["bexp"][part] if "export_balanced_kwh" in self.balanced else None,
+                    "balanced_quality": rows["bqual"][part],
+                }
             result.series.append(Series(
                 ppe_code=self._code(int(ppe[a])), resolution_min=int(res[a]), starts=rows["starts"][part],
                 import_wh=rows["imp"][part], export_wh=rows["exp"][part], quality=rows["qual"][part],
-                lines=rows["line"][part], has_import=self.has_import, has_export=self.has_export,
+                lines=rows["line"][part], has_import=self.has_import, has_export=self.has_export, **balanced,
             ))
 
     def _code(self, pid: int) -> str:

@@ -90,6 +90,15 @@ class Series:
     lines: np.ndarray  # int64, file line of each reading
     has_import: bool = True
     has_export: bool = True
+    # The balanced series ("po zbilansowaniu"): a direction's values when the file carries it, else None;
+    # ``balanced_quality`` per reading (``Quality.MISSING``: no balanced value for that interval).
+    import_balanced_wh: np.ndarray | None = None
+    export_balanced_wh: np.ndarray | None = None
+    balanced_quality: np.ndarray | None = None
+
+    @property
+    def has_balanced(self) -> bool:
+        return self.import_balanced_wh is not None or self.export_balanced_wh is not None
 
 
 class CollectsErrors:

@@ -22,6 +22,7 @@ import numpy as np
 from .common import ProgressFn
 
 CHUNK_BYTES = 4 << 20
+BALANCED_COLUMNS = ("import_balanced_kwh", "export_balanced_kwh")
 MAX_CODE_BYTES = 64
 MAX_NUMBER_BYTES = 18
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
@@ -45,6 +46,10 @@ class FastColumns:
     import_wh: np.ndarray  # int64
     export_wh: np.ndarray  # int64
     quality: np.ndarray  # uint8 (Quality values; measured when the file has no quality column)
+    # the optional balanced columns (None when the file has no such column); the fast path takes
+    # them only when every row has a value (an empty cell goes the careful way)
+    import_balanced_wh: np.ndarray | None = None
+    export_balanced_wh: np.ndarray | None = None
 
 
 def read_fast(
@@ -72,15 +77,16 @@ class _Reader:
         self.data_at = data_at
         self.sep, self.dec = ord(sep), ord(decimal)
         self.k = len(names)
-        self.col: dict[str, int] = {name: names.index(name) for name in ("ppe_code", "start", "import_kwh", "export_kwh", "quality")
-                    if name in names}
+        self.col: dict[str, int] = {name: names.index(name) for name in (
+            "ppe_code", "start", "import_kwh", "export_kwh", "quality", *BALANCED_COLUMNS) if name in names}
+        self.balanced = [name for name in BALANCED_COLUMNS if name in self.col]
         self.code_ids: dict[bytes, int] = {}
 
     def run(self, on_progress: ProgressFn | None, *, lines_before: int = 1) -> FastColumns:
         buf, size = self.buf, len(self.buf)
         # written in place chunk by chunk: concatenating the parts would copy them again
         capacity = int(np.count_nonzero(buf[self.data_at :] == 10)) + 1
-        out = [np.empty(capacity, dtype=np.int64) for _ in range(6)]
+        out = [np.empty(capacity, dtype=np.int64) for _ in range(6 + len(self.balanced))]
         rows, at = 0, self.data_at
         while at < size:
             # cut each chunk after a newline so no line is split
@@ -98,9 +104,11 @@ class _Reader:
                 on_progress(at / size)
         if not rows:
             raise _NotFastError
-        line, ppe, starts, imp, exp, qual = (column[:rows] for column in out)
+        line, ppe, starts, imp, exp, qual, *extra = (column[:rows] for column in out)
+        balanced = dict(zip(self.balanced, extra, strict=True))
         return FastColumns(line=line, ppe=ppe, codes=list(self.code_ids), starts=starts, import_wh=imp, export_wh=exp,
-                           quality=qual.astype(np.uint8))
+                           quality=qual.astype(np.uint8), import_balanced_wh=balanced.get("import_balanced_kwh"),
+                           export_balanced_wh=balanced.get("export_balanced_kwh"))
 
     def _chunk(self, chunk: np.ndarray, *, last: bool, lines_before: int) -> tuple[tuple[np.ndarray, ...], int]:
         # zero padding: every 8-byte word read at or near a field stays inside the array
@@ -146,7 +154,8 @@ class _Reader:
         imp = _wh(b, words, *field("import_kwh"), dec=self.dec) if "import_kwh" in self.col else zeros
         exp = _wh(b, words, *field("export_kwh"), dec=self.dec) if "export_kwh" in self.col else zeros
         qual = _quality(words, *field("quality")) if "quality" in self.col else np.full(len(line), _MEASURED)
-        return (line, ppe, starts, imp, exp, qual), n_lines
+        extra = tuple(_wh(b, words, *field(name), dec=self.dec) for name in self.balanced)  # an empty cell: not fast
+        return (line, ppe, starts, imp, exp, qual, *extra), n_lines
 
     def _codes(self, b: np.ndarray, words: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Global id of each row's code: compare neighbours (files are usually grouped by PPE),

@@ -1,4 +1,8 @@
-"""The generic CSV: ``ppe_code, start, import_kwh, export_kwh[, quality]``, streamed in chunks.
+"""The generic CSV: ``ppe_code, start, import_kwh, export_kwh[, quality][, import_balanced_kwh, export_balanced_kwh]``.
+
+Streamed in chunks. The optional balanced columns (either or both) carry the DSO's hourly
+balanced values of prosumer PPEs ("po zbilansowaniu"); an empty balanced cell means
+"no balanced value for this interval" (with both columns, both cells are empty or both filled).
 
 The file is read in blocks of complete lines (``chunk_rows`` lines or more). Each
 block is parsed straight from the bytes when it fits the plain subset
@@ -50,7 +54,8 @@ from .fastcsv import read_fast
 
 REQUIRED = ("ppe_code", "start")
 ENERGY = ("import_kwh", "export_kwh")
-OPTIONAL = ("quality",)
+BALANCED = ("import_balanced_kwh", "export_balanced_kwh")
+OPTIONAL = ("quality", *BALANCED)
 CHUNK_ROWS = 200_000
 QUALITY_CODES = {
     "": Quality.MEASURED, "m": Quality.MEASURED, "measured": Quality.MEASURED, "pomiar": Quality.MEASURED,
@@ -59,7 +64,8 @@ QUALITY_CODES = {
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 _START_CACHE = 100_000
 _BOM = b"\xef\xbb\xbf"
-_GoodRow = tuple[int, int, float, float, int]  # ppe id, start (epoch s), import kWh, export kWh, quality
+# ppe id, start (epoch s), import kWh, export kWh, quality[, balanced import kWh, balanced export kWh, balanced quality]
+_GoodRow = tuple[int | float, ...]
 
 
 def _parse_start(value: str) -> int | str:
@@ -93,6 +99,7 @@ class _Header:
         self.names = [n if n in REQUIRED + ENERGY + OPTIONAL else f"_extra{i}" for i, n in enumerate(names)]
         self.col = {n: i for i, n in enumerate(self.names)}
         self.has_import, self.has_export = "import_kwh" in self.col, "export_kwh" in self.col
+        self.balanced = [c for c in BALANCED if c in self.col]
 
 
 def iter_generic(
@@ -116,8 +123,8 @@ def iter_generic(
     header = _Header(header_text.replace("\0", ""))
     if header.missing or header.repeated:
         message = msg(gettext_noop(
-            "Brak kolumn: %(cols)s. Wymagany nagłówek: ppe_code, start, import_kwh, export_kwh (opcjonalnie quality); "
-            "jedną z kolumn energii można pominąć, gdy plik jej nie zawiera."
+            "Brak kolumn: %(cols)s. Wymagany nagłówek: ppe_code, start, import_kwh, export_kwh (opcjonalnie quality, "
+            "import_balanced_kwh, export_balanced_kwh); jedną z kolumn energii można pominąć, gdy plik jej nie zawiera."
         ), cols=", ".join(header.missing)) if header.missing else msg(gettext_noop(
             "Kolumna %(cols)s występuje w nagłówku więcej niż raz."
         ), cols=", ".join(header.repeated))
@@ -155,7 +162,7 @@ class _Parser:
         self.decoder = LineDecoder(sep=header.sep)
         self.too_many_ppes = False
         self.assembler = Assembler(codes=self.codes, fields=("start", "import_kwh", "export_kwh"),
-                                   has_import=header.has_import, has_export=header.has_export)
+                                   has_import=header.has_import, has_export=header.has_export, balanced=header.balanced)
 
     def chunk(self, block: Block) -> ParseResult:
         result = ParseResult()
@@ -202,15 +209,22 @@ class _Parser:
         if fast is None:
             return None
         lut = np.array([self._id(code.decode("ascii")) for code in fast.codes], dtype=np.int64)
-        return {"ppe": lut[fast.ppe], "starts": fast.starts, "imp": fast.import_wh, "exp": fast.export_wh,
+        rows = {"ppe": lut[fast.ppe], "starts": fast.starts, "imp": fast.import_wh, "exp": fast.export_wh,
                 "qual": fast.quality, "line": fast.line}
+        if self.header.balanced:
+            zeros = np.zeros(len(fast.line), dtype=np.int64)
+            rows["bimp"] = fast.import_balanced_wh if fast.import_balanced_wh is not None else zeros
+            rows["bexp"] = fast.export_balanced_wh if fast.export_balanced_wh is not None else zeros
+            rows["bqual"] = fast.quality  # every row has its balanced values on the fast path
+        return rows
 
     def _careful(self, block: Block, result: ParseResult) -> dict[str, np.ndarray]:
         """Line by line, naming every bad cell; errors are reported grouped by field, in line order."""
         sep = self.header.sep
         lines = self.decoder.lines(block, result)
-        errors: dict[str, list[RowError]] = {f: [] for f in ("wiersz", "start", "quality", "ppe_code", *ENERGY)}
-        out: dict[str, list] = {"ppe": [], "starts": [], "imp": [], "exp": [], "qual": [], "line": []}
+        errors: dict[str, list[RowError]] = {f: [] for f in ("wiersz", "start", "quality", "ppe_code", *ENERGY, *BALANCED)}
+        keys = ("ppe", "starts", "imp", "exp", "qual", *(("bimp", "bexp", "bqual") if self.header.balanced else ()))
+        out: dict[str, list] = {k: [] for k in (*keys, "line")}
         # values up to 10⁹ kWh (10¹² Wh, far inside int64) go on to the shared per-reading bound, checked
         # by resolution after either path; larger ones (1e308, inf) are refused here, before conversion
         bound_kwh = max(max_wh_per_reading(60) / 1000, 1e9)
@@ -228,21 +242,27 @@ class _Parser:
                 for name, message in row:
                     errors[name].append(RowError(lineno, name, message))
             else:
-                for key, value in zip(("ppe", "starts", "imp", "exp", "qual"), row, strict=True):
+                for key, value in zip(keys, row, strict=False):
                     out[key].append(value)
                 out["line"].append(lineno)
         for name in errors:
             for error in errors[name]:
                 result.add(error)
-        return {
+        rows = {
             "ppe": np.array(out["ppe"], np.int64), "starts": np.array(out["starts"], np.int64),
             "imp": kwh_to_wh(np.array(out["imp"], np.float64)), "exp": kwh_to_wh(np.array(out["exp"], np.float64)),
             "qual": np.array(out["qual"], np.uint8), "line": np.array(out["line"], np.int64),
         }
+        if self.header.balanced:
+            rows["bimp"] = kwh_to_wh(np.array(out["bimp"], np.float64))
+            rows["bexp"] = kwh_to_wh(np.array(out["bexp"], np.float64))
+            rows["bqual"] = np.array(out["bqual"], np.uint8)
+        return rows
 
     def _careful_row(self, text: str, bound_kwh: float) -> _GoodRow | list[tuple[str, str]] | str:
-        """One non-blank line: ``(ppe id, start, import kWh, export kWh, quality)``, the ``(column, message)``
-        pairs of its bad cells, or one message about the whole line."""
+        """One non-blank line: ``(ppe id, start, import kWh, export kWh, quality[, balanced import kWh,
+        balanced export kWh, balanced quality])``, the ``(column, message)`` pairs of its bad cells, or one
+        message about the whole line."""
         if "\0" in text:
             return msg_str(gettext_noop("Wiersz zawiera bajt NUL (0x00) — to nie jest plik tekstowy CSV."))
         k, col = len(self.header.names), self.header.col
@@ -270,9 +290,40 @@ class _Parser:
                 row_errors.append((name, value))
             else:
                 values.append(value)
+        balanced = self._balanced(cells, bound_kwh, row_errors)
         if row_errors or isinstance(start, str) or isinstance(quality, str):  # a str start or quality is in row_errors too
             return row_errors
-        return self._id(code), start, values[0], values[1], quality
+        if balanced is None:
+            return self._id(code), start, values[0], values[1], quality
+        b_imp, b_exp, present = balanced
+        return (self._id(code), start, values[0], values[1], quality, b_imp, b_exp,
+                quality if present else Quality.MISSING)
+
+    def _balanced(
+        self, cells: list[str], bound_kwh: float, row_errors: list[tuple[str, str]]
+    ) -> tuple[float, float, bool] | None:
+        """The balanced cells of a row: ``(import kWh, export kWh, any value)``; None when the file has none.
+
+        An empty cell is "no balanced value"; with both columns both are empty or both filled."""
+        if not self.header.balanced:
+            return None
+        col = self.header.col
+        filled = {name: bool(cells[col[name]].strip()) for name in self.header.balanced}
+        if len(filled) == 2 and len(set(filled.values())) == 2:
+            empty = next(name for name, has in filled.items() if not has)
+            row_errors.append((empty, msg_str(gettext_noop(
+                "Brak wartości po zbilansowaniu, choć druga kolumna po zbilansowaniu ma wartość — podaj obie albo żadnej."
+            ))))
+            return 0.0, 0.0, False
+        values = {name: 0.0 for name in BALANCED}
+        for name in self.header.balanced:
+            if filled[name]:
+                value = _number(cells[col[name]], sep=self.header.sep, bound_kwh=bound_kwh)
+                if isinstance(value, str):
+                    row_errors.append((name, value))
+                else:
+                    values[name] = value
+        return values["import_balanced_kwh"], values["export_balanced_kwh"], any(filled.values())
 
     def _start(self, text: str) -> int | str:
         """Epoch seconds of a ``start`` cell (each distinct text parsed once), or a message."""

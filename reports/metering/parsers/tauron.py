@@ -1,12 +1,14 @@
 """Tauron eLicznik exports (one PPE per file, local HOUR-ENDING times).
 
 Layouts (header row found by its first cell ``Data…``):
-- long: ``Data; Wartość kWh; Rodzaj`` (types pobór / oddanie; the
-  "po zbilansowaniu" types are derived values and skipped);
+- long: ``Data; Wartość kWh; Rodzaj`` (types pobór / oddanie, and for prosumers
+  "pobrana po zbilansowaniu" / "oddana po zbilansowaniu": the DSO's hourly
+  balanced values, read into the balanced series);
 - long with a tariff zone: ``Data; Strefa; Wartość kWh;Rodzaj;``;
 - 2026: ``Data i godzina;Wartosc[kWh/kvar];Rodzaj energii`` (``07.06.2026 01:00``,
   or an Excel serial such as ``46180,0416667`` after a re-save in Excel);
-- wide: ``Data, godzina; Pobór energii [kWh]; Oddanie [kWh]``.
+- wide: ``Data, godzina; Pobór energii [kWh]; Oddanie [kWh]`` (optionally columns
+  ``Pobrana po zbilansowaniu [kWh]`` / ``Oddana po zbilansowaniu [kWh]``).
 
 A label ``H:00`` on day D covers local [H−1:00, H:00). On the March DST day
 the hour 02:00–03:00 does not exist (23 rows: 1:00, 2:00, 4:00 … 24:00; a row
@@ -17,7 +19,9 @@ lines read from the stream in blocks; what it keeps is bounded by the period
 (``OKE_METER_FILE_MAX_DAYS``) whatever the file size: rows outside the period and
 third occurrences of an hour are reported and dropped at once.
 A file that carries only one type (``pobór`` or ``oddanie``) yields a series
-with the other direction flagged absent (``has_import`` / ``has_export``), never zeros.
+with the other direction flagged absent (``has_import`` / ``has_export``), never zeros;
+the same holds for the balanced pair. Within each pair (raw, balanced) present in a
+file, an hour with one of its two values must have the other.
 """
 
 from __future__ import annotations
@@ -63,9 +67,11 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _PL = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _SERIAL = re.compile(r"^(\d{5})(?:[.,](\d+))?$")
-KINDS = {"pobor": "import", "oddanie": "export"}
+KINDS = {"pobor": "import", "oddanie": "export", "pobrana po zbilansowaniu": "import_balanced",
+         "oddana po zbilansowaniu": "export_balanced"}
 _MIN_KWH = Decimal("0.0001")  # below half a Wh: 0
-SKIPPED_KINDS = {"pobrana po zbilansowaniu", "oddana po zbilansowaniu"}
+RAW_KINDS = ("import", "export")
+BALANCED_KINDS = ("import_balanced", "export_balanced")
 
 
 def _norm(text: str) -> str:
@@ -144,13 +150,18 @@ class _Layout:
         header = [_norm(c) for c in cells]
         value_col = next((i for i, c in enumerate(header) if c.startswith("wartosc")), None)
         self.kind_col = next((i for i, c in enumerate(header) if c.startswith("rodzaj")), None)
-        import_col = next((i for i, c in enumerate(header) if c.startswith("pobor")), None)
-        export_col = next((i for i, c in enumerate(header) if c.startswith("oddanie")), None)
+        import_col = next((i for i, c in enumerate(header) if c.startswith("pobor") and "zbilans" not in c), None)
+        export_col = next((i for i, c in enumerate(header) if c.startswith("oddanie") and "zbilans" not in c), None)
+        balanced = {
+            "import_balanced": next((i for i, c in enumerate(header) if c.startswith("pob") and "zbilans" in c), None),
+            "export_balanced": next((i for i, c in enumerate(header) if c.startswith("oddan") and "zbilans" in c), None),
+        }
         self.columns: dict[str, int] | None = None
         if value_col is not None and self.kind_col is not None:
-            self.columns = {"import": value_col, "export": value_col}
+            self.columns = dict.fromkeys(KINDS.values(), value_col)
         elif import_col is not None and export_col is not None:
             self.columns, self.kind_col = {"import": import_col, "export": export_col}, None
+            self.columns |= {kind: col for kind, col in balanced.items() if col is not None}
         self.date_name = self.names[0]
 
 
@@ -262,17 +273,17 @@ def _shape_message(layout: _Layout, text: str, cells: list[str]) -> str | None:
 
 
 def _wanted_kinds(layout: _Layout, lineno: int, cells: list[str], result: ParseResult) -> list[str] | None:
-    """The directions a row carries: both in the wide layout, its ``Rodzaj`` in the long ones;
-    None for a derived type (skipped) or an unknown one (reported)."""
+    """The directions a row carries: every column of the wide layout, its ``Rodzaj`` in the long ones;
+    None for an unknown type (reported)."""
     kind_col = layout.kind_col
     if kind_col is None:
-        return ["import", "export"]
-    kind_text = _norm(cells[kind_col]) if len(cells) > kind_col else ""
-    if kind_text in SKIPPED_KINDS:
-        return None
+        assert layout.columns is not None
+        return list(layout.columns)
+    kind_text = " ".join(_norm(cells[kind_col]).split()) if len(cells) > kind_col else ""
     if kind_text not in KINDS:
         result.add(RowError(lineno, gettext_noop("Rodzaj"), msg(gettext_noop(
-            "Nieznany rodzaj energii „%(v)s” (oczekiwano: pobór, oddanie)."), v=cells[kind_col].strip()[:40])))
+            "Nieznany rodzaj energii „%(v)s” (oczekiwano: pobór, oddanie, pobrana po zbilansowaniu, "
+            "oddana po zbilansowaniu)."), v=cells[kind_col].strip()[:40])))
         return None
     return [KINDS[kind_text]]
 
@@ -350,7 +361,12 @@ def _duplicate(hour: int, day: dt.date, kind: str, first: int) -> Msg:
 
 
 def _kind_word(kind: str) -> Msg:
-    return msg(gettext_noop("pobór")) if kind == "import" else msg(gettext_noop("oddanie"))
+    return {
+        "import": msg(gettext_noop("pobór")),
+        "export": msg(gettext_noop("oddanie")),
+        "import_balanced": msg(gettext_noop("pobrana po zbilansowaniu")),
+        "export_balanced": msg(gettext_noop("oddana po zbilansowaniu")),
+    }[kind]
 
 
 def _assemble(layout: _Layout, rows: list[tuple[int, dt.date, int, dict[str, int]]], result: ParseResult) -> None:
@@ -381,29 +397,55 @@ def _assemble(layout: _Layout, rows: list[tuple[int, dt.date, int, dict[str, int
     if result.error_count:
         return
     if not by_start:
-        result.add(RowError(None, FILE_FIELD, msg(gettext_noop("Plik nie zawiera odczytów poboru ani oddania."))))
+        result.add(RowError(None, FILE_FIELD, msg(gettext_noop(
+            "Plik nie zawiera odczytów poboru ani oddania (także po zbilansowaniu)."))))
         return
     kinds_present = {k for v in by_start.values() for k in v}
-    if kinds_present == {"import", "export"}:
+    _check_pairs(by_start, kinds_present, line_of, date_name, result)
+    if result.error_count:
+        return
+    starts = np.array(sorted(by_start), dtype=np.int64)
+
+    def column(kind: str) -> np.ndarray:
+        return np.array([by_start[s].get(kind, 0) for s in starts], dtype=np.int64)
+
+    def quality(kinds: tuple[str, ...]) -> np.ndarray:
+        """Measured where the hour has a value of ``kinds``, else missing (a gap never overwrites stored data)."""
+        has = np.array([any(k in by_start[s] for k in kinds) for s in starts], dtype=bool)
+        return np.where(has, Quality.MEASURED, Quality.MISSING).astype(np.uint8)
+
+    balanced_present = [k for k in BALANCED_KINDS if k in kinds_present]
+    result.series.append(Series(
+        ppe_code=None,
+        resolution_min=60,
+        starts=starts,
+        import_wh=column("import"),
+        export_wh=column("export"),
+        quality=quality(RAW_KINDS),
+        lines=np.array([line_of[s] for s in starts], dtype=np.int64),
+        # a direction of which the file has no row at all is absent, not zero
+        has_import="import" in kinds_present,
+        has_export="export" in kinds_present,
+        import_balanced_wh=column("import_balanced") if "import_balanced" in kinds_present else None,
+        export_balanced_wh=column("export_balanced") if "export_balanced" in kinds_present else None,
+        balanced_quality=quality(BALANCED_KINDS) if balanced_present else None,
+    ))
+
+
+def _check_pairs(
+    by_start: dict[int, dict[str, int]], kinds_present: set[str], line_of: dict[int, int], date_name: str,
+    result: ParseResult,
+) -> None:
+    """Within each pair (raw, balanced) the file has both of, an hour with one value of the pair has the other."""
+    for pair in (RAW_KINDS, BALANCED_KINDS):
+        if not set(pair) <= kinds_present:
+            continue
         for start, values in sorted(by_start.items()):
-            for kind in ("import", "export"):
+            if not any(kind in values for kind in pair):
+                continue  # an hour of the other pair only (e.g. balanced values alone)
+            for kind in pair:
                 if kind not in values:
                     moment = dt.datetime.fromtimestamp(start, WARSAW)
                     result.add(RowError(line_of[start], date_name, msg(gettext_noop(
                         "Brak wartości „%(k)s” dla godziny od %(t)s (plik zawiera oba rodzaje energii)."
                     ), k=_kind_word(kind), t=moment)))
-        if result.error_count:
-            return
-    starts = np.array(sorted(by_start), dtype=np.int64)
-    result.series.append(Series(
-        ppe_code=None,
-        resolution_min=60,
-        starts=starts,
-        import_wh=np.array([by_start[s].get("import", 0) for s in starts], dtype=np.int64),
-        export_wh=np.array([by_start[s].get("export", 0) for s in starts], dtype=np.int64),
-        quality=np.full(len(starts), Quality.MEASURED, dtype=np.uint8),
-        lines=np.array([line_of[s] for s in starts], dtype=np.int64),
-        # a direction of which the file has no row at all is absent, not zero
-        has_import="import" in kinds_present,
-        has_export="export" in kinds_present,
-    ))
