@@ -116,8 +116,8 @@ def annual_publish(request: HttpRequest, cluster: Cluster, year: int) -> HttpRes
 
 @cluster_staff_required
 @require_GET
-def annual_download(request: HttpRequest, cluster: Cluster, statement_id: int) -> HttpResponse:
-    statement = get_object_or_404(AnnualStatement.objects.select_related("member"), pk=statement_id, cluster=cluster)
+def annual_download(request: HttpRequest, cluster: Cluster, annual_id: int) -> HttpResponse:
+    statement = get_object_or_404(AnnualStatement.objects.select_related("member"), pk=annual_id, cluster=cluster)
     return annual_pdf_download(request, statement, inline=request.GET.get("inline") == "1")
 
 
@@ -126,5 +126,5 @@ urlpatterns = [
     path("annual/<int:year>/", annual_list, name="annual-year"),
     path("annual/<int:year>/issue/", annual_issue, name="annual-issue"),
     path("annual/<int:year>/publish/", annual_publish, name="annual-publish"),
-    path("annual/statements/<int:statement_id>/download/", annual_download, name="annual-download"),
+    path("annual/statements/<int:annual_id>/download/", annual_download, name="annual-download"),
 ]

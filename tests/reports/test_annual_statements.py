@@ -233,6 +233,12 @@ def test_members_see_and_download_only_their_own_annual_statements(cluster, coor
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert gmina.downloads.count() == 1
     assert client.get(reverse("portal:annual-download", args=[zielone.pk])).status_code == 404
+    # staff of the cluster (no member record) and anonymous visitors get no member's statement
+    client.force_login(coordinator)
+    assert client.get(own).status_code == 404
+    client.logout()
+    assert client.get(own).status_code == 302 and gmina.downloads.count() == 1
+    client.force_login(member.user)
     # a member is never let onto the coordinator's pages
     assert client.get(reverse("reports:annual-year", args=[cluster.slug, 2025])).status_code in (302, 403, 404)
 

@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from members.models import Member
-from reports.models import ClusterReport, ReadingImport, Statement
+from reports.models import AnnualStatement, ClusterReport, ReadingImport, Statement
 from tests.dbstate import database_state
 from tests.factories import MemberFactory
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory
@@ -32,8 +32,13 @@ def money_objects(cluster) -> dict[str, int]:
     reading_import = ReadingImport(cluster=cluster, original_name="dane.csv")
     reading_import.file.save("dane.csv", ContentFile(b"x"), save=False)
     reading_import.save()
+    annual = AnnualStatement.objects.create(
+        cluster=cluster, member=member, year=2025, number=f"{cluster.slug}/2025/ROK-v1", evaluation_period="month",
+        total=0, shown_total=0,
+    )
+    annual.file.save("roczne.pdf", ContentFile(b"%PDF-1.7"), save=True)
     return {"run_id": run.pk, "line_id": line.pk, "statement_id": statement.pk, "member_id": member.pk,
-            "pk": reading_import.pk, "fmt": "xlsx"}
+            "pk": reading_import.pk, "fmt": "xlsx", "annual_id": annual.pk, "year": 2025}
 
 
 URL_KWARGS = {
@@ -49,8 +54,10 @@ URL_KWARGS = {
     "statements-cancel": ("run_id",),
     "settlement-lines-export": ("run_id", "fmt"), "settlement-diff-export": ("run_id", "fmt"),
     "statements-zip": ("run_id",), "completeness-export": ("fmt",), "import-errors-export": ("pk", "fmt"),
+    "annual-list": (), "annual-year": ("year",), "annual-issue": ("year",), "annual-publish": ("year",),
+    "annual-download": ("annual_id",),
 }
-WITH_OBJECTS = [name for name, keys in URL_KWARGS.items() if set(keys) - {"fmt"}]  # fmt names no object
+WITH_OBJECTS = [name for name, keys in URL_KWARGS.items() if set(keys) - {"fmt", "year"}]  # fmt, year name no object
 
 
 def all_urls(slug: str, objects: dict[str, int], names=URL_KWARGS) -> list[str]:
@@ -124,8 +131,9 @@ def test_it_answers_404_for_objects_of_another_cluster_under_my_cluster(
 
 
 def test_it_lists_every_portal_url_in_the_portal_tests() -> None:
-    """test_portal.py tries each portal URL as another member, as staff and anonymously."""
+    """test_portal.py tries each portal URL as another member, as staff and anonymously
+    (the annual statements' download: test_annual_statements.py)."""
     from reports.urls_portal import urlpatterns
 
     assert {p.name for p in urlpatterns} == {"home", "statement-download", "account", "email-change-confirm", "password-change",
-                                               "consents", "help", "data", "data-csv"}
+                                               "consents", "help", "data", "data-csv", "annual-download"}
