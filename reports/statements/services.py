@@ -462,7 +462,7 @@ def statement_data(*, statement: Statement) -> dict[str, Any]:
             evaluation_period=snapshot.rules.rule.evaluation_period, period_start=run.period_start,
             period_end=run.period_end),
         "tier": tier_context(snapshot.totals.tier),
-        "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=150),
+        "chart": monthly_chart_html(months=line.monthly or [], series=CHART_SERIES, height=130),
         # only the rates of the member's own PPEs (the cluster report lists every rate of the run)
         "tariff_notes": statement_tariff_notes(snapshot, line=line, period_start=run.period_start, period_end=run.period_end),
         # net amounts; the gross total for a member that does not deduct VAT (money.py, point 7)

@@ -117,7 +117,7 @@ def test_a_yearly_rule_marks_monthly_runs_provisional_and_says_so(cluster, coord
     data = statement_data(statement=statement)
     assert data["evaluation_period"] == "year" and data["level_provisional"] is True
     text = " ".join(pdf_text(statement.file.read()).split())
-    assert "oceniany za rok kalendarzowy" in text and "kwoty wstępne" in text
+    assert "za rok kalendarzowy" in text and "kwoty wstępne" in text
     client.force_login(coordinator)
     page = client.get(reverse("reports:settlement-detail", args=[cluster.slug, jan.pk])).content.decode()
     assert 'data-level-provisional="1"' in page and "poziom i próg oceniane za rok kalendarzowy" in page

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from reports.models import Statement
+from reports.models import AnnualStatement, Statement
 from reports.statements.services import statements_generate, statements_publish
 from tests.factories import MeteringPointFactory, PPEMembershipFactory
 from tests.reports.factories import SettlementLineFactory, SettlementRunFactory, march_run
@@ -145,8 +145,13 @@ def test_it_renders_the_portal_home_in_a_constant_number_of_queries(
             run=run, line=line, member=alice.member, number=f"OKE/{i:04d}-v1", status=Statement.Status.PUBLISHED,
             published_at=now,
         )
+        AnnualStatement.objects.create(
+            cluster=cluster, member=alice.member, year=2000 + i, number=f"OKE/{2000 + i}/ROK/{i:04d}-v1",
+            evaluation_period="month", total=0, shown_total=0, status=Statement.Status.PUBLISHED, published_at=now,
+        )
     client.force_login(alice)
     client.get(reverse("portal:home"))  # warm caches (session, content types)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # one more: the annual statements, however many
         response = client.get(reverse("portal:home"))
     assert len(response.context["settlements"]) == count and len(response.context["memberships"]) == count
+    assert len(response.context["annual_statements"]) == count

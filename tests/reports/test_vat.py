@@ -170,7 +170,6 @@ def test_the_statement_of_a_member_that_does_not_deduct_vat_shows_the_gross_on_o
     notes = " ".join(data["tariff_notes"])
     assert "250,00" in notes and "180,00" in notes and "190,00" in notes and "229,30" not in notes
     pdf = statement_pdf(statement=statement)
-    open("/tmp/statement-vat.pdf", "wb").write(pdf.content)
     reader = PdfReader(io.BytesIO(pdf.content))
     text = " ".join("\n".join(p.extract_text() for p in reader.pages).replace("\u00a0", " ").split())
     assert len(reader.pages) == 1
