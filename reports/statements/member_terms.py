@@ -105,7 +105,7 @@ def member_rate_rows(
             for rate in _rates_for(candidates=_candidates_on(snapshot, day), dso=dso, group=group):
                 index = open_rows.get(rate.zone)
                 previous = rows[index] if index is not None else None
-                if previous is not None and previous.rate == rate and previous.used_to == day - DAY:
+                if index is not None and previous is not None and previous.rate == rate and previous.used_to == day - DAY:
                     rows[index] = MemberRateRow(code, dso, group, rate, previous.used_from, day)
                 else:
                     open_rows[rate.zone] = len(rows)
@@ -115,9 +115,9 @@ def member_rate_rows(
 
 
 def rate_row_label(row: MemberRateRow) -> str:
-    """``PGE Dystrybucja, C11`` or ``TAURON Dystrybucja, G12, strefa day``: what the rate row applies to."""
-    zone = f"strefa {row.rate.zone}" if row.rate.zone else ""
-    return ", ".join(part for part in (row.dso, row.tariff_group, zone) if part)
+    """``PGE Dystrybucja, C11``: the PPE a rate row applies to (a zoned group's rows name their zone in
+    ``member_rate_notes``, one phrase per zone)."""
+    return ", ".join(part for part in (row.dso, row.tariff_group) if part)
 
 
 def _date_pl(value: dt.date) -> str:
@@ -138,7 +138,8 @@ def member_rate_notes(rows: Iterable[MemberRateRow]) -> list[str]:
     notes = []
     for (label, used), codes in shared.items():
         rates = ", ".join(
-            f"zmienna {plnum(rate.variable_rate)} + jakościowa {plnum(rate.quality_rate)} zł/MWh "
+            (f"strefa {rate.zone}: " if rate.zone else "")
+            + f"zmienna {plnum(rate.variable_rate)} + jakościowa {plnum(rate.quality_rate)} zł/MWh "
             f"(stawka od {_date_pl(rate.valid_from)}{f' do {_date_pl(rate.valid_to)}' if rate.valid_to else ''}; "
             f"dni {first:%d.%m}–{last:%d.%m}: {(last - first).days + 1})"
             for rate, first, last in used

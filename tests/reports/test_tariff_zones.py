@@ -308,3 +308,20 @@ def test_an_administrator_gives_zone_hours_a_new_value_from_a_date(cluster, clie
     row.refresh_from_db()
     assert row.valid_to == dt.date(2026, 6, 30)
     assert TariffZoneHours.objects.get(zone="night", hour_from=13, valid_from=dt.date(2026, 7, 1)).source == "taryfa po zmianie"
+
+
+def test_the_member_s_own_rates_list_each_zone_of_its_g12_ppe(cluster, g12_cluster, django_capture_on_commit_callbacks):
+    from reports.statements.member_terms import member_rate_notes, member_rate_rows, rate_row_label
+
+    run = settle_day(cluster, django_capture_on_commit_callbacks)
+    rows = member_rate_rows(snapshot=run_snapshot_read(run), member_ref="dom", period_start=SPRING, period_end=SPRING)
+    assert [(r.ppe, r.rate.zone, r.rate.variable_rate, r.used_from, r.used_to) for r in rows] == [
+        (g12_cluster["g12"].code, "day", D("284.1000"), SPRING, SPRING),
+        (g12_cluster["g12"].code, "night", D("55.8000"), SPRING, SPRING),
+    ]
+    assert rate_row_label(rows[0]).endswith("G12")
+    notes = " ".join(member_rate_notes(rows))
+    assert "strefa day: zmienna 284,10 + jakościowa 33,10" in notes and "strefa night: zmienna 55,80" in notes
+    # the PV member's PPE is priced all hours: no zone on its rows
+    assert {r.rate.zone for r in member_rate_rows(snapshot=run_snapshot_read(run), member_ref="pv",
+                                                  period_start=SPRING, period_end=SPRING)} == {""}
