@@ -153,9 +153,10 @@ def test_the_statement_says_which_level_set_the_tier(quarter):
         statement = run.statements.order_by("pk").first()
         return render_to_string("reports/pdf/statement.html", {**statement_data(statement=statement), "pdf_created": "x"})
 
-    assert "poziom autokonsumpcji liczony ze wszystkich źródeł członków" in statement_html(settle_month(quarter, JAN))
+    html = statement_html(settle_month(quarter, JAN))
+    assert "poziom liczony ze wszystkich źródeł członków" in html and "za okres rozliczeniowy OSD" in html
     SettlementRule.objects.update(level_numerator="renewable")
-    assert "poziom autokonsumpcji liczony tylko z OZE" in statement_html(settle_month(quarter, JAN))
+    assert "poziom liczony tylko z OZE" in statement_html(settle_month(quarter, JAN))
 
 
 def test_a_schema_3_run_is_converted_recording_the_renewable_level_and_no_netting(quarter):
