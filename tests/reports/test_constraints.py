@@ -147,6 +147,7 @@ def test_the_exclusion_constraints_are_in_the_postgresql_schema() -> None:
         "distributionrate_no_overlapping_validity",
         "exemptfee_no_overlapping_validity",
         "fullloadhours_no_overlapping_validity",
+        "ppebillingregime_no_overlapping_validity",
         "settlementrule_no_overlapping_validity",
     ]
 
