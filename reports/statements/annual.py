@@ -52,8 +52,8 @@ from reports.models import (
 )
 from reports.settlement.outdated import settlement_outdated_reasons
 from reports.settlement.periods import level_period_provisional
-from reports.settlement.snapshot import decode, encode, line_exemptions, run_snapshot_read
-from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
+from reports.settlement.snapshot import RunSnapshot, decode, encode, line_exemptions, run_snapshot_read
+from reports.statements.pdf import CHART_SERIES, RenderedPDF, monthly_chart_html, pdf_render, pdf_store
 
 ANNUAL_RENDER_TASK = "reports.annual_statements_render"
 FEE_LABELS = dict(FeeCode.choices)
@@ -229,9 +229,8 @@ def _difference(year: AnnualAmounts, shown: AnnualAmounts) -> AnnualAmounts:
     )
 
 
-def _period(statement: Statement, *, evaluation_period: str) -> AnnualPeriod:
+def _period(statement: Statement, *, snapshot: RunSnapshot, evaluation_period: str) -> AnnualPeriod:
     line, run = statement.line, statement.run
-    snapshot = run_snapshot_read(run)
     amounts = _amounts(line.discount, line_exemptions(line))
     tier = snapshot.totals.tier
     return AnnualPeriod(
@@ -264,8 +263,18 @@ def _uncovered_months(*, member: Member, year: int, periods: list[AnnualPeriod])
     return tuple(months)
 
 
-def annual_figures(*, cluster: Cluster, year: int) -> tuple[SettlementRule, SettlementRun | None, dict[int, AnnualFigures]]:
-    """The rule, the whole-year run (evaluation over the year) and each member's figures for the year.
+@dataclass(frozen=True)
+class AnnualSources:
+    """What a year's annual statements are built from, checked (``annual_sources``)."""
+
+    rule: SettlementRule
+    run: SettlementRun | None  # the whole-year run (evaluation over the year only)
+    statements: dict[int, list[Statement]]  # member id → its period statements (``annual_period_statements``)
+    year_lines: dict[int, SettlementLine]  # member id → its line of the whole-year run
+
+
+def annual_sources(*, cluster: Cluster, year: int) -> AnnualSources:
+    """The rule, the period statements and the whole-year run of the year, read without decoding a snapshot.
 
     Raises ``ValidationError`` naming what is missing: a year not ended yet, no rule, overlapping or year-crossing
     period statements, no whole-year run (or one that is outdated) when the level is evaluated
@@ -278,11 +287,10 @@ def annual_figures(*, cluster: Cluster, year: int) -> tuple[SettlementRule, Sett
             code="year-not-ended",
         )
     rule = annual_rule(year=year)
-    period = rule.evaluation_period
     statements = annual_period_statements(cluster=cluster, year=year)
     run = None
     year_lines: dict[int, SettlementLine] = {}
-    if period == LevelPeriod.YEAR:
+    if rule.evaluation_period == LevelPeriod.YEAR:
         run = annual_run(cluster=cluster, year=year)
         start, end = year_bounds(year)
         if run is None:
@@ -304,13 +312,32 @@ def annual_figures(*, cluster: Cluster, year: int) -> tuple[SettlementRule, Sett
             _("Za rok %(year)d nie opublikowano żadnych zestawień okresowych: nie ma czego podsumować.") % {"year": year},
             code="nothing",
         )
+    return AnnualSources(rule=rule, run=run, statements=statements, year_lines=year_lines)
+
+
+def annual_figures(
+    *, cluster: Cluster, year: int, sources: AnnualSources | None = None
+) -> tuple[SettlementRule, SettlementRun | None, dict[int, AnnualFigures]]:
+    """The rule, the whole-year run (evaluation over the year) and each member's figures for the year
+    (``annual_sources`` checks the year first, unless the caller passes what it read). Each run's
+    snapshot is decoded once, whatever its members."""
+    sources = sources or annual_sources(cluster=cluster, year=year)
+    rule, run, statements, year_lines = sources.rule, sources.run, sources.statements, sources.year_lines
+    period = rule.evaluation_period
+    snapshots: dict[int, RunSnapshot] = {}
+
+    def snapshot_of(of: SettlementRun) -> RunSnapshot:
+        if of.pk not in snapshots:
+            snapshots[of.pk] = run_snapshot_read(of)
+        return snapshots[of.pk]
+
     member_ids = sorted(set(statements) | set(year_lines))
     members = Member.objects.in_bulk(member_ids)
-    snapshot = run_snapshot_read(run) if run is not None else None
+    snapshot = snapshot_of(run) if run is not None else None
     out: dict[int, AnnualFigures] = {}
     for member_id in member_ids:
         member = members[member_id]
-        periods = [_period(s, evaluation_period=period) for s in statements.get(member_id, [])]
+        periods = [_period(s, snapshot=snapshot_of(s.run), evaluation_period=period) for s in statements.get(member_id, [])]
         shown = _sum_amounts([_amounts(p.discount, p.exemptions) for p in periods])
         correction = None
         drawn = sum(p.drawn_wh for p in periods)
@@ -337,6 +364,11 @@ def annual_figures(*, cluster: Cluster, year: int) -> tuple[SettlementRule, Sett
             eligibility_override_reason=run.eligibility_override_reason if run is not None else "",
         )
     return rule, run, out
+
+
+def annual_override_needed(*, run: SettlementRun) -> bool:
+    """The whole-year run's cluster was not eligible and no coordinator has given a written reason yet."""
+    return run.eligibility_override_at is None and not run_snapshot_read(run).status.eligibility.eligible
 
 
 def annual_data(statement: AnnualStatement) -> AnnualFigures:
@@ -375,8 +407,9 @@ def annual_statements_issue(*, cluster: Cluster, year: int, user: Any = None, ov
     written reason, recorded on that run as for its own statements.
     """
     Cluster.objects.select_for_update().filter(pk=cluster.pk).exists()
-    rule, run, figures = annual_figures(cluster=cluster, year=year)
-    if run is not None and not run_snapshot_read(run).status.eligibility.eligible and run.eligibility_override_at is None:
+    sources = annual_sources(cluster=cluster, year=year)
+    run = sources.run
+    if run is not None and annual_override_needed(run=run):
         reason = " ".join((override_reason or "").split())
         if len(reason) < OVERRIDE_REASON_MIN:
             reasons = " ".join(str(r) for r in run_snapshot_read(run).status.eligibility.reasons)
@@ -390,7 +423,7 @@ def annual_statements_issue(*, cluster: Cluster, year: int, user: Any = None, ov
         run.eligibility_override_by = user if getattr(user, "is_authenticated", False) else None
         run.eligibility_override_at = timezone.now()
         run.save(update_fields=["eligibility_override_reason", "eligibility_override_by", "eligibility_override_at"])
-        figures = annual_figures(cluster=cluster, year=year)[2]
+    rule, run, figures = annual_figures(cluster=cluster, year=year, sources=sources)
     existing = AnnualStatement.objects.filter(cluster=cluster, year=year)
     latest = existing.aggregate(v=Max("version"))["v"] or 0
     if latest and not existing.filter(version=latest, status=Statement.Status.PUBLISHED).exists():
@@ -460,7 +493,7 @@ def annual_statement_context(statement: AnnualStatement) -> dict[str, Any]:
         "issued_on": timezone.localdate(statement.created_at or timezone.now()),
         "chart": monthly_chart_html(
             months=months,
-            series=[("drawn_wh", "Energia pobrana", "#adb5bd"), ("shared_wh", "Energia współdzielona w klastrze", "#198754")],
+            series=CHART_SERIES,
             height=100,
         ) if months else "",
     }
@@ -474,8 +507,6 @@ def annual_statement_pdf(statement: AnnualStatement) -> RenderedPDF:
 
 
 def annual_statement_render(*, statement: AnnualStatement) -> AnnualStatement:
-    from reports.statements.services import pdf_store
-
     pdf_store(statement, annual_statement_pdf(statement), annual_statement_filename(statement))
     return statement
 

@@ -17,10 +17,9 @@ from typing import Any
 from reports.models import ClusterReport, SettlementLine, SettlementRun
 from reports.settlement.snapshot import RunSnapshot, run_snapshot_read
 from reports.statements.member_terms import MemberVat, member_vat, vat_rate_decimals
-from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
+from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render, pdf_store
 from reports.statements.services import (
     FEE_LABELS,
-    pdf_store,
     run_created,
     run_period_label,
     tariff_notes,

@@ -34,8 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+
+from reports.models import AnnualStatement, ClusterReport, Statement
 
 PDF_TEMPLATE_DIR = Path(settings.BASE_DIR) / "templates" / "reports" / "pdf"
 FONTS_DIR = Path(settings.BASE_DIR) / "static" / "fonts"
@@ -266,3 +269,33 @@ def monthly_chart_html(
         + "".join(shapes) + "</svg>"
     )
     return f'<div class="chart-box" style="height:{height}px">{svg}{"".join(labels)}</div>'
+
+
+# --- storing (every document: statements, the cluster report, annual statements) ----------
+
+# The monthly chart's series on the member's documents.
+CHART_SERIES = [("drawn_wh", "Energia pobrana", "#adb5bd"), ("shared_wh", "Energia współdzielona w klastrze", "#198754")]
+
+
+def pdf_store(record: Statement | ClusterReport | AnnualStatement, pdf: RenderedPDF, storage_name: str) -> None:
+    # Replace, never pile up: the same name each time, the old file removed first.
+    # The path holds cluster, run and the unique number, so whatever sits there is ours.
+    if record.file:
+        record.file.delete(save=False)
+    target = record.file.field.generate_filename(record, storage_name)
+    if record.file.storage.exists(target):
+        record.file.storage.delete(target)
+    record.file.save(storage_name, ContentFile(pdf.content), save=False)
+    record.sha256 = pdf.sha256
+    record.status = Statement.Status.READY
+    record.error = ""
+    record.error_data = None
+    record.rendered_at = timezone.now()
+    # Conditional: a batch cancelled (or reaped) while this PDF rendered stays FAILED, and the file goes.
+    stored = type(record).objects.filter(pk=record.pk).exclude(status=Statement.Status.FAILED).update(
+        file=record.file.name, sha256=record.sha256, status=record.status, error="", error_data=None,
+        rendered_at=record.rendered_at
+    )
+    if not stored:
+        record.file.delete(save=False)
+        record.refresh_from_db()

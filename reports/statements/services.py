@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import QuerySet
@@ -45,12 +44,11 @@ from reports.settlement.periods import level_period_provisional
 from reports.settlement.snapshot import RunSnapshot, SnapshotCluster, line_exemptions, run_snapshot_read
 from reports.statements.corrections import correction_data, correction_number, statement_predecessor
 from reports.statements.member_terms import member_rate_notes, member_rate_rows, member_vat
-from reports.statements.pdf import RenderedPDF, monthly_chart_html, pdf_render
+from reports.statements.pdf import CHART_SERIES, RenderedPDF, monthly_chart_html, pdf_render, pdf_store
 
 FEE_LABELS = dict(FeeCode.choices)
 FEE_POSITION = {str(code): i for i, code in enumerate(FEE_ORDER)}
 IDENTIFIER_LABELS = {"nip": "NIP", "regon": "REGON", "krs": "KRS", "pesel": "PESEL"}
-CHART_SERIES = [("drawn_wh", "Energia pobrana", "#adb5bd"), ("shared_wh", "Energia współdzielona w klastrze", "#198754")]
 
 
 # --- numbers and names ---------------------------------------------------------
@@ -239,30 +237,6 @@ def statements_reap(*, now: dt.datetime) -> int:
             status=Statement.Status.FAILED, error=msg_polish(lost), error_data=lost.as_json()
         )
     return rows
-
-
-def pdf_store(record: Statement | ClusterReport | AnnualStatement, pdf: RenderedPDF, storage_name: str) -> None:
-    # Replace, never pile up: the same name each time, the old file removed first.
-    # The path holds cluster, run and the unique number, so whatever sits there is ours.
-    if record.file:
-        record.file.delete(save=False)
-    target = record.file.field.generate_filename(record, storage_name)
-    if record.file.storage.exists(target):
-        record.file.storage.delete(target)
-    record.file.save(storage_name, ContentFile(pdf.content), save=False)
-    record.sha256 = pdf.sha256
-    record.status = Statement.Status.READY
-    record.error = ""
-    record.error_data = None
-    record.rendered_at = timezone.now()
-    # Conditional: a batch cancelled (or reaped) while this PDF rendered stays FAILED, and the file goes.
-    stored = type(record).objects.filter(pk=record.pk).exclude(status=Statement.Status.FAILED).update(
-        file=record.file.name, sha256=record.sha256, status=record.status, error="", error_data=None,
-        rendered_at=record.rendered_at
-    )
-    if not stored:
-        record.file.delete(save=False)
-        record.refresh_from_db()
 
 
 def statement_render(*, statement: Statement) -> Statement:

@@ -23,9 +23,10 @@ from reports.models import AnnualStatement, LevelPeriod, Statement
 from reports.statements.annual import (
     OVERRIDE_REASON_MIN,
     annual_download_record,
-    annual_figures,
+    annual_override_needed,
     annual_rule,
     annual_run,
+    annual_sources,
     annual_statement_filename,
     annual_statements_for_year,
     annual_statements_issue,
@@ -57,14 +58,13 @@ def annual_list(request: HttpRequest, cluster: Cluster, year: int | None = None)
     counts = Counter(s.status for s in current)
     problem = ""
     try:
-        rule = annual_rule(year=year)
+        annual_sources(cluster=cluster, year=year)  # the checks only: no member's figures computed on a page view
     except ValidationError as exc:
-        rule, problem = None, " ".join(exc.messages)
-    if rule is not None:
-        try:
-            annual_figures(cluster=cluster, year=year)
-        except ValidationError as exc:
-            problem = " ".join(exc.messages)
+        problem = " ".join(exc.messages)
+    try:
+        rule = annual_rule(year=year)
+    except ValidationError:
+        rule = None  # the problem above names it
     run = annual_run(cluster=cluster, year=year) if rule is not None and rule.evaluation_period == LevelPeriod.YEAR else None
     return render(request, "reports/statements/annual.html", {
         "cluster": cluster, "nav": "settlements", "year": year, "years": years, "rule": rule, "annual_run": run,
@@ -74,8 +74,7 @@ def annual_list(request: HttpRequest, cluster: Cluster, year: int | None = None)
         "busy": counts.get(Statement.Status.PENDING, 0) > 0,
         "can_publish": bool(current) and counts.get(Statement.Status.READY, 0) > 0
         and counts.get(Statement.Status.PENDING, 0) == 0 and counts.get(Statement.Status.FAILED, 0) == 0,
-        "override_needed": run is not None and run.eligibility_override_at is None
-        and not (run.snapshot or {}).get("status", {}).get("eligibility", {}).get("eligible", True),
+        "override_needed": run is not None and annual_override_needed(run=run),
         "override_min": OVERRIDE_REASON_MIN,
         "totals": {
             "total": sum((s.total for s in current), start=0),

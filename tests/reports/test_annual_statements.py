@@ -280,3 +280,17 @@ def test_a_year_that_has_not_ended_is_refused(cluster, coordinator, year_cluster
     this_year = timezone.localdate().year
     with pytest.raises(ValidationError, match=f"Rok {this_year} jeszcze się nie zakończył"):
         annual_statements_issue(cluster=cluster, year=this_year, user=coordinator)
+
+
+def test_each_run_s_snapshot_is_decoded_once_whatever_its_members(cluster, coordinator, year_cluster, monkeypatch, django_capture_on_commit_callbacks):
+    import reports.statements.annual as annual
+    from reports.statements.annual import annual_figures
+
+    _yearly_rule()
+    _months(cluster, coordinator, django_capture_on_commit_callbacks)
+    _settle(cluster, YEAR, django_capture_on_commit_callbacks, period_kind="year", override_completeness=True)
+    decoded: list[int] = []
+    real = annual.run_snapshot_read
+    monkeypatch.setattr(annual, "run_snapshot_read", lambda run: decoded.append(run.pk) or real(run))
+    figures = annual_figures(cluster=cluster, year=2025)[2]
+    assert len(figures) == 3 and sorted(decoded) == sorted(set(decoded)) and len(decoded) == 3  # January, February, the year

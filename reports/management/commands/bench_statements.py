@@ -228,7 +228,8 @@ class Command(BaseCommand):
         from django.template.loader import render_to_string
 
         from reports.statements import pdf as pdfmod
-        from reports.statements.services import _storage_name, pdf_store, statement_data, statement_pdf
+        from reports.statements.pdf import pdf_store
+        from reports.statements.services import _storage_name, statement_data, statement_pdf
 
         timings: dict[str, list[float]] = {
             "dane (snapshot → kontekst)": [], "szablon HTML": [], "parsowanie HTML": [],
