@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Cluster, Member
-from okeportal.messages import msg_text
 
-from .settlements import SettlementRun, Statement
+from .settlements import RenderedDocument, SettlementRun
 from .tariffs import LevelPeriod
 
 
@@ -23,7 +21,7 @@ def annual_upload_to(instance: AnnualStatement, filename: str) -> str:
     return f"statements/{instance.cluster_id}/annual/{instance.year}/{filename}"
 
 
-class AnnualStatement(models.Model):
+class AnnualStatement(RenderedDocument):
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="annual_statements")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="annual_statements")
     year = models.PositiveSmallIntegerField(_("rok"))
@@ -43,13 +41,7 @@ class AnnualStatement(models.Model):
     shown_total = models.DecimalField(_("kwoty z zestawień okresowych [zł]"), max_digits=14, decimal_places=2)
     # year's benefit − what the period statements showed; None when the level is evaluated per period
     correction = models.DecimalField(_("korekta [zł]"), max_digits=14, decimal_places=2, null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Statement.Status.choices, default=Statement.Status.PENDING)
     file = models.FileField(upload_to=annual_upload_to, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
-    error_data = models.JSONField(null=True, blank=True)
-    queued_at = models.DateTimeField(default=timezone.now)
-    rendered_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,10 +56,6 @@ class AnnualStatement(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def error_text(self) -> str:
-        return msg_text(self.error_data, self.error)
 
 
 class AnnualStatementDownload(models.Model):

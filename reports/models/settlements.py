@@ -167,12 +167,39 @@ def report_upload_to(instance: ClusterReport, filename: str) -> str:
     return f"reports/{instance.run.cluster_id}/{instance.run_id}/{filename}"
 
 
-class Statement(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", _("w przygotowaniu")
-        READY = "ready", _("gotowe do przeglądu")
-        PUBLISHED = "published", _("opublikowane")
-        FAILED = "failed", _("błąd")
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", _("w przygotowaniu")
+    READY = "ready", _("gotowe do przeglądu")
+    PUBLISHED = "published", _("opublikowane")
+    FAILED = "failed", _("błąd")
+
+
+class RenderedDocument(models.Model):
+    """A PDF rendered by a worker: statements, the cluster report, annual statements.
+
+    They have no "running" state: PENDING with ``rendered_at`` empty is waiting for a worker (since
+    ``queued_at``), PENDING with ``rendered_at`` set is being rendered (okeportal.jobs reaper:
+    ``statements_reap``); ``reports.statements.pdf.pdf_store`` stores the file. Each subclass
+    declares its own ``file`` (its storage path).
+    """
+
+    status = models.CharField(max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.PENDING)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    error_data = models.JSONField(null=True, blank=True)  # okeportal.messages code; ``error`` keeps the Polish text
+    queued_at = models.DateTimeField(default=timezone.now)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def error_text(self) -> str:
+        return msg_text(self.error_data, self.error)
+
+
+class Statement(RenderedDocument):
+    Status = DocumentStatus
 
     run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="statements")
     line = models.OneToOneField(SettlementLine, on_delete=models.PROTECT, related_name="statement")
@@ -183,15 +210,7 @@ class Statement(models.Model):
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections", verbose_name=_("koryguje")
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     file = models.FileField(upload_to=statement_upload_to, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
-    error_data = models.JSONField(null=True, blank=True)  # okeportal.messages code; ``error`` keeps the Polish text
-    # Statements have no "running" state: PENDING with rendered_at empty is waiting for a worker
-    # (since queued_at), PENDING with rendered_at set is being rendered (okeportal.jobs reaper: statements_reap).
-    queued_at = models.DateTimeField(default=timezone.now)
-    rendered_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -201,10 +220,6 @@ class Statement(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def error_text(self) -> str:
-        return msg_text(self.error_data, self.error)
 
 
 class StatementDownload(models.Model):
@@ -223,15 +238,9 @@ class StatementDownload(models.Model):
         return f"{self.statement_id} @ {self.at:%Y-%m-%d %H:%M}"
 
 
-class ClusterReport(models.Model):
+class ClusterReport(RenderedDocument):
     run = models.OneToOneField(SettlementRun, on_delete=models.PROTECT, related_name="cluster_report")
-    status = models.CharField(max_length=10, choices=Statement.Status.choices, default=Statement.Status.PENDING)
     file = models.FileField(upload_to=report_upload_to, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
-    error_data = models.JSONField(null=True, blank=True)  # okeportal.messages code; ``error`` keeps the Polish text
-    queued_at = models.DateTimeField(default=timezone.now)
-    rendered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("raport klastra")
@@ -239,7 +248,3 @@ class ClusterReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} ({self.get_status_display()})"
-
-    @property
-    def error_text(self) -> str:
-        return msg_text(self.error_data, self.error)

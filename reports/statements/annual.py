@@ -42,7 +42,6 @@ from reports.models import (
     FEE_ORDER,
     AnnualStatement,
     AnnualStatementDownload,
-    FeeCode,
     JobStatus,
     LevelPeriod,
     SettlementLine,
@@ -54,10 +53,9 @@ from reports.settlement.outdated import settlement_outdated_reasons
 from reports.settlement.periods import level_period_provisional
 from reports.settlement.snapshot import RunSnapshot, decode, encode, line_exemptions, run_snapshot_read
 from reports.statements.pdf import CHART_SERIES, RenderedPDF, monthly_chart_html, pdf_render, pdf_store
+from reports.statements.services import FEE_LABELS, OVERRIDE_REASON_MIN  # as on a run's statements
 
 ANNUAL_RENDER_TASK = "reports.annual_statements_render"
-FEE_LABELS = dict(FeeCode.choices)
-OVERRIDE_REASON_MIN = 10
 
 
 # --- the frozen figures ----------------------------------------------------------------
