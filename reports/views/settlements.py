@@ -472,7 +472,6 @@ def settlement_detail(request: HttpRequest, cluster: Cluster, run_id: int) -> Ht
         lines = list(run.lines.only(*LINE_TABLE_FIELDS).order_by("member_name", "id"))
         page_obj = Paginator(lines, DETAIL_PAGE_SIZE).get_page(request.GET.get("page"))
         codes = _fee_codes(totals.get("exemptions", {}), *(line.exemptions for line in lines))
-        snapshot = run_snapshot_read(run)
         rows, line_total = _member_rows(lines, page_obj.object_list, codes, snapshot)
         context.update({
             "totals": totals,
